@@ -1,0 +1,1 @@
+"""Turn documents into a searchable store: load, clean, chunk, embed, FAISS."""

@@ -1,0 +1,59 @@
+"""Settings and their defaults, in one place: CLI flags > KBQA_* environment > kbqa.toml > defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from index.errors import InputError
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a user can configure. The defaults here are the only defaults."""
+
+    store: str = ".kbqa"
+    embedder: str = "e5-small-q4"
+    k: int = 5
+    chunk_chars: int = 700  # target chunk size; a chunk never splits a sentence unless it is longer
+    chunk_overlap: int = 1  # sentences shared by consecutive chunks
+    cache: str = str(Path.home() / ".cache" / "kbqa")
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    if kind == "int":
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise InputError(f"setting '{name}' must be a whole number, got {value!r}") from None
+    return str(value)
+
+
+def load_settings(overrides: dict[str, Any] | None = None, toml_path: str | Path = "kbqa.toml") -> Settings:
+    """Merge defaults, then kbqa.toml, then KBQA_* variables, then explicit overrides (CLI flags)."""
+    names = {f.name for f in fields(Settings)}
+    merged: dict[str, Any] = {}
+    path = Path(toml_path)
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: not valid TOML ({exc})") from None
+        table = data.get("kbqa", data)
+        unknown = set(table) - names
+        if unknown:
+            raise InputError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
+        merged.update(table)
+    for name in names:
+        env = os.environ.get(f"KBQA_{name.upper()}")
+        if env:
+            merged[name] = env
+    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    settings = replace(Settings(), **{k: _coerce(k, v) for k, v in merged.items()})
+    if settings.k < 1:
+        raise InputError("k must be at least 1")
+    return settings

@@ -1,0 +1,65 @@
+"""Record types passed between the stages: documents, chunks and retrieved passages."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+
+
+def text_hash(text: str) -> str:
+    """A short, stable content hash (sha256, hex, 32 chars)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    """One cleaned document: a file's main article, or a teaser block split off from it."""
+
+    doc_id: str
+    source: str  # the file's path as given to `kbqa index`
+    title: str
+    text: str  # cleaned text; chunk offsets point into it
+    date: str = ""
+    source_line: str = ""  # e.g. "(theo Yonhap)"
+    kind: str = "article"  # "article" or "related" (a teaser block split off a scraped page)
+
+    @property
+    def hash(self) -> str:
+        return text_hash(f"{self.title}\n{self.date}\n{self.source_line}\n{self.text}")
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    """A span of a document's cleaned text, the unit that is embedded and retrieved."""
+
+    doc_id: str
+    ord: int
+    start: int
+    end: int
+    text: str
+
+    @property
+    def hash(self) -> str:
+        return text_hash(self.text)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its document's metadata and its retrieval score."""
+
+    doc_id: str
+    source: str
+    title: str
+    date: str
+    passage: str
+    start: int
+    end: int
+    score: float
+    chunk_id: int = -1
+
+    def to_json(self) -> dict:
+        """The passage as the JSON fields the CLI prints."""
+        out = asdict(self)
+        out.pop("chunk_id")
+        out["score"] = round(float(self.score), 4)
+        return out
