@@ -118,5 +118,23 @@ def ask(question: str | None, as_json: bool, k: int | None, store: str | None, e
         sys.stdout.flush()
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
+@click.option("--port", type=int, default=7860, show_default=True, help="Port to serve on.")
+@click.option("--auth", envvar="KBQA_AUTH", help="user:pass required to open the page [env KBQA_AUTH].")
+@click.option("--share", is_flag=True, help="Also open a public gradio.live link.")
+@click.option("--docs", type=click.Path(file_okay=False), help="Folder for uploaded documents [default: kbqa-docs/].")
+@store_options
+@handle_errors
+def chat(
+    host: str, port: int, auth: str | None, share: bool, docs: str | None, store: str | None, embedder: str | None
+) -> None:
+    """Open the chat in the browser (http://HOST:PORT)."""
+    from ui.app import serve
+
+    settings = load_settings({"store": store, "embedder": embedder})
+    serve(_open_assistant(settings), host=host, port=port, auth=auth, share=share, docs=docs)
+
+
 if __name__ == "__main__":
     main()
