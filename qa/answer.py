@@ -15,7 +15,8 @@ from qa.text import terms
 MIN_SENTENCE_CHARS = 20
 WEAK_LEXICAL = 0.25  # below this best term coverage the question shares no words with the text (e.g. English)
 SEMANTIC_PASSAGES = 2  # when lexical matching is weak, embed the sentences of this many top passages
-SCORE_WINDOW = 0.05  # passages this far below the best dense score get no rank bonus
+SCORE_WINDOW = 0.05
+CONTEXT_WEIGHT = 0.5  # passages this far below the best dense score get no rank bonus
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Answer:
 class _Candidate:
     rank: int
     text: str
+    follows: int | None = None  # index of the sentence before it in the same passage
     penalty: float = 0.0
     score: float = 0.0
 
@@ -90,22 +92,29 @@ def _candidates(passages: list[Passage]) -> list[_Candidate]:
     seen: set[str] = set()
     out = []
     for rank, p in enumerate(passages):
+        previous = None
         for s, e in split_sentences(p.passage):
             text = p.passage[s:e]
             if len(text) >= MIN_SENTENCE_CHARS and text not in seen:
                 seen.add(text)
-                out.append(_Candidate(rank, text, -HEADLINE_PENALTY if text == p.title else 0.0))
+                out.append(_Candidate(rank, text, previous, -HEADLINE_PENALTY if text == p.title else 0.0))
+                previous = len(out) - 1
     return out
 
 
 def _coverage(question: str, cands: list[_Candidate]) -> list[float]:
-    """IDF-weighted share of the question's terms each sentence contains (IDF over the candidates)."""
+    """IDF-weighted share of the question's terms each sentence contains (IDF over the candidates), plus
+    half its predecessor's share: "It opened in 1889." answers a question about the tower named before it."""
     q_terms = terms(question)
     sent_terms = [terms(c.text) for c in cands]
     df = Counter(t for st in sent_terms for t in st & q_terms)
     weight = {t: 1.0 + math.log((len(cands) + 1) / (df[t] + 1)) for t in q_terms}
     total = sum(weight.values()) or 1.0
-    return [sum(weight[t] for t in st & q_terms) / total for st in sent_terms]
+    own = [sum(weight[t] for t in st & q_terms) / total for st in sent_terms]
+    return [
+        cov + (CONTEXT_WEIGHT * own[c.follows] if c.follows is not None else 0.0)
+        for c, cov in zip(cands, own, strict=False)
+    ]
 
 
 class ExtractiveAnswerer:

@@ -117,9 +117,18 @@ STOPWORDS = frozenset(
 )
 
 
+def _stem(token: str) -> str:
+    """English inflections off (opened → open, talks → talk); Vietnamese syllables never inflect."""
+    if token.isascii() and len(token) > 4:
+        for suffix in ("ing", "ed", "es", "s"):
+            if token.endswith(suffix) and len(token) - len(suffix) >= 3:
+                return token[: -len(suffix)]
+    return token
+
+
 def syllables(text: str) -> list[str]:
-    """Lower-cased NFC word tokens (syllables for Vietnamese)."""
-    return _WORD.findall(unicodedata.normalize("NFC", text).lower())
+    """Lower-cased NFC word tokens (syllables for Vietnamese), English ones stemmed."""
+    return [_stem(t) for t in _WORD.findall(unicodedata.normalize("NFC", text).lower())]
 
 
 def terms(text: str) -> set[str]:

@@ -1,0 +1,64 @@
+"""The extractive answerer's scoring and the chain's plumbing, on hand-made passages (no model)."""
+
+from __future__ import annotations
+
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+
+from index.records import Passage
+from qa.answer import NO_ANSWER, ExtractiveAnswerer, answer_type_bonus
+from qa.chain import build_chain
+from qa.retriever import to_document, to_passage
+
+
+def _p(text: str, score: float, doc: str = "a.txt", title: str = "Tiêu đề") -> Passage:
+    return Passage(doc, doc, title, "", text, 0, len(text), score)
+
+
+def test_lexical_match_picks_the_answer_sentence_and_cites_it():
+    passages = [
+        _p("Thời tiết hôm nay đẹp trời ở Hà Nội. Giá vàng tăng mạnh trong phiên sáng nay.", 0.90),
+        _p("Đội tuyển Việt Nam thắng Thái Lan 2-1 ở chung kết. Trận đấu diễn ra tối qua.", 0.89, "b.txt"),
+    ]
+    answer = ExtractiveAnswerer(max_sentences=1)({"question": "Đội tuyển Việt Nam thắng ai?", "passages": passages})
+    assert answer.answer == "Đội tuyển Việt Nam thắng Thái Lan 2-1 ở chung kết. [1]"
+    assert [c.passage.doc_id for c in answer.citations] == ["b.txt"]
+    assert answer.passages == passages
+
+
+def test_answer_types():
+    assert answer_type_bonus("Khi nào họ họp?", "Họ họp vào đầu tháng 5.") > 0
+    assert answer_type_bonus("Khi nào họ họp?", "Họ họp để bàn về AI.") == 0
+    assert answer_type_bonus("Có bao nhiêu người?", "Có 200 người.") > 0
+    assert answer_type_bonus("Which fields?", "như sinh học, AI, chất bán dẫn và pin.") > 0
+
+
+def test_no_passages_gives_no_answer_and_no_citations():
+    answer = ExtractiveAnswerer()({"question": "Gì?", "passages": []})
+    assert answer.answer == NO_ANSWER and answer.citations == []
+
+
+def test_document_round_trip():
+    p = _p("Một câu.", 0.5)
+    assert to_passage(to_document(p)) == p
+
+
+class _ListRetriever(BaseRetriever):
+    docs: list[Document]
+
+    def _get_relevant_documents(self, query, *, run_manager):
+        return self.docs
+
+
+def test_chain_passes_question_and_passages_to_the_answerer():
+    p = _p("Hà Nội là thủ đô của Việt Nam.", 0.8)
+    seen = {}
+
+    def answerer(inputs):
+        seen.update(inputs)
+        return ExtractiveAnswerer()(inputs)
+
+    answer = build_chain(_ListRetriever(docs=[to_document(p)]), answerer).invoke("Thủ đô của Việt Nam là gì?")
+    assert seen == {"question": "Thủ đô của Việt Nam là gì?", "passages": [p]}
+    assert answer.answer == "Hà Nội là thủ đô của Việt Nam. [1]"
+    assert answer.to_json()["citations"][0]["n"] == 1
