@@ -12,7 +12,7 @@ from index.chunking import split_sentences
 from index.records import Passage
 from qa.text import terms
 
-MIN_SENTENCE_CHARS = 20
+MIN_SENTENCE_CHARS = 12
 WEAK_LEXICAL = 0.25  # below this best term coverage the question shares no words with the text (e.g. English)
 SEMANTIC_PASSAGES = 2  # when lexical matching is weak, embed the sentences of this many top passages
 SCORE_WINDOW = 0.05
@@ -62,7 +62,7 @@ class _Candidate:
 # for "when", a number for "how many", an enumeration for "which ...s".
 _TIME = re.compile(
     r"\b(?:\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{1,2}:\d{2}|(?:ngày|tháng|năm|quý)\s+\d+|"
-    r"(?:đầu|cuối|giữa)\s+(?:tháng|năm|tuần)|(?:19|20)\d{2})\b",
+    r"(?:đầu|cuối|giữa)\s+(?:tháng|năm|tuần)|1\d{3}|20\d{2})\b",
     re.IGNORECASE,
 )
 ANSWER_TYPES = (
