@@ -1,0 +1,151 @@
+"""End to end in a real browser: questions in two languages, a follow-up, an upload, and an XSS payload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+WAIT = 180  # seconds a step may take on a busy 2-core machine; no assertion depends on timing
+KOREA_US = "Hàn Quốc, Mỹ nhất trí tăng cường hợp tác về công nghệ thế hệ mới"
+US_CHINA_AI = "Mỹ và Trung Quốc đàm phán AI: Cơ hội hợp tác hay nguy cơ va chạm?"
+NEW_ARTICLE = """Việt Nam và Phần Lan ký thỏa thuận hợp tác về năng lượng gió ngoài khơi
+
+12/03/2024
+Ngày 12/3, Việt Nam và Phần Lan đã ký thỏa thuận hợp tác phát triển điện gió ngoài khơi tại Hà Nội.
+
+Theo thỏa thuận, Phần Lan sẽ chuyển giao công nghệ tua-bin nổi và đào tạo 500 kỹ sư Việt Nam trong ba năm tới.
+
+Hai bên cũng nhất trí thành lập một trung tâm nghiên cứu chung về năng lượng gió tại Đà Nẵng.
+"""
+XSS_ARTICLE = """Bản tin <img src=x onerror="window.kbqaXss=1"> về chim cánh cụt hoàng đế
+
+Chim cánh cụt hoàng đế <script>window.kbqaXss=1</script> sống ở Nam Cực và có thể lặn sâu tới 500 mét.
+
+Chim cánh cụt hoàng đế <svg onload="window.kbqaXss=1"></svg> là loài chim cánh cụt lớn nhất thế giới hiện nay.
+"""
+
+
+def _by():
+    from selenium.webdriver.common.by import By
+
+    return By
+
+
+DONE = "#kbqa-chat .kbqa-answer:not(.kbqa-streaming), #kbqa-chat .kbqa-notice"  # complete answers and notices
+
+
+def _finished(driver) -> list:
+    return driver.find_elements(_by().CSS_SELECTOR, DONE)
+
+
+def ask(driver, question: str):
+    """Type `question`, press Enter, and return the chat element that answers it once it is complete."""
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    before = len(_finished(driver))
+    box = driver.find_element(_by().CSS_SELECTOR, "#kbqa-question textarea")
+    box.send_keys(question)
+    box.send_keys(Keys.ENTER)
+    WebDriverWait(driver, WAIT).until(lambda d: len(_finished(d)) > before)
+    return _finished(driver)[-1]
+
+
+def card_titles(answer) -> list[str]:
+    return [t.text for t in answer.find_elements(_by().CSS_SELECTOR, ".kbqa-card .kbqa-title")]
+
+
+def upload(driver, path: Path):
+    """Upload `path` through the documents panel and return the chat notice that reports it."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    before = len(_finished(driver))
+    field = driver.find_element(_by().CSS_SELECTOR, "#kbqa-upload input[type=file]")
+    field.send_keys(str(path))
+    WebDriverWait(driver, WAIT).until(lambda d: len(_finished(d)) > before)
+    return _finished(driver)[-1]
+
+
+@pytest.fixture(scope="module")
+def page(browser, chat_url):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(chat_url)
+    WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(_by().CSS_SELECTOR, "#kbqa-question textarea"))
+    WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(_by().CSS_SELECTOR, "#kbqa-docs table"))
+    return browser
+
+
+def test_english_question_cites_the_korea_us_article(page) -> None:
+    answer = ask(page, "Which technologies did Korea and the US agree on?")
+    assert card_titles(answer)[0] == KOREA_US
+    assert "trí tuệ nhân tạo" in answer.find_element(_by().CSS_SELECTOR, ".kbqa-text").text
+    marker = answer.find_element(_by().CSS_SELECTOR, "a.kbqa-cite")
+    marker.click()
+    card = answer.find_element(_by().CSS_SELECTOR, f'details.kbqa-card[data-n="{marker.get_attribute("data-n")}"]')
+    assert card.get_attribute("open") is not None  # the marker opened its card: the passage in its document
+    context = card.find_element(_by().CSS_SELECTOR, ".kbqa-context")
+    assert context.find_elements(_by().CSS_SELECTOR, ".kbqa-passage mark.kbqa-hl")
+
+
+def test_vietnamese_question_and_follow_up(page) -> None:
+    answer = ask(page, "Khi nào Mỹ và Trung Quốc đàm phán về AI?")
+    assert card_titles(answer)[0] == US_CHINA_AI
+    text = answer.find_element(_by().CSS_SELECTOR, ".kbqa-text").text
+    highlighted = [m.text for m in answer.find_elements(_by().CSS_SELECTOR, ".kbqa-snippet mark.kbqa-hl")]
+    assert highlighted and all(h in text for h in highlighted)  # the cited sentences are marked in their passage
+
+    follow_up = ask(page, "Còn Hàn Quốc thì sao?")
+    rewrite = follow_up.find_element(_by().CSS_SELECTOR, ".kbqa-rewrite").text
+    assert "Hàn Quốc" in rewrite and "đàm phán về AI" in rewrite
+
+
+def test_empty_question_is_a_chat_message(page) -> None:
+    notice = ask(page, " ")
+    assert "empty" in notice.text and "Traceback" not in page.page_source
+
+
+def test_uploaded_article_is_answerable_at_once(page, tmp_path: Path) -> None:
+    path = tmp_path / "gio-ngoai-khoi.txt"
+    path.write_text(NEW_ARTICLE, encoding="utf-8")
+    notice = upload(page, path)
+    assert "Added gio-ngoai-khoi.txt" in notice.text
+    answer = ask(page, "Phần Lan sẽ đào tạo bao nhiêu kỹ sư Việt Nam?")
+    assert card_titles(answer)[0] == "Việt Nam và Phần Lan ký thỏa thuận hợp tác về năng lượng gió ngoài khơi"
+    assert "Phần Lan" in answer.find_element(_by().CSS_SELECTOR, ".kbqa-text").text
+    assert "kbqa-docs/gio-ngoai-khoi.txt" in answer.find_element(_by().CSS_SELECTOR, ".kbqa-meta").text
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.save_screenshot(str(ARTIFACTS / "chat-upload.png"))
+
+
+def test_bad_upload_is_a_chat_message(page, tmp_path: Path) -> None:
+    path = tmp_path / "empty.txt"
+    path.write_text("   \n", encoding="utf-8")
+    notice = upload(page, path)
+    assert "Upload failed" in notice.text and "Traceback" not in page.page_source
+
+
+def test_xss_payload_in_a_document_runs_nothing(page, tmp_path: Path) -> None:
+    path = tmp_path / "xss.txt"
+    path.write_text(XSS_ARTICLE, encoding="utf-8")
+    upload(page, path)
+    answer = ask(page, "Chim cánh cụt hoàng đế sống ở đâu?")
+    for card in answer.find_elements(_by().CSS_SELECTOR, "details.kbqa-card"):
+        card.find_element(_by().TAG_NAME, "summary").click()  # open every card: its context is rendered too
+    assert any('<img src=x onerror="window.kbqaXss=1">' in t for t in card_titles(answer))
+    assert "<script>window.kbqaXss=1</script>" in answer.text
+    assert not answer.find_elements(_by().CSS_SELECTOR, "img, script, svg[onload]")
+    assert page.execute_script("return window.kbqaXss === undefined")
+    assert '<img src=x onerror="window.kbqaXss=1">' in page.find_element(_by().ID, "kbqa-docs").text
+
+
+def test_screenshot_of_an_answer_with_sources(page) -> None:
+    answer = ask(page, "Cần giữ ấm những bộ phận nào để tránh đột quỵ?")
+    assert "giữ ấm" in card_titles(answer)[0]
+    answer.find_element(_by().CSS_SELECTOR, "a.kbqa-cite").click()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.save_screenshot(str(ARTIFACTS / "chat.png"))
+    assert (ARTIFACTS / "chat.png").stat().st_size > 0

@@ -1,0 +1,132 @@
+"""What the chat page does, without Gradio: ask with follow-up rewriting, add uploads, list and remove."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from index.config import Settings
+from index.errors import IndexMissingError, InputError
+from index.loaders import SUPPORTED_SUFFIXES
+from qa.answer import Answer
+from qa.followup import Rewrite, rewrite
+
+DOCS_FOLDER = "kbqa-docs"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer to one chat turn and the standalone query it was retrieved with."""
+
+    rewrite: Rewrite
+    answer: Answer
+
+
+def default_docs_dir(settings: Settings) -> Path:
+    """Uploads live next to the store (`<store>/../kbqa-docs`), so re-indexing that folder keeps them."""
+    return Path(settings.store).parent / DOCS_FOLDER
+
+
+def safe_name(name: str) -> str:
+    """An uploaded file's base name with only safe characters, keeping its suffix."""
+    base = Path(name.replace("\\", "/")).name
+    stem, suffix = Path(base).stem, Path(base).suffix.lower()
+    stem = re.sub(r"[^\w.-]+", "_", stem, flags=re.UNICODE).strip("._") or "document"
+    return f"{stem}{suffix}"
+
+
+class ChatService:
+    """The assistant (opened lazily: the page works, and says so, without an index) and the document store."""
+
+    def __init__(self, settings: Settings, assistant: Any | None = None, docs_dir: str | Path | None = None) -> None:
+        self.settings = settings
+        self._assistant = assistant
+        self.docs_dir = Path(docs_dir) if docs_dir else default_docs_dir(settings)
+        self._lock = threading.RLock()  # one question or store refresh at a time: the store's reader is shared
+
+    @property
+    def assistant(self) -> Any:
+        with self._lock:
+            if self._assistant is None:
+                from qa.chain import Assistant
+
+                self._assistant = Assistant(self.settings)
+            return self._assistant
+
+    def ask(self, question: str, previous_query: str | None, k: int | None = None) -> Reply:
+        """Answer `question`, rewritten into a standalone query when it follows up on `previous_query`."""
+        if not question or not question.strip():
+            raise InputError("the question is empty: type a question first")
+        turn = rewrite(question, previous_query)
+        with self._lock:
+            answer = self.assistant.ask(turn.query, k)
+        return Reply(turn, answer)
+
+    def document_text(self, doc_id: str) -> str | None:
+        with self._lock:
+            return self.assistant.store.document_text(doc_id)
+
+    def documents(self) -> list[dict]:
+        """The documents in the index (none when there is no index yet)."""
+        try:
+            with self._lock:
+                store = self.assistant.store
+                store.refresh()
+                return store.documents()
+        except IndexMissingError:
+            return []
+
+    def sources(self) -> list[str]:
+        """The distinct files the documents came from, in order."""
+        return list(dict.fromkeys(d["source"] for d in self.documents()))
+
+    def add_files(self, files: Iterable[str | Path]) -> str:
+        """Copy uploaded files into the documents folder and index them; a one-line summary."""
+        from index.build import add_paths
+
+        files = [Path(f) for f in files]
+        if not files:
+            raise InputError("no file was uploaded")
+        for f in files:
+            if f.suffix.lower() not in SUPPORTED_SUFFIXES:
+                supported = ", ".join(SUPPORTED_SUFFIXES)
+                raise InputError(f"unsupported file type {f.suffix or '(none)'}: {f.name} (supported: {supported})")
+        self.docs_dir.mkdir(parents=True, exist_ok=True)
+        targets = []
+        for f in files:
+            target = self.docs_dir / safe_name(f.name)
+            shutil.copyfile(f, target)
+            targets.append(target)
+        try:
+            report = add_paths(targets, self.settings, show_progress=True)
+        except BaseException:
+            for t in targets:  # a file that could not be indexed is not kept
+                t.unlink(missing_ok=True)
+            raise
+        self._reopen()
+        names = ", ".join(t.name for t in targets)
+        return f"Added {names}: {report.documents} document(s), {report.chunks} passage(s) indexed. Ask away."
+
+    def remove(self, source: str) -> str:
+        """Remove the documents of one file from the index (and the file, if it was uploaded here)."""
+        from index.build import remove_documents
+
+        if not source:
+            raise InputError("choose a document to remove")
+        report = remove_documents([source], self.settings)
+        path = Path(source)
+        if path.is_file() and path.resolve().parent == self.docs_dir.resolve():
+            path.unlink()
+        self._reopen()
+        return f"Removed {source} ({len(report.removed)} document(s))."
+
+    def _reopen(self) -> None:
+        """See the new generation now (and open the assistant if the first upload just created the index)."""
+        with self._lock:
+            if self._assistant is not None:
+                self._assistant.store.refresh()
