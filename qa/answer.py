@@ -15,8 +15,12 @@ from qa.text import terms
 MIN_SENTENCE_CHARS = 12
 WEAK_LEXICAL = 0.25  # below this best term coverage the question shares no words with the text (e.g. English)
 SEMANTIC_PASSAGES = 2  # when lexical matching is weak, embed the sentences of this many top passages
-SCORE_WINDOW = 0.05
-CONTEXT_WEIGHT = 0.5  # passages this far below the best dense score get no rank bonus
+SCORE_WINDOW = 0.05  # passages this far below the best dense score get no rank bonus
+CONTEXT_WEIGHT = 0.5
+# A sentence opening with one of these refers back to the one before it ("It opened in 1889.").
+ANAPHOR = re.compile(
+    r"^(?:it|its|they|their|he|she|his|her|this|these|those|nó|họ|ông|bà|đây|điều này|chúng)\b", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -78,10 +82,10 @@ HEADLINE_PENALTY = 0.25  # a headline names the topic; the sentences under it ho
 
 
 def answer_type_bonus(question: str, sentence: str) -> float:
-    """A bonus when the sentence holds the kind of answer the question asks for."""
+    """A bonus when the sentence holds the kind of answer the question asks for, a malus when it cannot."""
     for asks, holds in ANSWER_TYPES:
         if asks.search(question):
-            return ANSWER_TYPE_BONUS if holds.search(sentence) else 0.0
+            return ANSWER_TYPE_BONUS if holds.search(sentence) else -ANSWER_TYPE_BONUS
     return 0.0
 
 
@@ -104,7 +108,7 @@ def _candidates(passages: list[Passage]) -> list[_Candidate]:
 
 def _coverage(question: str, cands: list[_Candidate]) -> list[float]:
     """IDF-weighted share of the question's terms each sentence contains (IDF over the candidates), plus
-    half its predecessor's share: "It opened in 1889." answers a question about the tower named before it."""
+    half its predecessor's share when it refers back to it: "It opened in 1889." after "The Eiffel Tower…"."""
     q_terms = terms(question)
     sent_terms = [terms(c.text) for c in cands]
     df = Counter(t for st in sent_terms for t in st & q_terms)

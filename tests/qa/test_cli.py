@@ -107,7 +107,9 @@ def test_sentence_transformers_backend_and_embedder_mismatch(tmp_path, minilm):
     store = str(tmp_path / "st")
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "paris.txt").write_text("Paris travel\n\nThe Eiffel Tower is in Paris. It opened in 1889.", encoding="utf-8")
+    (docs / "paris.txt").write_text(
+        "Paris travel\n\nThe Eiffel Tower is in Paris. It opened in 1889.", encoding="utf-8"
+    )
     (docs / "cats.md").write_text("# Cats\n\nCats sleep most of the day and hunt at night.", encoding="utf-8")
     env = {"HF_HUB_OFFLINE": "1"}
     built = kbqa("index", "docs", "--store", store, "--embedder", minilm, cwd=tmp_path, env=env)
