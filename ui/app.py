@@ -44,7 +44,9 @@ CSS = """
 mark.kbqa-hl { background: #ffe082; color: #000; border-radius: 2px; }
 .kbqa-card.kbqa-flash { outline: 2px solid var(--color-accent); }
 .kbqa-notice.kbqa-error { color: var(--error-text-color, #b91c1c); }
-table.kbqa-docs { font-size: .85em; width: 100%; }
+ul.kbqa-docs { font-size: .85em; max-height: 320px; overflow-y: auto; margin: 0; padding-left: 1.1em;
+  overflow-wrap: anywhere; }
+ul.kbqa-docs .kbqa-meta { opacity: .7; }
 """
 
 # Clicking an [n] marker opens source card n of the same answer and brings it into view.
@@ -62,6 +64,14 @@ document.addEventListener("click", (event) => {
   setTimeout(() => card.classList.remove("kbqa-flash"), 1200);
   card.scrollIntoView({block: "nearest"});
 });
+// An opened card scrolls its document context to the passage.
+document.addEventListener("toggle", (event) => {
+  const card = event.target;
+  if (!card.classList || !card.classList.contains("kbqa-card") || !card.open) return;
+  const box = card.querySelector(".kbqa-context");
+  const passage = box && box.querySelector(".kbqa-passage");
+  if (passage) box.scrollTop = passage.offsetTop - box.offsetTop - 24;
+}, true);
 </script>
 """
 

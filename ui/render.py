@@ -118,16 +118,14 @@ def notice_html(message: str, kind: str = "error") -> str:
     return f'<div class="kbqa-notice kbqa-{kind}">{icon} {text_html(message)}</div>'
 
 
+def _document_item(d: dict) -> str:
+    meta = " · ".join(escape(x) for x in (d["source"], d["date"], f"{d['chunks']} passage(s)") if x)
+    return f'<li><b>{escape(d["title"])}</b><br><span class="kbqa-meta">{meta}</span></li>'
+
+
 def documents_html(documents: list[dict]) -> str:
-    """The documents in the index as an escaped table, one row per document."""
+    """The documents in the index as an escaped list: title, then file, date and passage count."""
     if not documents:
         return '<p class="kbqa-empty">The index holds no documents yet: upload one above.</p>'
-    rows = "".join(
-        f"<tr><td>{escape(d['title'])}</td><td>{escape(d['date'])}</td><td>{escape(d['source'])}</td>"
-        f"<td>{d['chunks']}</td></tr>"
-        for d in documents
-    )
-    return (
-        '<table class="kbqa-docs"><thead><tr><th>Title</th><th>Date</th><th>File</th><th>Chunks</th></tr></thead>'
-        f"<tbody>{rows}</tbody></table>"
-    )
+    items = "".join(_document_item(d) for d in documents)
+    return f'<ul class="kbqa-docs" title="{len(documents)} document(s)">{items}</ul>'

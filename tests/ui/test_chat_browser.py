@@ -75,7 +75,7 @@ def page(browser, chat_url):
 
     browser.get(chat_url)
     WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(_by().CSS_SELECTOR, "#kbqa-question textarea"))
-    WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(_by().CSS_SELECTOR, "#kbqa-docs table"))
+    WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(_by().CSS_SELECTOR, "#kbqa-docs li"))
     return browser
 
 

@@ -1,0 +1,57 @@
+"""The chat's actions without a browser: follow-ups, uploads, removal, and errors as KbqaError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.config import Settings
+from index.errors import InputError
+from ui.service import ChatService, safe_name
+
+
+def test_safe_name_keeps_the_suffix_only_safe_characters() -> None:
+    assert safe_name("../../etc/bài báo (1).TXT") == "bài_báo_1.txt"
+    assert safe_name("C:\\x\\..md") == "document.md"
+
+
+def test_empty_question_is_an_input_error(chat_service: ChatService) -> None:
+    with pytest.raises(InputError, match="empty"):
+        chat_service.ask("   ", None)
+
+
+def test_follow_up_is_answered_from_the_rewritten_query(chat_service: ChatService) -> None:
+    first = chat_service.ask("Khi nào Mỹ đàm phán về AI?", None)
+    reply = chat_service.ask("Còn Trung Quốc thì sao?", first.rewrite.query)
+    assert reply.rewrite.query == "Khi nào Trung Quốc đàm phán về AI?"
+    assert reply.answer.citations
+
+
+def test_unsupported_upload_is_refused(chat_service: ChatService, tmp_path: Path) -> None:
+    bad = tmp_path / "x.exe"
+    bad.write_bytes(b"MZ")
+    with pytest.raises(InputError, match="unsupported file type"):
+        chat_service.add_files([bad])
+
+
+def test_upload_then_remove(tmp_path: Path, seed_settings: Settings, chat_service: ChatService) -> None:
+    article = tmp_path / "kangaroo.md"
+    article.write_text("# Chuột túi ở Úc\n\nChuột túi là loài thú có túi sống ở Úc và nhảy rất xa.\n", encoding="utf-8")
+    assert "Added kangaroo.md" in chat_service.add_files([article])
+    source = next(s for s in chat_service.sources() if s.endswith("kangaroo.md"))
+    assert (chat_service.docs_dir / "kangaroo.md").is_file()
+    assert "Removed" in chat_service.remove(source)
+    assert source not in chat_service.sources()
+    assert not (chat_service.docs_dir / "kangaroo.md").exists()
+    with pytest.raises(InputError):
+        chat_service.remove(source)
+
+
+def test_no_index_lists_nothing_and_asking_says_so(tmp_path: Path) -> None:
+    from index.errors import IndexMissingError
+
+    service = ChatService(Settings(store=str(tmp_path / ".kbqa")))
+    assert service.documents() == []
+    with pytest.raises(IndexMissingError):
+        service.ask("Hello?", None)
