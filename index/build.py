@@ -17,11 +17,13 @@ from index.config import Settings
 from index.embed_cache import EmbeddingCache
 from index.embedders import Embedder, get_embedder
 from index.errors import InputError
-from index.loaders import display_path, find_files, read_files
+from index.loaders import find_files, read_files
+from index.progress import EmbedProgress
 from index.records import ChunkRecord, DocRecord, text_hash
-from index.store import Manifest, StoreWriter
+from index.store import Manifest, Store, StoredDoc, StoreWriter, read_manifest
 
-EMBED_BATCH = 128  # vectors are cached after each batch: a killed build loses at most one batch
+EMBED_BATCH = 64  # vectors are cached after each batch: a killed build loses at most one batch
+LOCK_WAIT = 600.0
 
 
 @dataclass(frozen=True)
@@ -42,89 +44,205 @@ class BuildReport:
         return (
             f"indexed {self.files} file(s): {self.documents} document(s), {self.chunks} new or changed chunk(s) "
             f"({self.embedded} embedded, {self.reused} from cache), {self.unchanged} document(s) unchanged, "
-            f"{self.removed} removed; the index now holds {self.manifest.documents} document(s), "
+            f"{self.removed} removed (file gone); the index now holds {self.manifest.documents} document(s), "
             f"{self.manifest.chunks} chunk(s) [{self.seconds:.1f} s]"
         )
 
 
-def _under(source: str, paths: list[str | Path]) -> bool:
-    """Whether `source` is one of `paths` or lies in one of them (all as `display_path` writes them)."""
-    for given in paths:
-        root = display_path(Path(os.path.normpath(given)))
-        if source == root or source.startswith(root.rstrip("/") + "/") or root == ".":
-            return True
-    return False
+@dataclass(frozen=True)
+class RemoveReport:
+    """What a removal did."""
+
+    removed: list[str]
+    seconds: float
+    manifest: Manifest
+
+    def summary(self) -> str:
+        return (
+            f"removed {len(self.removed)} document(s); the index now holds {self.manifest.documents} document(s), "
+            f"{self.manifest.chunks} chunk(s) [{self.seconds:.2f} s]"
+        )
 
 
-def load_documents(paths: Iterable[str | Path]) -> tuple[int, list[DocRecord]]:
-    """(number of files, cleaned document records) for every supported file under `paths`."""
+def load_documents(paths: Iterable[str | Path]) -> tuple[int, list[tuple[DocRecord, str]]]:
+    """(number of files, [(cleaned document, its file's resolved absolute path)]) for every file under `paths`."""
+    paths = list(paths)
     files = find_files(paths)
-    docs = [doc for raw in read_files(files) for doc in clean_document(raw.text, raw.source)]
+    docs = [
+        (doc, str(Path(raw.source).resolve()))
+        for raw in read_files(files)
+        for doc in clean_document(raw.text, raw.source)
+    ]
     if not docs:
         raise InputError(f"no text found in {', '.join(str(p) for p in paths)}")
     return len(files), docs
 
 
+def _within(path: str, roots: list[str]) -> bool:
+    return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
+
+
 def embed_chunks(
-    embedder: Embedder, texts: list[str], cache: EmbeddingCache, show_progress: bool
+    embedder: Embedder,
+    texts: list[str],
+    cache: EmbeddingCache,
+    show_progress: bool,
+    doc_ends: list[int] | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Vectors for `texts`, from the cache where possible; (vectors, number embedded now)."""
+    """Vectors for `texts`, from the cache where possible; (vectors, number embedded now).
+
+    Texts are embedded in order, in batches cached as they are done, so an interrupted run resumes where it
+    stopped. `doc_ends` (cumulative chunk counts per document) lets the progress line count documents.
+    """
     hashes = [text_hash(t) for t in texts]
     known = cache.get(hashes)
-    todo = sorted({h: t for h, t in zip(hashes, texts, strict=True) if h not in known}.items(), key=lambda x: len(x[1]))
+    todo = list({h: t for h, t in zip(hashes, texts, strict=True) if h not in known}.items())
     if todo:
-        from tqdm import tqdm
-
-        with tqdm(total=len(todo), unit="chunk", desc="embedding", disable=not show_progress, file=sys.stderr) as bar:
+        first = {h: i for i, h in reversed(list(enumerate(hashes)))}
+        with EmbedProgress(len(todo), len(doc_ends or []), enabled=show_progress) as progress:
             for i in range(0, len(todo), EMBED_BATCH):
                 batch = todo[i : i + EMBED_BATCH]
                 vectors = embedder.embed_passages([t for _, t in batch])
                 cache.put([h for h, _ in batch], vectors)
                 known.update(zip([h for h, _ in batch], vectors, strict=True))
-                bar.update(len(batch))
+                position = first[batch[-1][0]] + 1
+                progress.update(len(batch), sum(1 for end in (doc_ends or []) if end <= position))
     out = np.stack([known[h] for h in hashes]) if hashes else np.zeros((0, embedder.dim), np.float32)
     return out, len(todo)
 
 
-def build_index(
-    paths: Iterable[str | Path], settings: Settings, rebuild: bool = False, show_progress: bool | None = None
+def _chunked(docs: list[tuple[DocRecord, str]], settings: Settings) -> list[tuple[DocRecord, str, list[ChunkRecord]]]:
+    return [(d, p, chunk_document(d, settings.chunk_chars, settings.chunk_overlap)) for d, p in docs]
+
+
+def _texts(chunked: list[tuple[DocRecord, str, list[ChunkRecord]]]) -> tuple[list[str], list[int]]:
+    texts: list[str] = []
+    ends: list[int] = []
+    for doc, _, chunks in chunked:
+        texts.extend(embedding_text(doc, c) for c in chunks)
+        ends.append(len(texts))
+    return texts, ends
+
+
+def _committed_hashes(root: str) -> dict[str, str]:
+    """doc_id → hash of the committed index (empty when there is none), read without taking the lock."""
+    if read_manifest(root) is None:
+        return {}
+    store = Store(root, vectors=False)
+    try:
+        return store.document_hashes()
+    finally:
+        store.close()
+
+
+def update_index(
+    paths: Iterable[str | Path],
+    settings: Settings,
+    *,
+    sync: bool,
+    rebuild: bool = False,
+    show_progress: bool | None = None,
+    wait: float = LOCK_WAIT,
 ) -> BuildReport:
-    """Index the files under `paths`: new and changed documents are embedded, unchanged ones skipped,
-    documents of files that are gone removed. `rebuild` starts from an empty index."""
+    """Add or update the documents of the files under `paths`: new and changed ones are embedded (vectors of
+    chunks seen before come from the cache), unchanged ones are skipped. With `sync`, documents whose file is
+    gone, or that lie under `paths` but are no longer produced, are removed. `rebuild` starts from empty.
+
+    Embedding happens before the write lock is taken, so concurrent writers only wait for each other's commit.
+    """
     started = time.perf_counter()
     paths = list(paths)
     n_files, docs = load_documents(paths)
     if show_progress is None:
         show_progress = sys.stderr.isatty()
     embedder = get_embedder(settings.embedder)
-    with StoreWriter(settings.store, embedder.id, embedder.dim, rebuild=rebuild) as writer:
-        existing = writer.document_hashes()
-        produced = {d.doc_id for d in docs}
-        gone = [doc_id for doc_id in existing if doc_id not in produced and _under(doc_id.split("#", 1)[0], paths)]
-        removed = writer.remove(gone)
-        changed = [d for d in docs if existing.get(d.doc_id) != d.hash]
-        chunked: list[tuple[DocRecord, list[ChunkRecord]]] = [
-            (d, chunk_document(d, settings.chunk_chars, settings.chunk_overlap)) for d in changed
-        ]
-        texts = [embedding_text(d, c) for d, chunks in chunked for c in chunks]
-        cache = EmbeddingCache(Path(settings.store) / "embeddings.sqlite", embedder.id, embedder.dim)
-        try:
-            vectors, embedded = embed_chunks(embedder, texts, cache, show_progress)
-        finally:
-            cache.close()
-        offset = 0
-        for doc, chunks in chunked:
-            writer.add(doc, chunks, vectors[offset : offset + len(chunks)])
-            offset += len(chunks)
-        manifest = writer.commit()
+    cache = EmbeddingCache(Path(settings.store) / "embeddings.sqlite", embedder.id, embedder.dim)
+    try:
+        committed = {} if rebuild else _committed_hashes(settings.store)
+        todo = _chunked([(d, p) for d, p in docs if committed.get(d.doc_id) != d.hash], settings)
+        texts, ends = _texts(todo)
+        _, embedded = embed_chunks(embedder, texts, cache, show_progress, ends)
+        with StoreWriter(settings.store, embedder.id, embedder.dim, rebuild=rebuild, wait=wait) as writer:
+            stored = writer.documents()
+            removed = writer.remove(_stale(stored, docs, paths, sync))
+            existing = writer.document_hashes()
+            changed = [(d, p) for d, p in docs if existing.get(d.doc_id) != d.hash]
+            chunked = todo if changed == [(d, p) for d, p, _ in todo] else _chunked(changed, settings)
+            texts, ends = _texts(chunked)
+            vectors, late = embed_chunks(embedder, texts, cache, show_progress, ends)  # all cached, unless raced
+            offset = 0
+            for doc, path, chunks in chunked:
+                writer.add(doc, chunks, vectors[offset : offset + len(chunks)], path=path)
+                offset += len(chunks)
+            manifest = writer.commit()
+    finally:
+        cache.close()
+    embedded += late
     return BuildReport(
         files=n_files,
         documents=len(docs),
         chunks=len(texts),
         embedded=embedded,
-        reused=len(texts) - embedded,
+        reused=max(len(texts) - embedded, 0),
         unchanged=len(docs) - len(changed),
         removed=removed,
         seconds=time.perf_counter() - started,
         manifest=manifest,
     )
+
+
+def _stale(stored: list[StoredDoc], docs: list[tuple[DocRecord, str]], paths: list, sync: bool) -> list[str]:
+    """Stored documents to drop: those of a re-read file that it no longer produces (e.g. a teaser block);
+    with `sync` also those under `paths` no longer produced and those whose file is gone."""
+    produced = {d.doc_id for d, _ in docs}
+    files = {p for _, p in docs}
+    roots = [str(Path(p).resolve()) for p in paths]
+    stale = []
+    for doc in stored:
+        if doc.doc_id in produced:
+            continue
+        if doc.path in files or (sync and (_within(doc.path, roots) or not os.path.exists(doc.path))):
+            stale.append(doc.doc_id)
+    return stale
+
+
+def build_index(
+    paths: Iterable[str | Path], settings: Settings, rebuild: bool = False, show_progress: bool | None = None
+) -> BuildReport:
+    """`kbqa index`: sync the index with the files under `paths` (see `update_index`)."""
+    return update_index(paths, settings, sync=True, rebuild=rebuild, show_progress=show_progress)
+
+
+def add_paths(
+    paths: Iterable[str | Path], settings: Settings, show_progress: bool | None = None, wait: float = LOCK_WAIT
+) -> BuildReport:
+    """`kbqa add`: add or update the documents of these files; nothing else is removed."""
+    return update_index(paths, settings, sync=False, show_progress=show_progress, wait=wait)
+
+
+def remove_documents(targets: Iterable[str], settings: Settings, wait: float = LOCK_WAIT) -> RemoveReport:
+    """`kbqa remove`: each target is a document id, a source as listed, or a file or folder path (documents
+    from files under it). A target that matches nothing is an error and nothing is removed."""
+    started = time.perf_counter()
+    targets = list(targets)
+    if not targets:
+        raise InputError("give the document id(s) or path(s) to remove")
+    with StoreWriter(settings.store, None, None, wait=wait) as writer:
+        stored = writer.documents()
+        chosen: list[str] = []
+        for target in targets:
+            matches = _matching(stored, target)
+            if not matches:
+                raise InputError(f"no document in the index matches {target} (see `kbqa list`)")
+            chosen.extend(m for m in matches if m not in chosen)
+        writer.remove(chosen)
+        manifest = writer.commit()
+    return RemoveReport(chosen, time.perf_counter() - started, manifest)
+
+
+def _matching(stored: list[StoredDoc], target: str) -> list[str]:
+    exact = [d.doc_id for d in stored if d.doc_id == target]
+    if exact:
+        return exact + [d.doc_id for d in stored if d.doc_id.startswith(target + "#")]
+    path = str(Path(os.path.normpath(target)).resolve())
+    return [d.doc_id for d in stored if d.source == target or _within(d.path, [path])]

@@ -1,4 +1,16 @@
-"""The on-disk index: FAISS vectors + SQLite records per generation, switched by an atomic rename."""
+"""The on-disk index: generation-tagged SQLite records + append-only vectors, switched by an atomic rename.
+
+Layout of a store folder:
+  CURRENT                  the committed manifest (JSON), replaced atomically by each commit
+  data-NNNNNN/meta.sqlite  documents and chunks (WAL); a document row lives from `gen_added` to `gen_removed`
+  data-NNNNNN/vectors.f32  float32 rows, row i = the vector of chunk id i; only ever appended to
+  embeddings.sqlite        the embedding cache (see embed_cache.py)
+  write.lock               held by the one writer
+
+A commit appends vectors, commits records tagged with the new generation, then renames CURRENT: readers
+only see rows of generations up to the one CURRENT names, so they never see a half-written index. A writer
+first undoes whatever a killed writer left beyond CURRENT. `--rebuild` writes a new data folder.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +20,10 @@ import os
 import shutil
 import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,24 +31,31 @@ import numpy as np
 from index.errors import EmbedderMismatchError, IndexMissingError, StoreLockedError
 from index.records import ChunkRecord, DocRecord, Passage
 
-FORMAT = 1
+FORMAT = 2
 CURRENT = "CURRENT"
+KEEP_GENERATIONS = 10  # removed rows stay this many generations, so lagging readers can update incrementally
 SCHEMA = """
 CREATE TABLE documents (
-    doc_id TEXT PRIMARY KEY, source TEXT NOT NULL, title TEXT NOT NULL, date TEXT NOT NULL,
-    source_line TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL, hash TEXT NOT NULL, added REAL NOT NULL
+    key INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, source TEXT NOT NULL, path TEXT NOT NULL, title TEXT NOT NULL,
+    date TEXT NOT NULL, source_line TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL, hash TEXT NOT NULL,
+    added REAL NOT NULL, gen_added INTEGER NOT NULL, gen_removed INTEGER
 );
+CREATE INDEX documents_id ON documents(doc_id);
+CREATE INDEX documents_path ON documents(path);
+CREATE INDEX documents_added ON documents(gen_added);
+CREATE INDEX documents_removed ON documents(gen_removed);
 CREATE TABLE chunks (
-    id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id), ord INTEGER NOT NULL,
+    id INTEGER PRIMARY KEY, doc_key INTEGER NOT NULL REFERENCES documents(key), ord INTEGER NOT NULL,
     start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, hash TEXT NOT NULL
 );
-CREATE INDEX chunks_doc ON chunks(doc_id);
+CREATE INDEX chunks_doc ON chunks(doc_key);
 """
+ALIVE = "d.gen_added <= :g AND (d.gen_removed IS NULL OR d.gen_removed > :g)"
 
 
 @dataclass(frozen=True)
 class Manifest:
-    """What a generation holds and which embedder made its vectors."""
+    """What a generation holds, where its files are and which embedder made its vectors."""
 
     embedder: str
     dim: int
@@ -43,6 +63,8 @@ class Manifest:
     chunks: int
     generation: int
     created: float
+    data: str = ""  # the data folder's name
+    rows: int = 0  # rows of vectors.f32 that belong to this generation
     format: int = FORMAT
 
 
@@ -52,53 +74,135 @@ def _faiss():  # faiss is imported where used: `kbqa --help` and errors need not
     return faiss
 
 
-def _read_current(root: Path) -> Path | None:
+def read_manifest(root: str | Path) -> Manifest | None:
+    """The committed manifest of the store at `root`, or None when there is no index yet."""
+    root = Path(root)
     try:
-        name = json.loads((root / CURRENT).read_text(encoding="utf-8"))["dir"]
+        data = json.loads((root / CURRENT).read_text(encoding="utf-8"))
     except (FileNotFoundError, NotADirectoryError):
         return None
-    except (ValueError, KeyError):
+    except ValueError:
         raise IndexMissingError(
             f"the index at {root} is damaged (bad {CURRENT}); rebuild it with `kbqa index`"
         ) from None
-    return root / name
+    if data.get("format") != FORMAT:
+        raise IndexMissingError(
+            f"the index at {root} was made by an older kbqa: rebuild it with `kbqa index --rebuild`"
+        )
+    try:
+        return Manifest(**data)
+    except TypeError:
+        raise IndexMissingError(
+            f"the index at {root} is damaged (bad {CURRENT}); rebuild it with `kbqa index`"
+        ) from None
+
+
+def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=60, check_same_thread=False)
+    if readonly:
+        db.execute("PRAGMA query_only = ON")
+    return db
+
+
+def _read_rows(path: Path, dim: int, rows: int, ids: np.ndarray) -> np.ndarray:
+    """The vectors of chunk ids `ids` (rows of vectors.f32, which holds at least `rows` rows)."""
+    if not len(ids):
+        return np.zeros((0, dim), np.float32)
+    table = np.memmap(path, dtype=np.float32, mode="r", shape=(rows, dim))
+    return np.ascontiguousarray(table[ids])
+
+
+def _ids(db: sqlite3.Connection, sql: str, params: dict) -> np.ndarray:
+    return np.fromiter((r[0] for r in db.execute(sql, params)), dtype=np.int64)
 
 
 class Store:
-    """A read-only view of one committed generation; `refresh()` moves to a newer one if there is."""
+    """A read-only view of one committed generation; `refresh()` moves to a newer one if there is.
 
-    def __init__(self, root: str | Path) -> None:
+    With `vectors=False` only the records are opened (listing documents needs no FAISS index).
+    """
+
+    def __init__(self, root: str | Path, vectors: bool = True) -> None:
         self.root = Path(root)
-        self._gen_dir: Path | None = None
+        self._vectors = vectors
+        self._mutex = threading.RLock()  # the UI asks from several threads
+        self.index = None
+        self._db: sqlite3.Connection | None = None
         self._load()
 
     def _load(self) -> None:
-        for attempt in range(3):  # a writer may switch generations between our reads of CURRENT and the files
-            gen_dir = _read_current(self.root)
-            if gen_dir is None:
+        for attempt in range(5):  # a rebuild may delete the data folder between our reads of CURRENT and the files
+            manifest = read_manifest(self.root)
+            if manifest is None:
                 raise IndexMissingError(f"no index at {self.root}: build one with `kbqa index [PATH ...]`")
+            data = self.root / manifest.data
             try:
-                manifest = Manifest(**json.loads((gen_dir / "manifest.json").read_text(encoding="utf-8")))
-                index = _faiss().read_index(str(gen_dir / "vectors.faiss"))
-                db = sqlite3.connect(f"file:{gen_dir / 'meta.sqlite'}?mode=ro", uri=True, check_same_thread=False)
-            except (FileNotFoundError, sqlite3.OperationalError, RuntimeError):
-                if attempt == 2:
+                if not (data / "meta.sqlite").is_file():
+                    raise FileNotFoundError(data)
+                db = _connect(data / "meta.sqlite", readonly=True)
+                index = self._build_index(db, data, manifest) if self._vectors else None
+            except (FileNotFoundError, sqlite3.Error, ValueError, OSError):
+                if attempt == 4:
                     raise IndexMissingError(
                         f"the index at {self.root} is unreadable; rebuild it with `kbqa index`"
                     ) from None
-                time.sleep(0.05)
+                time.sleep(0.1)
                 continue
-            self.manifest, self.index, self._db, self._gen_dir = manifest, index, db, gen_dir
+            old, self._db = self._db, db
+            self.manifest, self.index = manifest, index
+            if old is not None:
+                old.close()
             return
 
+    @staticmethod
+    def _build_index(db: sqlite3.Connection, data: Path, manifest: Manifest):
+        faiss = _faiss()
+        sql = f"SELECT c.id FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE {ALIVE}"
+        ids = _ids(db, sql, {"g": manifest.generation})
+        index = faiss.IndexIDMap2(faiss.IndexFlatIP(manifest.dim))
+        if len(ids):
+            index.add_with_ids(_read_rows(data / "vectors.f32", manifest.dim, manifest.rows, ids), ids)
+        return index
+
     def refresh(self) -> bool:
-        """Load a newer committed generation if a writer made one; True if it did."""
-        if _read_current(self.root) == self._gen_dir:
-            return False
-        old = self._db
-        self._load()
-        old.close()
-        return True
+        """Move to a newer committed generation if a writer made one; True if it did.
+
+        Within the same data folder only the documents added and removed since are applied to the FAISS
+        index (add_with_ids / remove_ids); otherwise everything is loaded again.
+        """
+        with self._mutex:
+            manifest = read_manifest(self.root)
+            if manifest is None or manifest.generation == self.manifest.generation:
+                return False
+            old = self.manifest
+            if (
+                not self._vectors
+                or manifest.data != old.data
+                or not 0 < manifest.generation - old.generation < KEEP_GENERATIONS
+            ):
+                self._load()
+                return True
+            try:
+                self._apply(old.generation, manifest)
+            except (sqlite3.Error, ValueError, OSError):
+                self._load()
+            return True
+
+    def _apply(self, since: int, manifest: Manifest) -> None:
+        params = {"old": since, "new": manifest.generation}
+        join = "SELECT c.id FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE "
+        gone = _ids(self._db, join + "d.gen_removed > :old AND d.gen_removed <= :new AND d.gen_added <= :old", params)
+        new = _ids(
+            self._db,
+            join + "d.gen_added > :old AND d.gen_added <= :new AND (d.gen_removed IS NULL OR d.gen_removed > :new)",
+            params,
+        )
+        vectors = _read_rows(self.root / manifest.data / "vectors.f32", manifest.dim, manifest.rows, new)
+        if len(gone):
+            self.index.remove_ids(gone)
+        if len(new):
+            self.index.add_with_ids(vectors, new)
+        self.manifest = manifest
 
     def check_embedder(self, embedder_id: str) -> None:
         """A one-line error when the index was built by another embedder than `embedder_id`."""
@@ -111,11 +215,13 @@ class Store:
 
     def search(self, query: np.ndarray, k: int) -> list[Passage]:
         """The `k` passages nearest to `query` (an L2-normalised vector), best first."""
-        if self.index.ntotal == 0:
-            return []
-        scores, ids = self.index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), min(k, self.index.ntotal))
-        hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
-        rows = self.passages([i for i, _ in hits])
+        with self._mutex:
+            if self.index is None or self.index.ntotal == 0:
+                return []
+            q = np.asarray(query, dtype=np.float32).reshape(1, -1)
+            scores, ids = self.index.search(q, min(k, self.index.ntotal))
+            hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+            rows = self.passages([i for i, _ in hits])
         return [Passage(**{**rows[i].__dict__, "score": s}) for i, s in hits if i in rows]
 
     def passages(self, chunk_ids: Sequence[int]) -> dict[int, Passage]:
@@ -123,35 +229,69 @@ class Store:
         if not chunk_ids:
             return {}
         marks = ",".join("?" * len(chunk_ids))
-        rows = self._db.execute(
-            f'SELECT c.id, c.doc_id, d.source, d.title, d.date, c.text, c.start, c."end" FROM chunks c '
-            f"JOIN documents d ON d.doc_id = c.doc_id WHERE c.id IN ({marks})",
-            list(chunk_ids),
-        ).fetchall()
+        with self._mutex:
+            rows = self._db.execute(
+                f'SELECT c.id, d.doc_id, d.source, d.title, d.date, c.text, c.start, c."end" FROM chunks c '
+                f"JOIN documents d ON d.key = c.doc_key WHERE c.id IN ({marks})",
+                list(chunk_ids),
+            ).fetchall()
         return {r[0]: Passage(r[1], r[2], r[3], r[4], r[5], r[6], r[7], 0.0, r[0]) for r in rows}
 
     def documents(self) -> list[dict]:
         """Every document with its chunk count, in source order."""
-        rows = self._db.execute(
-            "SELECT d.doc_id, d.title, d.date, d.source, d.kind, d.added, COUNT(c.id) FROM documents d "
-            "LEFT JOIN chunks c ON c.doc_id = d.doc_id GROUP BY d.doc_id ORDER BY d.source, d.rowid"
-        ).fetchall()
-        keys = ("doc_id", "title", "date", "source", "kind", "added", "chunks")
+        with self._mutex:
+            rows = self._db.execute(
+                "SELECT d.doc_id, d.title, d.date, d.source, d.path, d.kind, d.added, "
+                "(SELECT COUNT(*) FROM chunks c WHERE c.doc_key = d.key) "
+                f"FROM documents d WHERE {ALIVE} ORDER BY d.source, d.key",
+                {"g": self.manifest.generation},
+            ).fetchall()
+        keys = ("doc_id", "title", "date", "source", "path", "kind", "added", "chunks")
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def document_hashes(self) -> dict[str, str]:
+        """doc_id → content hash of this generation's documents."""
+        with self._mutex:
+            rows = self._db.execute(
+                f"SELECT d.doc_id, d.hash FROM documents d WHERE {ALIVE}", {"g": self.manifest.generation}
+            )
+            return dict(rows)
 
     def document_text(self, doc_id: str) -> str | None:
         """A document's cleaned text (the context of its passages' offsets)."""
-        row = self._db.execute("SELECT text FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        with self._mutex:
+            row = self._db.execute(
+                f"SELECT d.text FROM documents d WHERE d.doc_id = :id AND {ALIVE}",
+                {"id": doc_id, "g": self.manifest.generation},
+            ).fetchone()
         return row[0] if row else None
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+
+
+@dataclass(frozen=True)
+class StoredDoc:
+    """A document as the writer sees it: enough to decide whether to keep, replace or remove it."""
+
+    doc_id: str
+    source: str
+    path: str
+    hash: str
+    chunks: int
 
 
 class StoreWriter:
-    """Builds the next generation beside the current one and switches to it atomically on `commit()`.
+    """Writes the next generation and switches to it atomically on `commit()`.
 
-    Only one writer at a time: a second one waits on the lock (saying so) up to `wait` seconds.
+    Only one writer at a time: a second one waits on the lock (saying so) up to `wait` seconds, then fails.
+    `embedder_id=None` keeps the index's embedder (for removals, which embed nothing).
     """
 
-    def __init__(self, root: str | Path, embedder_id: str, dim: int, rebuild: bool = False, wait: float = 600) -> None:
+    def __init__(
+        self, root: str | Path, embedder_id: str | None, dim: int | None, rebuild: bool = False, wait: float = 600
+    ) -> None:
         from filelock import FileLock, Timeout
 
         self.root = Path(root)
@@ -160,7 +300,8 @@ class StoreWriter:
         try:
             self._lock.acquire(timeout=0)
         except Timeout:
-            print(f"kbqa: waiting for another process writing {self.root} ...", file=sys.stderr)
+            if wait > 0:
+                print(f"kbqa: waiting for another process writing {self.root} ...", file=sys.stderr, flush=True)
             try:
                 self._lock.acquire(timeout=wait)
             except Timeout:
@@ -171,101 +312,184 @@ class StoreWriter:
             self._lock.release()
             raise
 
-    def _open(self, embedder_id: str, dim: int, rebuild: bool) -> None:
-        faiss = _faiss()
-        self._cleanup_stale()
-        current = None if rebuild else _read_current(self.root)
-        previous = Manifest(**json.loads((current / "manifest.json").read_text())) if current else None
-        if previous and previous.embedder != embedder_id:
+    def _open(self, embedder_id: str | None, dim: int | None, rebuild: bool) -> None:
+        previous = read_manifest(self.root)
+        base = None if rebuild else previous
+        if base is None and embedder_id is None:
+            raise IndexMissingError(f"no index at {self.root}: build one with `kbqa index [PATH ...]`")
+        if base and embedder_id is not None and base.embedder != embedder_id:
             raise EmbedderMismatchError(
-                f"the index at {self.root} was built with embedder '{previous.embedder}', not '{embedder_id}': "
+                f"the index at {self.root} was built with embedder '{base.embedder}', not '{embedder_id}': "
                 "use `kbqa index --rebuild` to rebuild it with the new one"
             )
-        last = _read_current(self.root)
-        self.generation = (int(last.name.split("-")[1]) if last else 0) + 1
-        self._tmp = self.root / f"gen-{self.generation:06d}.tmp-{os.getpid()}"
-        self._tmp.mkdir()
-        self.embedder_id, self.dim = embedder_id, dim
-        if current:
-            shutil.copyfile(current / "meta.sqlite", self._tmp / "meta.sqlite")
-            self.index = faiss.read_index(str(current / "vectors.faiss"))
+        self.generation = (previous.generation if previous else 0) + 1
+        self._cleanup_stale(keep=previous.data if previous else None)
+        if base:
+            self.data = self.root / base.data
+            self.embedder_id, self.dim = base.embedder, base.dim
+            self.db = _connect(self.data / "meta.sqlite", readonly=False)
+            self._rows = base.rows
+            self._recover(base)
+            self._counts = [base.documents, base.chunks]
         else:
-            self.index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-        self.db = sqlite3.connect(self._tmp / "meta.sqlite")
-        if not current:
+            taken = [int(p.name.split("-")[1]) for p in self.root.glob("data-*") if p.name.split("-")[1].isdigit()]
+            self.data = self.root / f"data-{max(taken, default=0) + 1:06d}"
+            self.data.mkdir()
+            self.embedder_id, self.dim = embedder_id, int(dim)
+            self.db = _connect(self.data / "meta.sqlite", readonly=False)
+            self.db.execute("PRAGMA journal_mode = WAL")
             self.db.executescript(SCHEMA)
-        self._next_id = (self.db.execute("SELECT MAX(id) FROM chunks").fetchone()[0] or -1) + 1
+            self._rows = 0
+            self._counts = [0, 0]
+        self._fresh = base is None
+        self._base = base
+        self._dirty = self._fresh
+        self.db.execute("PRAGMA synchronous = FULL")
+        self._pending: list[np.ndarray] = []
+        self._next_id = self._rows
 
-    def _cleanup_stale(self) -> None:
-        """Remove half-written generations left by a killed writer (we hold the lock: none is live)."""
-        for path in self.root.glob("gen-*.tmp-*"):
-            shutil.rmtree(path, ignore_errors=True)
+    def _recover(self, base: Manifest) -> None:
+        """Undo what a killed writer left beyond the committed generation: its rows and its vectors."""
+        g = base.generation
+        with self.db:
+            self.db.execute("DELETE FROM chunks WHERE doc_key IN (SELECT key FROM documents WHERE gen_added > ?)", (g,))
+            self.db.execute("DELETE FROM documents WHERE gen_added > ?", (g,))
+            self.db.execute("UPDATE documents SET gen_removed = NULL WHERE gen_removed > ?", (g,))
+        vectors = self.data / "vectors.f32"
+        size = base.rows * base.dim * 4
+        if vectors.exists() and vectors.stat().st_size > size:
+            os.truncate(vectors, size)
+
+    def _cleanup_stale(self, keep: str | None) -> None:
+        """Remove data folders CURRENT does not name: old ones after a rebuild, or a killed rebuild's."""
+        for path in self.root.glob("data-*"):
+            if path.name != keep:
+                shutil.rmtree(path, ignore_errors=True)
+        for path in self.root.glob(f"{CURRENT}.tmp-*"):
+            path.unlink(missing_ok=True)
+
+    def _alive(self) -> str:
+        return f"gen_added <= {self.generation} AND (gen_removed IS NULL OR gen_removed > {self.generation})"
+
+    def documents(self) -> list[StoredDoc]:
+        """The documents of the generation being written."""
+        rows = self.db.execute(
+            "SELECT d.doc_id, d.source, d.path, d.hash, (SELECT COUNT(*) FROM chunks c WHERE c.doc_key = d.key) "
+            f"FROM documents d WHERE {self._alive()}"
+        )
+        return [StoredDoc(*row) for row in rows]
 
     def document_hashes(self) -> dict[str, str]:
         """doc_id → content hash of the documents in the generation being written."""
-        return dict(self.db.execute("SELECT doc_id, hash FROM documents"))
+        return dict(self.db.execute(f"SELECT doc_id, hash FROM documents WHERE {self._alive()}"))
 
-    def add(self, doc: DocRecord, chunks: Sequence[ChunkRecord], vectors: np.ndarray) -> None:
-        """Add (or replace) a document with its chunks and their vectors."""
+    def add(self, doc: DocRecord, chunks: Sequence[ChunkRecord], vectors: np.ndarray, path: str | None = None) -> None:
+        """Add (or replace) a document with its chunks and their vectors.
+
+        `path` is the file's resolved absolute path; by default `doc.source` resolved against the cwd.
+        """
         self.remove([doc.doc_id])
-        self.db.execute(
-            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
-            (doc.doc_id, doc.source, doc.title, doc.date, doc.source_line, doc.kind, doc.text, doc.hash, time.time()),
-        )
-        ids = np.arange(self._next_id, self._next_id + len(chunks), dtype=np.int64)
+        path = path or str(Path(doc.source).resolve())
+        key = self.db.execute(
+            "INSERT INTO documents (doc_id, source, path, title, date, source_line, kind, text, hash, added, "
+            "gen_added) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                doc.doc_id,
+                doc.source,
+                path,
+                doc.title,
+                doc.date,
+                doc.source_line,
+                doc.kind,
+                doc.text,
+                doc.hash,
+                time.time(),
+                self.generation,
+            ),
+        ).lastrowid
+        ids = range(self._next_id, self._next_id + len(chunks))
         self._next_id += len(chunks)
         self.db.executemany(
-            'INSERT INTO chunks (id, doc_id, ord, start, "end", text, hash) VALUES (?,?,?,?,?,?,?)',
-            [(int(i), c.doc_id, c.ord, c.start, c.end, c.text, c.hash) for i, c in zip(ids, chunks, strict=True)],
+            'INSERT INTO chunks (id, doc_key, ord, start, "end", text, hash) VALUES (?,?,?,?,?,?,?)',
+            [(i, key, c.ord, c.start, c.end, c.text, c.hash) for i, c in zip(ids, chunks, strict=True)],
         )
         if len(chunks):
-            self.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+            vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), self.dim)
+            self._pending.append(vectors)
+        self._counts[0] += 1
+        self._counts[1] += len(chunks)
+        self._dirty = True
 
     def remove(self, doc_ids: Iterable[str]) -> int:
-        """Remove documents and their vectors; returns how many documents were there."""
+        """Remove documents (their vectors leave readers' FAISS indexes); returns how many were there."""
         removed = 0
         for doc_id in doc_ids:
-            ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE doc_id = ?", (doc_id,))]
-            if ids:
-                self.index.remove_ids(np.asarray(ids, dtype=np.int64))
-            self.db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
-            removed += self.db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,)).rowcount
+            rows = self.db.execute(
+                "SELECT key, (SELECT COUNT(*) FROM chunks c WHERE c.doc_key = key) FROM documents "
+                f"WHERE doc_id = ? AND {self._alive()}",
+                (doc_id,),
+            ).fetchall()
+            for key, n_chunks in rows:
+                self.db.execute("UPDATE documents SET gen_removed = ? WHERE key = ?", (self.generation, key))
+                self._counts[0] -= 1
+                self._counts[1] -= n_chunks
+                self._dirty = True
+                removed += 1
         return removed
 
     def commit(self) -> Manifest:
-        """Write the generation's files, fsync them, and switch CURRENT to it with an atomic rename."""
-        faiss = _faiss()
-        docs = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        """Append the vectors, commit the records, then switch CURRENT to the new generation atomically.
+
+        A writer that changed nothing makes no new generation and returns the committed manifest."""
+        if not self._dirty and self._base is not None:
+            self.abort()
+            return self._base
+        vectors = self.data / "vectors.f32"
+        with open(vectors, "ab") as out:
+            for block in self._pending:
+                out.write(block.tobytes())
+            out.flush()
+            os.fsync(out.fileno())
         self.db.commit()
-        self.db.close()
-        faiss.write_index(self.index, str(self._tmp / "vectors.faiss"))
-        manifest = Manifest(self.embedder_id, self.dim, docs, int(self.index.ntotal), self.generation, time.time())
-        (self._tmp / "manifest.json").write_text(json.dumps(manifest.__dict__, indent=1), encoding="utf-8")
-        for name in ("vectors.faiss", "meta.sqlite", "manifest.json"):
-            _fsync(self._tmp / name)
-        final = self.root / f"gen-{self.generation:06d}"
-        os.replace(self._tmp, final)
+        manifest = Manifest(
+            self.embedder_id,
+            self.dim,
+            self._counts[0],
+            self._counts[1],
+            self.generation,
+            time.time(),
+            data=self.data.name,
+            rows=self._next_id,
+        )
         pointer = self.root / f"{CURRENT}.tmp-{os.getpid()}"
-        pointer.write_text(json.dumps({"dir": final.name}), encoding="utf-8")
+        pointer.write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
         _fsync(pointer)
         os.replace(pointer, self.root / CURRENT)
         _fsync(self.root)
-        self._prune(keep={final.name})
+        self._prune()
+        self.db.close()
+        self._cleanup_stale(keep=self.data.name)
         self._lock.release()
         return manifest
 
-    def _prune(self, keep: set[str]) -> None:
-        """Drop generations older than the previous one (a reader that just opened it may still use it)."""
-        gens = sorted(p for p in self.root.glob("gen-*") if ".tmp-" not in p.name)
-        for path in gens[:-2]:
-            if path.name not in keep:
-                shutil.rmtree(path, ignore_errors=True)
+    def _prune(self) -> None:
+        """Forget rows removed more than KEEP_GENERATIONS generations ago (their vectors stay in the file)."""
+        old = self.generation - KEEP_GENERATIONS
+        with contextlib.suppress(sqlite3.Error), self.db:
+            self.db.execute(
+                "DELETE FROM chunks WHERE doc_key IN (SELECT key FROM documents WHERE gen_removed <= ?)", (old,)
+            )
+            self.db.execute("DELETE FROM documents WHERE gen_removed <= ?", (old,))
 
     def abort(self) -> None:
         """Forget the uncommitted generation; the committed index is untouched."""
         with contextlib.suppress(sqlite3.Error):
+            self.db.rollback()
             self.db.close()
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        self._pending.clear()
+        if self._fresh:  # a rebuild's new data folder: CURRENT does not name it
+            shutil.rmtree(self.data, ignore_errors=True)
         self._lock.release()
 
     def __enter__(self) -> StoreWriter:
