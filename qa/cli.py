@@ -53,15 +53,73 @@ def main() -> None:
 @main.command("index")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--rebuild", is_flag=True, help="Start from an empty index instead of updating the current one.")
+@click.option(
+    "--progress/--no-progress", default=None, help="Show a progress line [default: when stderr is a terminal]."
+)
+@click.option("--wait", type=float, default=600, show_default=True, help="Seconds to wait for another writer.")
 @store_options
 @handle_errors
-def index_cmd(paths: tuple[str, ...], rebuild: bool, store: str | None, embedder: str | None) -> None:
-    """Index the .txt/.md files in PATHS (default: seeds/). Unchanged documents are not embedded again."""
-    from index.build import build_index
+def index_cmd(
+    paths: tuple[str, ...], rebuild: bool, progress: bool | None, wait: float, store: str | None, embedder: str | None
+) -> None:
+    """Sync the index with the .txt/.md files in PATHS (default: seeds/): new and changed documents are embedded,
+    unchanged ones skipped, documents whose files are gone removed."""
+    from index.build import update_index
 
     settings = load_settings({"store": store, "embedder": embedder})
-    report = build_index(paths or [SEEDS], settings, rebuild=rebuild)
+    report = update_index(paths or [SEEDS], settings, sync=True, rebuild=rebuild, show_progress=progress, wait=wait)
     click.echo(f"kbqa: {report.summary()}", err=True)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--progress/--no-progress", default=None, help="Show a progress line [default: when stderr is a terminal]."
+)
+@click.option("--wait", type=float, default=600, show_default=True, help="Seconds to wait for another writer.")
+@store_options
+@handle_errors
+def add(paths: tuple[str, ...], progress: bool | None, wait: float, store: str | None, embedder: str | None) -> None:
+    """Add (or update) the .txt/.md files in PATHS; nothing else in the index changes."""
+    from index.build import add_paths
+
+    settings = load_settings({"store": store, "embedder": embedder})
+    report = add_paths(paths, settings, show_progress=progress, wait=wait)
+    click.echo(f"kbqa: {report.summary()}", err=True)
+
+
+@main.command()
+@click.argument("targets", nargs=-1, required=True)
+@click.option("--wait", type=float, default=600, show_default=True, help="Seconds to wait for another writer.")
+@click.option("--store", type=click.Path(file_okay=False), help="Index folder [env KBQA_STORE; default .kbqa].")
+@handle_errors
+def remove(targets: tuple[str, ...], wait: float, store: str | None) -> None:
+    """Remove documents by id (as `kbqa list` shows) or by file or folder path."""
+    from index.build import remove_documents
+
+    report = remove_documents(targets, load_settings({"store": store}), wait=wait)
+    for doc_id in report.removed:
+        click.echo(doc_id)
+    click.echo(f"kbqa: {report.summary()}", err=True)
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per document (JSON Lines).")
+@click.option("--store", type=click.Path(file_okay=False), help="Index folder [env KBQA_STORE; default .kbqa].")
+@handle_errors
+def list_cmd(as_json: bool, store: str | None) -> None:
+    """List the indexed documents: id, title, date, source, chunk count, time added."""
+    import time
+
+    from index.store import Store
+
+    index = Store(load_settings({"store": store}).store, vectors=False)
+    for doc in index.documents():
+        added = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(doc["added"]))
+        if as_json:
+            click.echo(json.dumps({**doc, "added": added}, ensure_ascii=False))
+        else:
+            click.echo(f"{doc['doc_id']}\t{doc['title']}\t{doc['date']}\t{doc['source']}\t{doc['chunks']}\t{added}")
 
 
 def _open_assistant(settings: Settings) -> Any:
