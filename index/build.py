@@ -22,7 +22,8 @@ from index.progress import EmbedProgress
 from index.records import ChunkRecord, DocRecord, text_hash
 from index.store import Manifest, Store, StoredDoc, StoreWriter, read_manifest
 
-EMBED_BATCH = 64  # vectors are cached after each batch: a killed build loses at most one batch
+# vectors are cached after each batch: a killed build loses at most one batch (KBQA_EMBED_BATCH: for tests)
+EMBED_BATCH = int(os.environ.get("KBQA_EMBED_BATCH", "64"))
 LOCK_WAIT = 600.0
 
 

