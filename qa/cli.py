@@ -176,6 +176,26 @@ def ask(question: str | None, as_json: bool, k: int | None, store: str | None, e
         sys.stdout.flush()
 
 
+@main.command("eval")
+@click.option("--corpus", required=True, type=click.Path(dir_okay=False), help='JSON Lines {"id","title","text"}.')
+@click.option("--questions", required=True, type=click.Path(dir_okay=False), help="JSON Lines, one question each.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--cache", type=click.Path(file_okay=False), help="Keep the embedding cache here to reuse across runs.")
+@click.option("--retriever", type=click.Choice(["hybrid", "dense", "keyword"]), default="hybrid", show_default=True)
+@click.option("--k", type=int, help="Passages given to the answerer [default 5].")
+@click.option("--embedder", help="Embedder name [env KBQA_EMBEDDER; default e5-small-q4].")
+@handle_errors
+def eval_cmd(
+    corpus: str, questions: str, as_json: bool, cache: str | None, retriever: str, k: int | None, embedder: str | None
+) -> None:
+    """Index CORPUS into a temporary store, ask every question, report Hit@1/5, MRR@10, cited answers, latency."""
+    from qa.eval import run_eval
+
+    settings = load_settings({"embedder": embedder, "k": k})
+    report = run_eval(corpus, questions, settings, cache, retriever)
+    click.echo(json.dumps(report.to_json()) if as_json else report.table())
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
 @click.option("--port", type=int, default=7860, show_default=True, help="Port to serve on.")
