@@ -1,0 +1,222 @@
+"""Retrieval evaluation: index a JSONL corpus into a temporary store, ask every question, score the answers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import tempfile
+import time
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from index.config import Settings
+from index.errors import InputError
+
+CACHE_FILE = "embeddings.sqlite"  # the store's embedding cache (index/build.py keeps it at <store>/embeddings.sqlite)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One evaluation question: the document holding its answer and the accepted answer strings."""
+
+    qid: str
+    question: str
+    doc_id: str
+    answers: list[str]
+
+
+def _jsonl(path: str | Path, required: tuple[str, ...]) -> Iterator[dict]:
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc.__class__.__name__}") from None
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            raise InputError(f"{path}:{n}: not a JSON object") from None
+        missing = [k for k in required if not isinstance(row, dict) or k not in row]
+        if missing:
+            raise InputError(f"{path}:{n}: missing {', '.join(missing)}")
+        yield row
+
+
+def read_corpus(path: str | Path) -> list[dict]:
+    """Corpus lines {"id","title","text"}; ids must be unique."""
+    docs = list(_jsonl(path, ("id", "title", "text")))
+    if not docs:
+        raise InputError(f"{path}: no documents")
+    seen: set[str] = set()
+    for doc in docs:
+        if str(doc["id"]) in seen:
+            raise InputError(f"{path}: document id {doc['id']} appears twice")
+        seen.add(str(doc["id"]))
+    return docs
+
+
+def read_questions(path: str | Path) -> list[Question]:
+    """Question lines {"qid","question","doc_id","answers":[...]}."""
+    out = [
+        Question(str(q["qid"]), str(q["question"]), str(q["doc_id"]), [str(a) for a in q["answers"]])
+        for q in _jsonl(path, ("qid", "question", "doc_id", "answers"))
+    ]
+    if not out:
+        raise InputError(f"{path}: no questions")
+    return out
+
+
+def _copy_sqlite(src: Path, dst: Path) -> None:
+    """Copy a SQLite file consistently (its WAL included) with SQLite's backup API."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
+        a.backup(b)
+    a.close()
+    b.close()
+
+
+@contextmanager
+def corpus_store(
+    docs: list[dict], settings: Settings, cache: str | Path | None = None
+) -> Iterator[tuple[Settings, dict[str, str]]]:
+    """A temporary store holding `docs` (indexed as files, like `kbqa index` would) → (settings, store doc_id →
+    corpus id). With `cache`, vectors come from and go to `cache`/embeddings.sqlite, so re-runs embed nothing."""
+    from index.build import build_index
+
+    work = Path(tempfile.mkdtemp(prefix="kbqa-eval-"))
+    try:
+        files = work / "docs"
+        files.mkdir()
+        names: dict[str, str] = {}
+        for n, doc in enumerate(docs):
+            name = f"{n:06d}.txt"
+            (files / name).write_text(f"{doc['title']}\n{doc['text']}\n", encoding="utf-8")
+            names[name] = str(doc["id"])
+        store = work / "store"
+        saved = Path(cache) / CACHE_FILE if cache else None
+        if saved is not None and saved.is_file():
+            _copy_sqlite(saved, store / CACHE_FILE)
+        settings = replace(settings, store=str(store))
+        try:
+            build_index([files], settings, show_progress=None)
+        finally:
+            if saved is not None and (store / CACHE_FILE).is_file():
+                _copy_sqlite(store / CACHE_FILE, saved)
+        from index.store import Store
+
+        index = Store(store, vectors=False)
+        try:
+            ids = {d["doc_id"]: names[Path(d["source"]).name] for d in index.documents()}
+        finally:
+            index.close()
+        yield settings, ids
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+MODES = ("hybrid", "dense", "keyword")
+DEPTH = 10  # passages ranked per question (MRR@10)
+
+
+@dataclass(frozen=True)
+class Report:
+    """Retrieval and citation quality over a question set, and per-question latency (retrieve + answer)."""
+
+    mode: str
+    questions: int
+    hit_at_1: float
+    hit_at_5: float
+    mrr_at_10: float
+    cited_answer: float  # share of answers whose cited passages contain a gold answer string
+    p50_ms: float
+    p95_ms: float
+
+    def to_json(self) -> dict:
+        return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+    def table(self) -> str:
+        return (
+            f"{self.mode}: {self.questions} questions  Hit@1 {self.hit_at_1:.3f}  Hit@5 {self.hit_at_5:.3f}  "
+            f"MRR@10 {self.mrr_at_10:.3f}  cited answer {self.cited_answer:.3f}  "
+            f"latency p50 {self.p50_ms:.0f} ms  p95 {self.p95_ms:.0f} ms"
+        )
+
+
+def _norm(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).lower().split())
+
+
+def contains_answer(passages: list, answers: list[str]) -> bool:
+    """True when one of the passages holds one of the answer strings (case and spacing ignored)."""
+    texts = [_norm(p.passage) for p in passages]
+    return any(_norm(a) in t for a in answers if a.strip() for t in texts)
+
+
+def first_gold_rank(doc_ids: list[str], gold: str) -> int | None:
+    """1-based rank of the first passage from the gold document, or None."""
+    return next((i for i, d in enumerate(doc_ids, start=1) if d == gold), None)
+
+
+def evaluate(settings: Settings, questions: list[Question], ids: dict[str, str], mode: str = "hybrid") -> Report:
+    """Ask every question against the store in `settings` (`ids`: store doc_id → corpus id) and score it."""
+    from index.embedders import get_embedder
+    from index.keyword import KeywordIndex, store_chunks
+    from index.store import Store
+    from qa.answer import ExtractiveAnswerer
+    from qa.hybrid import HybridRetriever
+
+    if mode not in MODES:
+        raise InputError(f"unknown retriever '{mode}' (use one of {', '.join(MODES)})")
+    store = Store(settings.store)
+    try:
+        embedder = get_embedder(settings.embedder)
+        keyword = KeywordIndex.build(*store_chunks(store))
+        retriever = HybridRetriever(store=store, embedder=embedder, keyword=keyword, k=settings.k)
+        answerer = ExtractiveAnswerer(embedder)
+        hits1 = hits5 = mrr = cited = 0.0
+        latency = []
+        for q in questions:
+            started = time.perf_counter()
+            if mode == "hybrid":
+                passages = retriever.search(q.question, DEPTH)
+            elif mode == "dense":
+                passages = store.search(embedder.embed_query(q.question), DEPTH)
+            else:
+                rows = keyword.search(q.question, DEPTH)
+                found = store.passages([c for c, _ in rows])
+                passages = [replace(found[c], score=s) for c, s in rows if c in found]
+            answer = answerer({"question": q.question, "passages": passages[: settings.k]})
+            latency.append(time.perf_counter() - started)
+            rank = first_gold_rank([ids.get(p.doc_id, p.doc_id) for p in passages], q.doc_id)
+            if rank is not None:
+                hits1 += rank == 1
+                hits5 += rank <= 5
+                mrr += 1.0 / rank
+            cited += contains_answer([c.passage for c in answer.citations], q.answers)
+    finally:
+        store.close()
+    n = len(questions)
+    p50, p95 = np.percentile(np.array(latency) * 1000, [50, 95])
+    return Report(mode, n, hits1 / n, hits5 / n, mrr / n, cited / n, float(p50), float(p95))
+
+
+def run_eval(
+    corpus: str | Path, questions: str | Path, settings: Settings, cache: str | Path | None, mode: str = "hybrid"
+) -> Report:
+    """`kbqa eval`: index `corpus` into a temporary store and evaluate `questions` on it."""
+    docs = read_corpus(corpus)
+    asked = read_questions(questions)
+    known = {str(d["id"]) for d in docs}
+    unknown = sorted({q.doc_id for q in asked} - known)
+    if unknown:
+        raise InputError(f"{questions}: doc_id {unknown[0]} is not in {corpus} ({len(unknown)} unknown)")
+    with corpus_store(docs, settings, cache) as (store_settings, ids):
+        return evaluate(store_settings, asked, ids, mode)

@@ -1,0 +1,87 @@
+"""Hybrid retrieval: dense (embedding) and keyword (BM25) rankings fused, keyword weighted by how much it can say."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from index.records import Passage
+from qa.retriever import to_document
+
+# Letters only Vietnamese uses among the two languages: a question with none of them is taken as English.
+_VIETNAMESE = re.compile(r"[àáâãèéêìíòóôõùúýăđĩũơưạ-ỹ]", re.IGNORECASE)
+KEYWORD_WEIGHT = 1.0  # keyword weight for a Vietnamese question whose terms all occur in the corpus
+ENGLISH_FACTOR = 0.3  # English questions over (mostly Vietnamese) text: keyword matches are names and numbers
+RRF_K = 60  # reciprocal-rank constant (Cormack et al. 2009)
+CANDIDATES = 30  # passages taken from each retriever before fusing
+
+
+def is_vietnamese(text: str) -> bool:
+    """True when `text` has a Vietnamese letter (a diacritic or đ)."""
+    return bool(_VIETNAMESE.search(text))
+
+
+def keyword_weight(query: str, keyword: Any) -> float:
+    """How much to trust keyword search for `query`: the IDF-weighted share of its terms found in the corpus,
+    scaled down for an English question (its words rarely occur in Vietnamese text, and those that do are
+    names, numbers and loanwords)."""
+    terms = keyword.query_terms(query)
+    n = max(len(keyword), 1)
+    if not terms:
+        return 0.0
+    found = total = 0.0
+    for term in terms:
+        df = keyword.document_frequency(term)
+        idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        total += idf
+        found += idf if df else 0.0
+    share = found / total if total else 0.0
+    return KEYWORD_WEIGHT * share * (1.0 if is_vietnamese(query) else ENGLISH_FACTOR)
+
+
+def fuse(
+    dense: Sequence[tuple[int, float]], keyword: Sequence[tuple[int, float]], weight: float, k: int
+) -> list[tuple[int, float]]:
+    """Weighted reciprocal-rank fusion: score = 1/(RRF_K + dense rank) + weight/(RRF_K + keyword rank)."""
+    scores: dict[int, float] = {}
+    for rank, (cid, _) in enumerate(dense, start=1):
+        scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + rank)
+    if weight > 0:
+        for rank, (cid, _) in enumerate(keyword, start=1):
+            scores[cid] = scores.get(cid, 0.0) + weight / (RRF_K + rank)
+    return sorted(scores.items(), key=lambda item: -item[1])[:k]
+
+
+class HybridRetriever(BaseRetriever):
+    """Dense retrieval over a `Store` fused with keyword search over the same chunks."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    store: Any
+    embedder: Any
+    keyword: Any
+    k: int = 5
+
+    def search(self, query: str, k: int | None = None) -> list[Passage]:
+        """The fused top passages for `query`, best first (score: the fused score)."""
+        k = k or self.k
+        n = max(k, CANDIDATES)
+        if self.store.refresh():  # a newer generation: index its chunks (until the store saves the keyword index)
+            from index.keyword import KeywordIndex, store_chunks
+
+            self.keyword = KeywordIndex.build(*store_chunks(self.store), tokenizer=self.keyword.tokenizer)
+        dense = [(p.chunk_id, p.score) for p in self.store.search(self.embedder.embed_query(query), n)]
+        weight = keyword_weight(query, self.keyword)
+        hits = fuse(dense, self.keyword.search(query, n) if weight > 0 else [], weight, k)
+        rows = self.store.passages([cid for cid, _ in hits])
+        return [Passage(**{**rows[cid].__dict__, "score": s}) for cid, s in hits if cid in rows]
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        return [to_document(p) for p in self.search(query)]
