@@ -17,9 +17,8 @@ from qa.retriever import to_document
 
 # Letters only Vietnamese uses among the two languages: a question with none of them is taken as English.
 _VIETNAMESE = re.compile(r"[àáâãèéêìíòóôõùúýăđĩũơưạ-ỹ]", re.IGNORECASE)
-KEYWORD_WEIGHT = 1.0  # keyword weight for a Vietnamese question whose terms all occur in the corpus
+KEYWORD_WEIGHT = 5.0  # keyword weight for a Vietnamese question whose terms all occur in the corpus (tuned on dev)
 ENGLISH_FACTOR = 0.3  # English questions over (mostly Vietnamese) text: keyword matches are names and numbers
-RRF_K = 60  # reciprocal-rank constant (Cormack et al. 2009)
 CANDIDATES = 30  # passages taken from each retriever before fusing
 
 
@@ -49,13 +48,19 @@ def keyword_weight(query: str, keyword: Any) -> float:
 def fuse(
     dense: Sequence[tuple[int, float]], keyword: Sequence[tuple[int, float]], weight: float, k: int
 ) -> list[tuple[int, float]]:
-    """Weighted reciprocal-rank fusion: score = 1/(RRF_K + dense rank) + weight/(RRF_K + keyword rank)."""
+    """Score fusion: dense scores min-max scaled to [0, 1] over the candidates, plus `weight` × BM25 / top BM25.
+
+    With weight 0 the dense order is kept exactly. (Reciprocal-rank fusion was measured worse: it gives a
+    weak retriever's ranks as much say as a strong one's, see bench/RESULTS.md.)"""
     scores: dict[int, float] = {}
-    for rank, (cid, _) in enumerate(dense, start=1):
-        scores[cid] = scores.get(cid, 0.0) + 1.0 / (RRF_K + rank)
-    if weight > 0:
-        for rank, (cid, _) in enumerate(keyword, start=1):
-            scores[cid] = scores.get(cid, 0.0) + weight / (RRF_K + rank)
+    if dense:
+        top, low = dense[0][1], min(s for _, s in dense)
+        for cid, s in dense:
+            scores[cid] = (s - low) / (top - low) if top > low else 1.0
+    if weight > 0 and keyword:
+        best = keyword[0][1]
+        for cid, s in keyword:
+            scores[cid] = scores.get(cid, 0.0) + weight * s / best
     return sorted(scores.items(), key=lambda item: -item[1])[:k]
 
 

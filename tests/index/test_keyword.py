@@ -1,0 +1,100 @@
+"""Keyword index on real text: BM25 scores equal the bm25s library's, add/remove/save/load behave."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bm25s
+import pytest
+
+from index import keyword
+from index.chunking import chunk_document
+from index.clean import clean_document
+from index.keyword import KeywordIndex
+from index.tokenize_vi import bigram_tokens, pyvi_tokens, syllable_tokens
+
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+
+
+@pytest.fixture(scope="module")
+def chunks() -> list[str]:
+    """The chunks of the seed articles (main articles and their teasers)."""
+    out = []
+    for path in sorted(SEEDS.glob("*.txt")):
+        for doc in clean_document(path.read_text(encoding="utf-8"), path.name):
+            out.extend(c.text for c in chunk_document(doc, 700, 1))
+    assert len(out) > 10
+    return out
+
+
+def test_tokens_syllables_pairs_and_stopwords():
+    assert syllable_tokens("Các nhà khoa học của Mỹ") == ["nhà", "khoa", "học", "mỹ"]
+    assert "khoa_học" in bigram_tokens("Các nhà khoa học của Mỹ")
+    assert "của" not in bigram_tokens("Các nhà khoa học của Mỹ")
+
+
+def test_pyvi_segments_words():
+    pytest.importorskip("pyvi")
+    assert "khoa_học" in pyvi_tokens("Các nhà khoa học của Mỹ")
+
+
+def test_scores_equal_bm25s(chunks):
+    index = KeywordIndex.build(list(range(len(chunks))), chunks)
+    reference = bm25s.BM25()  # Lucene BM25, k1=1.5, b=0.75: the same formula
+    reference.index([bigram_tokens(c) for c in chunks], show_progress=False)
+    query = "Ngoại trưởng Blinken rời sân bay Hồng Kiều"
+    tokens = [t for t in dict.fromkeys(bigram_tokens(query)) if t in reference.vocab_dict]
+    ids, scores = reference.retrieve([tokens], k=5, show_progress=False)
+    ours = index.search(query, 5)  # only chunks sharing a term; bm25s also lists zero scores
+    expected = [(int(c), float(s)) for c, s in zip(ids[0], scores[0], strict=True) if s > 0]
+    assert len(ours) == len(expected) >= 2
+    assert [c for c, _ in ours] == [c for c, _ in expected]
+    assert [s for _, s in ours] == pytest.approx([s for _, s in expected], rel=1e-4)
+    assert "Hồng Kiều" in chunks[ours[0][0]]
+
+
+def test_no_shared_term_no_hit(chunks):
+    index = KeywordIndex.build(list(range(len(chunks))), chunks)
+    assert index.search("xyzzy plugh", 5) == []
+    assert index.document_frequency("xyzzy") == 0
+
+
+def test_add_remove_save_load(chunks, tmp_path):
+    half = len(chunks) // 2
+    index = KeywordIndex.build(list(range(half)), chunks[:half])
+    index.save(tmp_path)
+    target, word = len(chunks) - 1, "Mexico"
+    assert word in chunks[target] and not any(word in c for c in chunks[:half])
+    before = {c for c, _ in index.search(word, 50)}
+    assert target not in before
+
+    loaded = keyword.load(tmp_path)
+    loaded.add(list(range(half, len(chunks))), chunks[half:])
+    assert target in {c for c, _ in loaded.search(word, 50)}
+    loaded.remove([target])
+    assert target not in {c for c, _ in loaded.search(word, 50)}
+    loaded.save(tmp_path)
+    assert len(list(tmp_path.glob("kw-*.npz"))) == 2  # the first segment is kept, the new one appended
+
+    again = KeywordIndex.load(tmp_path)
+    assert len(again) == len(chunks) - 1
+    assert again.search(word, 50) == loaded.search(word, 50)
+    full = KeywordIndex.build(
+        [i for i in range(len(chunks)) if i != target], [c for i, c in enumerate(chunks) if i != target]
+    )
+    assert [c for c, _ in again.search(word, 50)] == [c for c, _ in full.search(word, 50)]
+
+
+def test_many_segments_merge_on_save(chunks, tmp_path):
+    index = KeywordIndex()
+    for i, text in enumerate(chunks[: keyword.MERGE_AT + 3]):
+        index.add([i], [text])
+    expected = index.search("Mỹ Trung Quốc AI", 10)
+    index.save(tmp_path)
+    loaded = keyword.load(tmp_path)
+    assert len(loaded._segments) == 1
+    assert loaded.search("Mỹ Trung Quốc AI", 10) == pytest.approx(expected)
+
+
+def test_load_missing_is_none(tmp_path):
+    assert keyword.load(tmp_path) is None
