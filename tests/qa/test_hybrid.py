@@ -1,0 +1,81 @@
+"""Fusion on the real seed index with the real embedder: keyword search helps Vietnamese questions sharing
+exact words with a passage, and is held back for English ones and for words the corpus lacks."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.embedders import get_embedder
+from index.keyword import KeywordIndex, store_chunks
+from index.store import Store
+from qa.hybrid import HybridRetriever, fuse, is_vietnamese, keyword_weight
+
+US_CHINA = "seeds/001_50a620779101e8ab.txt"
+KOREA = "seeds/000_f8aa576ae32182a5.txt"
+
+
+@pytest.fixture(scope="module")
+def parts(seed_settings):
+    store = Store(seed_settings.store)
+    embedder = get_embedder(seed_settings.embedder)
+    keyword = KeywordIndex.build(*store_chunks(store))
+    yield store, embedder, keyword
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def retriever(parts):
+    store, embedder, keyword = parts
+    return HybridRetriever(store=store, embedder=embedder, keyword=keyword, k=5)
+
+
+def dense_ids(parts, question: str, k: int = 5) -> list[int]:
+    store, embedder, _ = parts
+    return [p.chunk_id for p in store.search(embedder.embed_query(question), k)]
+
+
+def test_language():
+    assert is_vietnamese("Ngoại trưởng Blinken rời sân bay nào?")
+    assert is_vietnamese("ĐÀM PHÁN")
+    assert not is_vietnamese("Which airport did Blinken leave from?")
+
+
+def test_keyword_weight_by_language_and_coverage(parts):
+    _, _, keyword = parts
+    vietnamese = keyword_weight("Ngoại trưởng Blinken rời sân bay Hồng Kiều ngày nào?", keyword)
+    english = keyword_weight("Which airport did Secretary Blinken leave from?", keyword)
+    unknown = keyword_weight("xyzzy plugh", keyword)
+    assert vietnamese > 2 * english > 0
+    assert unknown == 0.0
+
+
+def test_vietnamese_exact_words_rank_their_passage_first(parts, retriever):
+    question = "Ngoại trưởng Blinken vẫy tay chào ở sân bay Hồng Kiều ngày nào?"
+    top = retriever.search(question)[0]
+    assert top.doc_id == US_CHINA
+    assert "Hồng Kiều" in top.passage
+    assert top.chunk_id in dense_ids(parts, question, 30)  # the chunk is a dense candidate too
+
+
+def test_english_question_keeps_the_dense_answer(parts, retriever):
+    question = "Which technologies did Korea and the US agree to cooperate on?"
+    hybrid = retriever.search(question)
+    assert hybrid[0].chunk_id == dense_ids(parts, question)[0]
+    assert hybrid[0].doc_id == KOREA
+
+
+def test_no_keyword_evidence_means_dense_order(parts, retriever):
+    question = "xyzzy plugh frobnicate"
+    assert [p.chunk_id for p in retriever.search(question)] == dense_ids(parts, question)
+
+
+def test_fuse_weight_zero_keeps_dense_and_keyword_can_promote():
+    dense = [(1, 0.90), (2, 0.89), (3, 0.80)]
+    keyword = [(3, 12.0), (9, 3.0)]
+    assert [c for c, _ in fuse(dense, keyword, 0.0, 3)] == [1, 2, 3]
+    assert [c for c, _ in fuse(dense, keyword, 5.0, 4)] == [3, 9, 1, 2]
+
+
+def test_langchain_interface(retriever):
+    docs = retriever.invoke("Mỹ và Trung Quốc đàm phán về AI khi nào?")
+    assert docs and docs[0].metadata["doc_id"] == US_CHINA
