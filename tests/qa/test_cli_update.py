@@ -1,0 +1,62 @@
+"""`kbqa add`, `kbqa list`, `kbqa remove`, `kbqa index` sync through the CLI; bad input leaves the index intact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from qa.cli import main
+
+OTTER = "Otters of the Mekong\n\nRangers counted twenty-seven giant river otters near Kratie in March.\n"
+BAKERY = "A bakery in Hoi An\n\nThe bakery on Tran Phu street sells banh mi with pate from five in the morning.\n"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def listed(store: str) -> list[dict]:
+    code, out, _ = run("list", "--json", "--store", store)
+    assert code == 0
+    return [json.loads(line) for line in out.splitlines()]
+
+
+def test_add_list_remove_and_sync(tmp_path: Path):
+    store = str(tmp_path / ".kbqa")
+    (tmp_path / "otter.txt").write_text(OTTER, encoding="utf-8")
+    (tmp_path / "bakery.txt").write_text(BAKERY, encoding="utf-8")
+    code, _, err = run("add", str(tmp_path / "otter.txt"), "--store", store)
+    assert code == 0 and "1 embedded" in err
+    code, _, err = run("add", str(tmp_path / "bakery.txt"), str(tmp_path / "otter.txt"), "--store", store)
+    assert code == 0 and "1 document(s) unchanged" in err
+    docs = listed(store)
+    assert {d["title"] for d in docs} == {"Otters of the Mekong", "A bakery in Hoi An"}
+    assert all(d["chunks"] == 1 and d["added"] for d in docs)
+
+    code, _, err = run("add", str(tmp_path / "missing.txt"), "--store", store)
+    assert code == 1 and err.count("\n") == 1 and "no such file" in err
+    code, _, err = run("remove", "no-such-document", "--store", store)
+    assert code == 1 and "no document in the index matches no-such-document" in err
+    assert len(listed(store)) == 2  # both errors left the index as it was
+
+    otter_id = next(d["doc_id"] for d in docs if d["title"].startswith("Otters"))
+    code, out, _ = run("remove", otter_id, "--store", store)
+    assert code == 0 and out.strip() == otter_id
+    assert [d["title"] for d in listed(store)] == ["A bakery in Hoi An"]
+
+    (tmp_path / "bakery.txt").unlink()
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "otter.txt").write_text(OTTER, encoding="utf-8")
+    code, _, err = run("index", str(tmp_path / "new"), "--store", store)
+    assert code == 0 and "1 removed (file gone)" in err and "0 embedded, 1 from cache" in err
+    assert [d["title"] for d in listed(store)] == ["Otters of the Mekong"]
+    code, out, _ = run("list", "--store", store)
+    assert out.count("\n") == 1 and "Otters of the Mekong" in out
+
+
+def test_list_without_an_index_is_one_line_error(tmp_path: Path):
+    code, _, err = run("list", "--store", str(tmp_path / "none"))
+    assert code == 1 and err.startswith("kbqa: error: no index at") and err.count("\n") == 1
