@@ -1,0 +1,75 @@
+"""The store alone: atomic commits, recovery from a writer killed mid-commit, the lock, incremental refresh."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from index.errors import StoreLockedError
+from index.records import ChunkRecord, DocRecord
+from index.store import Store, StoreWriter
+
+DIM = 8
+
+
+def doc(name: str, n: int = 2) -> tuple[DocRecord, list[ChunkRecord], np.ndarray]:
+    record = DocRecord(name, f"{name}.txt", f"Title {name}", f"text of {name}")
+    chunks = [ChunkRecord(name, i, 0, 4, f"{name} chunk {i}") for i in range(n)]
+    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    vectors = rng.standard_normal((n, DIM)).astype(np.float32)
+    return record, chunks, vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def write(root, add=(), remove=()) -> None:
+    with StoreWriter(root, "test", DIM) as writer:
+        writer.remove(remove)
+        for name in add:
+            writer.add(*doc(name))
+        writer.commit()
+
+
+def test_reader_sees_only_committed_generations_and_refreshes_incrementally(tmp_path):
+    write(tmp_path, add=["a", "b"])
+    reader = Store(tmp_path)
+    writer = StoreWriter(tmp_path, "test", DIM)
+    writer.remove(["a"])
+    writer.add(*doc("c"))
+    assert not reader.refresh() and {d["doc_id"] for d in reader.documents()} == {"a", "b"}
+    assert {d["doc_id"] for d in Store(tmp_path).documents()} == {"a", "b"}  # uncommitted work is invisible
+    writer.commit()
+    assert reader.refresh()
+    fresh = Store(tmp_path)
+    assert {d["doc_id"] for d in reader.documents()} == {"b", "c"} == {d["doc_id"] for d in fresh.documents()}
+    ids = lambda s: sorted(int(s.index.id_map.at(i)) for i in range(s.index.ntotal))  # noqa: E731
+    assert ids(reader) == ids(fresh) and reader.index.ntotal == 4
+    query = doc("c")[2][0]
+    assert reader.search(query, 1)[0].doc_id == "c"
+
+
+def test_writer_killed_between_records_and_current_is_undone(tmp_path, monkeypatch):
+    write(tmp_path, add=["a"])
+    real_replace = os.replace
+
+    def crash(src, dst):
+        if str(dst).endswith("CURRENT"):
+            raise KeyboardInterrupt  # stands in for SIGKILL after vectors and records were written
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        write(tmp_path, add=["b"], remove=["a"])
+    monkeypatch.setattr(os, "replace", real_replace)
+    store = Store(tmp_path)
+    assert [d["doc_id"] for d in store.documents()] == ["a"] and store.index.ntotal == 2
+    write(tmp_path, add=["c"])  # the next writer drops the orphan rows and vectors, then appends its own
+    store = Store(tmp_path)
+    assert [d["doc_id"] for d in store.documents()] == ["a", "c"] and store.index.ntotal == 4
+    assert (tmp_path / store.manifest.data / "vectors.f32").stat().st_size == 4 * DIM * 4
+
+
+def test_second_writer_fails_with_one_line_when_not_waiting(tmp_path):
+    write(tmp_path, add=["a"])
+    with StoreWriter(tmp_path, "test", DIM), pytest.raises(StoreLockedError, match="another process"):
+        StoreWriter(tmp_path, "test", DIM, wait=0)
