@@ -22,6 +22,7 @@ from index.tokenize_vi import DEFAULT_TOKENIZER, get_tokenizer
 K1, B = 1.5, 0.75
 HASH_BITS = 24
 MANIFEST = "keyword.json"
+ARRAYS = ("ids", "lengths", "terms", "starts", "chunks", "tfs")
 MERGE_AT = 8  # segments; beyond this, `save` merges them into one (no re-tokenising)
 
 
@@ -79,16 +80,20 @@ class _Segment:
         return self.chunks[self.starts[i] : self.starts[i + 1]], self.tfs[self.starts[i] : self.starts[i + 1]]
 
     def save(self, path: Path) -> None:
-        with open(path, "wb") as out:
-            np.savez(out, ids=self.ids, lengths=self.lengths, terms=self.terms, starts=self.starts, chunks=self.chunks,
-                     tfs=self.tfs)  # fmt: skip
-            out.flush()
-            os.fsync(out.fileno())
+        """One .npy per array in folder `path` (written to a temporary name, then renamed)."""
+        tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+        tmp.mkdir()
+        for name in ARRAYS:
+            with open(tmp / f"{name}.npy", "wb") as out:
+                np.save(out, getattr(self, name), allow_pickle=False)
+                out.flush()
+                os.fsync(out.fileno())
+        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path) -> _Segment:
-        with np.load(path, allow_pickle=False) as z:
-            seg = cls(z["ids"], z["lengths"], z["terms"], z["starts"], z["chunks"], z["tfs"])
+        """Memory-mapped: loading costs nothing until a query touches the postings."""
+        seg = cls(*(np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in ARRAYS))
         seg.name = path.name
         return seg
 
@@ -178,14 +183,14 @@ class KeywordIndex:
         folder.mkdir(parents=True, exist_ok=True)
         if len(self._segments) > MERGE_AT:
             self._segments = [_Segment.merge(self._segments)]
-        taken = {p.name for p in folder.glob("kw-*.npz")}
+        taken = {p.name for p in folder.glob("kw-*")}
         n = 0
         for seg in self._segments:
-            if seg.name and (folder / seg.name).is_file():
+            if seg.name and (folder / seg.name).is_dir():
                 continue
-            while f"kw-{n:06d}.npz" in taken:
+            while f"kw-{n:06d}" in taken:
                 n += 1
-            seg.name = f"kw-{n:06d}.npz"
+            seg.name = f"kw-{n:06d}"
             taken.add(seg.name)
             seg.save(folder / seg.name)
         data = {"tokenizer": self.tokenizer, "segments": [s.name for s in self._segments],
@@ -217,13 +222,46 @@ def store_chunks(store: object) -> tuple[list[int], list[str]]:
     return [r[0] for r in rows], [t if t.startswith(title) else f"{title}\n{t}" for _, title, t in rows]
 
 
-def build_for_generation(folder: str | Path, chunk_ids: Sequence[int], texts: Sequence[str]) -> KeywordIndex:
-    """Build and save the keyword index of a generation's chunks in `folder` (call at commit, from scratch)."""
+def manifest_name(generation: int) -> str:
+    """The manifest file of a generation's keyword index (segments are shared between generations)."""
+    return f"keyword-{generation:06d}.json"
+
+
+def build_for_generation(
+    folder: str | Path, generation: int, chunk_ids: Sequence[int], texts: Sequence[str]
+) -> KeywordIndex:
+    """Index a generation's chunks from scratch and save it in `folder` (the store's data folder)."""
     index = KeywordIndex.build(chunk_ids, texts)
-    index.save(folder)
+    index.save(folder, manifest_name(generation))
     return index
 
 
-def load(folder: str | Path) -> KeywordIndex | None:
-    """The keyword index saved in `folder`, or None when there is none."""
-    return KeywordIndex.load(folder) if (Path(folder) / MANIFEST).is_file() else None
+def update_for_generation(
+    folder: str | Path,
+    previous: int,
+    generation: int,
+    added: tuple[Sequence[int], Sequence[str]],
+    removed: Sequence[int],
+) -> KeywordIndex | None:
+    """The previous generation's index plus `added` (chunk ids, texts) minus `removed` chunk ids, saved as
+    `generation`: one new segment and a manifest. None when the previous generation has no keyword index."""
+    index = load(folder, previous)
+    if index is None:
+        return None
+    index.remove(removed)
+    index.add(*added)
+    index.save(folder, manifest_name(generation))
+    return index
+
+
+def load(folder: str | Path, generation: int) -> KeywordIndex | None:
+    """The keyword index saved for `generation` in `folder`, or None when there is none."""
+    path = Path(folder) / manifest_name(generation)
+    return KeywordIndex.load(folder, path.name) if path.is_file() else None
+
+
+def for_store(store: object) -> KeywordIndex:
+    """The keyword index of a `Store`'s current generation: saved with it, or else built from its chunks."""
+    manifest = store.manifest
+    saved = load(Path(store.root) / manifest.data, manifest.generation)
+    return saved if saved is not None else KeywordIndex.build(*store_chunks(store))

@@ -62,21 +62,21 @@ def test_no_shared_term_no_hit(chunks):
 def test_add_remove_save_load(chunks, tmp_path):
     half = len(chunks) // 2
     index = KeywordIndex.build(list(range(half)), chunks[:half])
-    index.save(tmp_path)
+    index.save(tmp_path, "keyword.json")
     target, word = len(chunks) - 1, "Mexico"
     assert word in chunks[target] and not any(word in c for c in chunks[:half])
     before = {c for c, _ in index.search(word, 50)}
     assert target not in before
 
-    loaded = keyword.load(tmp_path)
+    loaded = KeywordIndex.load(tmp_path, "keyword.json")
     loaded.add(list(range(half, len(chunks))), chunks[half:])
     assert target in {c for c, _ in loaded.search(word, 50)}
     loaded.remove([target])
     assert target not in {c for c, _ in loaded.search(word, 50)}
-    loaded.save(tmp_path)
-    assert len(list(tmp_path.glob("kw-*.npz"))) == 2  # the first segment is kept, the new one appended
+    loaded.save(tmp_path, "keyword.json")
+    assert len(list(tmp_path.glob("kw-*"))) == 2  # the first segment is kept, the new one appended
 
-    again = KeywordIndex.load(tmp_path)
+    again = KeywordIndex.load(tmp_path, "keyword.json")
     assert len(again) == len(chunks) - 1
     assert again.search(word, 50) == loaded.search(word, 50)
     full = KeywordIndex.build(
@@ -91,10 +91,21 @@ def test_many_segments_merge_on_save(chunks, tmp_path):
         index.add([i], [text])
     expected = index.search("Mỹ Trung Quốc AI", 10)
     index.save(tmp_path)
-    loaded = keyword.load(tmp_path)
+    loaded = KeywordIndex.load(tmp_path)
     assert len(loaded._segments) == 1
     assert loaded.search("Mỹ Trung Quốc AI", 10) == pytest.approx(expected)
 
 
-def test_load_missing_is_none(tmp_path):
-    assert keyword.load(tmp_path) is None
+def test_generations_share_segments(chunks, tmp_path):
+    half = len(chunks) // 2
+    keyword.build_for_generation(tmp_path, 1, list(range(half)), chunks[:half])
+    assert keyword.load(tmp_path, 2) is None
+    assert keyword.update_for_generation(tmp_path, 5, 6, ([], []), []) is None
+    updated = keyword.update_for_generation(
+        tmp_path, 1, 2, (list(range(half, len(chunks))), chunks[half:]), removed=[0]
+    )
+    first, second = keyword.load(tmp_path, 1), keyword.load(tmp_path, 2)
+    assert len(first) == half and len(second) == len(chunks) - 1 == len(updated)
+    assert len(list(tmp_path.glob("kw-*"))) == 2
+    assert 0 in {c for c, _ in first.search(chunks[0], 5)}
+    assert 0 not in {c for c, _ in second.search(chunks[0], 50)}
