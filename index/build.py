@@ -100,10 +100,11 @@ def embed_chunks(
     todo = list({h: t for h, t in zip(hashes, texts, strict=True) if h not in known}.items())
     if todo:
         first = {h: i for i, h in reversed(list(enumerate(hashes)))}
+        engine = embedder.bulk(len(todo))  # a faster engine for the same vectors when the job is large
         with EmbedProgress(len(todo), len(doc_ends or []), enabled=show_progress) as progress:
             for i in range(0, len(todo), EMBED_BATCH):
                 batch = todo[i : i + EMBED_BATCH]
-                vectors = embedder.embed_passages([t for _, t in batch])
+                vectors = engine.embed_passages([t for _, t in batch])
                 cache.put([h for h, _ in batch], vectors)
                 known.update(zip([h for h, _ in batch], vectors, strict=True))
                 position = first[batch[-1][0]] + 1
