@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import struct
@@ -273,9 +272,10 @@ class E5Tokenizer:
 
 
 def default_cache_dir() -> Path:
-    """`$KBQA_CACHE`, else ~/.cache/kbqa."""
-    env = os.environ.get("KBQA_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "kbqa"
+    """The `cache` setting: `$KBQA_CACHE`, kbqa.toml, else ~/.cache/kbqa."""
+    from index.config import load_settings
+
+    return Path(load_settings().cache)
 
 
 def _model_dir_name(bin_path: Path) -> str:

@@ -13,3 +13,11 @@ from index.config import Settings
 def fresh_settings(tmp_path: Path) -> Settings:
     """Settings for an empty store under tmp_path."""
     return Settings(store=str(tmp_path / ".kbqa"))
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled e5 model converted for torch, once per session, into an empty cache."""
+    from index.e5_convert import ensure_converted
+
+    return ensure_converted(tmp_path_factory.mktemp("kbqa-cache"))

@@ -49,11 +49,6 @@ SHORT = TEXTS[:-2]
 
 
 @pytest.fixture(scope="session")
-def model_dir(tmp_path_factory):
-    return ensure_converted(tmp_path_factory.mktemp("kbqa-cache"))
-
-
-@pytest.fixture(scope="session")
 def fast(model_dir):
     return FastE5(model_dir)
 
