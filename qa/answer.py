@@ -136,9 +136,14 @@ class ExtractiveAnswerer:
         if not cands:
             return Answer(question, NO_ANSWER, [], passages)
         top = passages[0].score
+        # A passage ranks with its document's best passage: within a document the retrievers' order says little
+        # about which sentence answers (keyword search favours the passage repeating the question's words).
+        best = {}
+        for p in passages:
+            best[p.doc_id] = max(best.get(p.doc_id, p.score), p.score)
         coverage = _coverage(question, cands)
         for cand, cov in zip(cands, coverage, strict=True):
-            rank_bonus = max(0.0, 1.0 - (top - passages[cand.rank].score) / SCORE_WINDOW)
+            rank_bonus = max(0.0, 1.0 - (top - best[passages[cand.rank].doc_id]) / SCORE_WINDOW)
             cand.score = cand.penalty + cov + rank_bonus + answer_type_bonus(question, cand.text)
         if max(coverage) < WEAK_LEXICAL and self.embedder is not None:
             self._score_semantically(question, cands, coverage)

@@ -12,7 +12,8 @@ from index.embedders import get_embedder
 from index.errors import InputError
 from index.store import Store
 from qa.answer import Answer, ExtractiveAnswerer
-from qa.retriever import StoreRetriever, to_passage
+from qa.hybrid import HybridRetriever, StoreKeywords
+from qa.retriever import to_passage
 
 
 def build_chain(retriever: BaseRetriever, answerer: Callable[[dict], Answer]) -> Runnable:
@@ -30,9 +31,12 @@ class Assistant:
         self.embedder = get_embedder(settings.embedder)
         self.store.check_embedder(self.embedder.id)
         self.answerer = ExtractiveAnswerer(self.embedder)
+        self.keywords = StoreKeywords(self.store)
 
     def chain(self, k: int | None = None) -> Runnable:
-        retriever = StoreRetriever(store=self.store, embedder=self.embedder, k=k or self.settings.k)
+        retriever = HybridRetriever(
+            store=self.store, embedder=self.embedder, keyword=self.keywords, k=k or self.settings.k
+        )
         return build_chain(retriever, self.answerer)
 
     def ask(self, question: str, k: int | None = None) -> Answer:

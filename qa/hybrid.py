@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,8 +65,27 @@ def fuse(
     return sorted(scores.items(), key=lambda item: -item[1])[:k]
 
 
+class StoreKeywords:
+    """The keyword index of a store's current generation, reloaded (or rebuilt) when the generation changes."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self._generation: int | None = None
+        self._index: Any = None
+        self._lock = threading.Lock()
+
+    def current(self) -> Any:
+        with self._lock:
+            if self._generation != self.store.manifest.generation:
+                from index.keyword import for_store
+
+                self._index, self._generation = for_store(self.store), self.store.manifest.generation
+            return self._index
+
+
 class HybridRetriever(BaseRetriever):
-    """Dense retrieval over a `Store` fused with keyword search over the same chunks."""
+    """Dense retrieval over a `Store` fused with keyword search over the same chunks; picks up a newer
+    generation per question. `keyword`: a `StoreKeywords` (follows the store) or a fixed `KeywordIndex`."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -78,13 +98,11 @@ class HybridRetriever(BaseRetriever):
         """The fused top passages for `query`, best first (score: the fused score)."""
         k = k or self.k
         n = max(k, CANDIDATES)
-        if self.store.refresh():  # a newer generation: index its chunks (until the store saves the keyword index)
-            from index.keyword import KeywordIndex, store_chunks
-
-            self.keyword = KeywordIndex.build(*store_chunks(self.store), tokenizer=self.keyword.tokenizer)
+        self.store.refresh()
+        keyword = self.keyword.current() if isinstance(self.keyword, StoreKeywords) else self.keyword
         dense = [(p.chunk_id, p.score) for p in self.store.search(self.embedder.embed_query(query), n)]
-        weight = keyword_weight(query, self.keyword)
-        hits = fuse(dense, self.keyword.search(query, n) if weight > 0 else [], weight, k)
+        weight = keyword_weight(query, keyword)
+        hits = fuse(dense, keyword.search(query, n) if weight > 0 else [], weight, k)
         rows = self.store.passages([cid for cid, _ in hits])
         return [Passage(**{**rows[cid].__dict__, "score": s}) for cid, s in hits if cid in rows]
 
