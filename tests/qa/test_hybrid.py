@@ -79,3 +79,28 @@ def test_fuse_weight_zero_keeps_dense_and_keyword_can_promote():
 def test_langchain_interface(retriever):
     docs = retriever.invoke("Mỹ và Trung Quốc đàm phán về AI khi nào?")
     assert docs and docs[0].metadata["doc_id"] == US_CHINA
+
+
+def test_keyword_index_follows_new_generations(tmp_path):
+    from index.build import add_paths, build_index
+    from index.config import Settings
+    from qa.hybrid import StoreKeywords
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Giá lúa tăng\nGiá lúa tại An Giang tăng thêm 500 đồng mỗi kg.\n", encoding="utf-8")
+    settings = Settings(store=str(tmp_path / ".kbqa"))
+    build_index([docs], settings)
+    store = Store(settings.store)
+    retriever = HybridRetriever(
+        store=store, embedder=get_embedder(settings.embedder), keyword=StoreKeywords(store), k=2
+    )
+    question = "Tuyến tàu điện Nhổn có bao nhiêu toa?"
+    assert retriever.keyword.current().search(question, 5) == []
+    new = tmp_path / "b.txt"
+    new.write_text("Tàu điện Nhổn chạy thử\nMỗi đoàn tàu điện Nhổn có bốn toa.\n", encoding="utf-8")
+    add_paths([new], settings)
+    top = retriever.search(question)[0]
+    assert top.doc_id.endswith("b.txt") and "bốn toa" in top.passage
+    assert retriever.keyword.current().search(question, 5)
+    store.close()
