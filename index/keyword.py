@@ -7,7 +7,7 @@ import os
 import sqlite3
 import zlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -258,6 +258,24 @@ def load(folder: str | Path, generation: int) -> KeywordIndex | None:
     """The keyword index saved for `generation` in `folder`, or None when there is none."""
     path = Path(folder) / manifest_name(generation)
     return KeywordIndex.load(folder, path.name) if path.is_file() else None
+
+
+def prune(folder: str | Path, keep: Iterable[int]) -> None:
+    """Delete the keyword manifests of generations not in `keep`, then the segments no kept manifest names (call
+    after a commit, or after recovering from a killed writer, with the generations readers may still load)."""
+    import shutil
+
+    folder = Path(folder)
+    kept = {manifest_name(g) for g in keep}
+    used: set[str] = set()
+    for path in folder.glob("keyword-*.json"):
+        if path.name in kept:
+            used.update(json.loads(path.read_text(encoding="utf-8"))["segments"])
+        else:
+            path.unlink(missing_ok=True)
+    for path in folder.glob("kw-*"):
+        if path.name not in used:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def for_store(store: object) -> KeywordIndex:

@@ -109,3 +109,18 @@ def test_generations_share_segments(chunks, tmp_path):
     assert len(list(tmp_path.glob("kw-*"))) == 2
     assert 0 in {c for c, _ in first.search(chunks[0], 5)}
     assert 0 not in {c for c, _ in second.search(chunks[0], 50)}
+
+
+def test_prune_keeps_what_kept_generations_use(chunks, tmp_path):
+    half = len(chunks) // 2
+    keyword.build_for_generation(tmp_path, 1, list(range(half)), chunks[:half])
+    keyword.update_for_generation(tmp_path, 1, 2, ([half], [chunks[half]]), removed=[])
+    keyword.build_for_generation(tmp_path, 3, list(range(len(chunks))), chunks)  # e.g. a rebuild
+    (tmp_path / "kw-000009.tmp-123").mkdir()  # a killed writer's half-written segment
+    keyword.prune(tmp_path, keep=[2, 3])
+    assert keyword.load(tmp_path, 1) is None
+    assert len(keyword.load(tmp_path, 2)) == half + 1 and len(keyword.load(tmp_path, 3)) == len(chunks)
+    assert sorted(p.name for p in tmp_path.glob("kw-*")) == ["kw-000000", "kw-000001", "kw-000002"]
+    keyword.prune(tmp_path, keep=[3])
+    assert [p.name for p in tmp_path.glob("kw-*")] == ["kw-000002"]
+    assert keyword.load(tmp_path, 3).search(chunks[0], 1)[0][0] == 0
