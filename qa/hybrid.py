@@ -6,6 +6,7 @@ import math
 import re
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -66,7 +67,11 @@ def fuse(
 
 
 class StoreKeywords:
-    """The keyword index of a store's current generation, reloaded (or rebuilt) when the generation changes."""
+    """The keyword index of a store's current generation: the one saved with it, else built from its chunks
+    (in a background thread when there are more than INLINE_CHUNKS; until it is ready, `current()` is None and
+    retrieval is dense only)."""
+
+    INLINE_CHUNKS = 5000  # ~1 s of tokenising on a busy core
 
     def __init__(self, store: Any) -> None:
         self.store = store
@@ -76,11 +81,27 @@ class StoreKeywords:
 
     def current(self) -> Any:
         with self._lock:
-            if self._generation != self.store.manifest.generation:
-                from index.keyword import for_store
+            manifest = self.store.manifest
+            if self._generation == manifest.generation:
+                return self._index
+            self._generation = manifest.generation
+            from index import keyword
 
-                self._index, self._generation = for_store(self.store), self.store.manifest.generation
+            saved = keyword.load(Path(self.store.root) / manifest.data, manifest.generation)
+            if saved is not None or manifest.chunks <= self.INLINE_CHUNKS:
+                self._index = saved if saved is not None else keyword.for_store(self.store)
+            else:
+                self._index = None  # never the previous generation's: it may name removed chunks
+                threading.Thread(target=self._build, args=(manifest.generation,), daemon=True).start()
             return self._index
+
+    def _build(self, generation: int) -> None:
+        from index.keyword import KeywordIndex, store_chunks
+
+        built = KeywordIndex.build(*store_chunks(self.store))
+        with self._lock:
+            if self._generation == generation:
+                self._index = built
 
 
 class HybridRetriever(BaseRetriever):
@@ -101,7 +122,7 @@ class HybridRetriever(BaseRetriever):
         self.store.refresh()
         keyword = self.keyword.current() if isinstance(self.keyword, StoreKeywords) else self.keyword
         dense = [(p.chunk_id, p.score) for p in self.store.search(self.embedder.embed_query(query), n)]
-        weight = keyword_weight(query, keyword)
+        weight = keyword_weight(query, keyword) if keyword is not None else 0.0
         hits = fuse(dense, keyword.search(query, n) if weight > 0 else [], weight, k)
         rows = self.store.passages([cid for cid, _ in hits])
         return [Passage(**{**rows[cid].__dict__, "score": s}) for cid, s in hits if cid in rows]

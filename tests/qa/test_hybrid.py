@@ -104,3 +104,25 @@ def test_keyword_index_follows_new_generations(tmp_path):
     assert top.doc_id.endswith("b.txt") and "bốn toa" in top.passage
     assert retriever.keyword.current().search(question, 5)
     store.close()
+
+
+def test_large_store_builds_keyword_index_in_background(parts):
+    import time
+
+    from qa.hybrid import StoreKeywords
+
+    store, embedder, _ = parts
+    keywords = StoreKeywords(store)
+    keywords.INLINE_CHUNKS = 0  # as if the store were large
+    retriever = HybridRetriever(store=store, embedder=embedder, keyword=keywords, k=3)
+    question = "xyzzy Hồng Kiều"
+    first = retriever.search(question)  # dense only while the index is built
+    assert first and [p.chunk_id for p in first] in (
+        [p.chunk_id for p in retriever.search(question)],
+        dense_ids(parts, question, 3),
+    )
+    for _ in range(100):
+        if keywords.current() is not None:
+            break
+        time.sleep(0.1)
+    assert keywords.current().search("Hồng Kiều", 1)
