@@ -4,6 +4,7 @@ Layout of a store folder:
   CURRENT                  the committed manifest (JSON), replaced atomically by each commit
   data-NNNNNN/meta.sqlite  documents and chunks (WAL); a document row lives from `gen_added` to `gen_removed`
   data-NNNNNN/vectors.f32  float32 rows, row i = the vector of chunk id i; only ever appended to
+  data-NNNNNN/ann-*.faiss  above ann.EXACT_LIMIT live chunks: an HNSW index of rows up to the manifest's `ann` (ann.py)
   embeddings.sqlite        the embedding cache (see embed_cache.py)
   write.lock               held by the one writer
 
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index import ann
 from index.errors import EmbedderMismatchError, IndexMissingError, StoreLockedError
 from index.records import ChunkRecord, DocRecord, Passage
 
@@ -65,6 +67,7 @@ class Manifest:
     created: float
     data: str = ""  # the data folder's name
     rows: int = 0  # rows of vectors.f32 that belong to this generation
+    ann: str = ""  # the HNSW file in the data folder readers search ("" while exact search is fast enough)
     format: int = FORMAT
 
 
@@ -116,6 +119,10 @@ def _ids(db: sqlite3.Connection, sql: str, params: dict) -> np.ndarray:
     return np.fromiter((r[0] for r in db.execute(sql, params)), dtype=np.int64)
 
 
+def _reader(data: Path, manifest: Manifest) -> ann.ReadRows:
+    return lambda ids: _read_rows(data / "vectors.f32", manifest.dim, manifest.rows, ids)
+
+
 class Store:
     """A read-only view of one committed generation; `refresh()` moves to a newer one if there is.
 
@@ -156,13 +163,10 @@ class Store:
 
     @staticmethod
     def _build_index(db: sqlite3.Connection, data: Path, manifest: Manifest):
-        faiss = _faiss()
+        """Exact search over the live vectors, or their HNSW file plus an exact tail (see ann.py)."""
         sql = f"SELECT c.id FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE {ALIVE}"
-        ids = _ids(db, sql, {"g": manifest.generation})
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(manifest.dim))
-        if len(ids):
-            index.add_with_ids(_read_rows(data / "vectors.f32", manifest.dim, manifest.rows, ids), ids)
-        return index
+        ids = np.sort(_ids(db, sql, {"g": manifest.generation}))
+        return ann.open_index(data, manifest.ann, manifest.dim, ids, _reader(data, manifest))
 
     def refresh(self) -> bool:
         """Move to a newer committed generation if a writer made one; True if it did.
@@ -178,6 +182,7 @@ class Store:
             if (
                 not self._vectors
                 or manifest.data != old.data
+                or manifest.ann != old.ann
                 or not 0 < manifest.generation - old.generation < KEEP_GENERATIONS
             ):
                 self._load()
@@ -219,7 +224,7 @@ class Store:
             if self.index is None or self.index.ntotal == 0:
                 return []
             q = np.asarray(query, dtype=np.float32).reshape(1, -1)
-            scores, ids = self.index.search(q, min(k, self.index.ntotal))
+            scores, ids = ann.search_one_thread(self.index, q, min(k, self.index.ntotal))
             hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
             rows = self.passages([i for i, _ in hits])
         return [Passage(**{**rows[i].__dict__, "score": s}) for i, s in hits if i in rows]
@@ -330,6 +335,7 @@ class StoreWriter:
             self.db = _connect(self.data / "meta.sqlite", readonly=False)
             self._rows = base.rows
             self._recover(base)
+            ann.remove_stale(self.data, keep=ann.committed(self.data, base.generation))
             self._counts = [base.documents, base.chunks]
         else:
             taken = [int(p.name.split("-")[1]) for p in self.root.glob("data-*") if p.name.split("-")[1].isdigit()]
@@ -451,6 +457,7 @@ class StoreWriter:
                 out.write(block.tobytes())
             out.flush()
             os.fsync(out.fileno())
+        ann_file = self._update_ann()
         self.db.commit()
         manifest = Manifest(
             self.embedder_id,
@@ -461,17 +468,31 @@ class StoreWriter:
             time.time(),
             data=self.data.name,
             rows=self._next_id,
+            ann=ann_file,
         )
         pointer = self.root / f"{CURRENT}.tmp-{os.getpid()}"
         pointer.write_text(json.dumps(asdict(manifest), indent=1), encoding="utf-8")
         _fsync(pointer)
         os.replace(pointer, self.root / CURRENT)
         _fsync(self.root)
+        ann.remove_stale(self.data, keep={ann_file, self._base.ann if self._base else ""})
         self._prune()
         self.db.close()
         self._cleanup_stale(keep=self.data.name)
         self._lock.release()
         return manifest
+
+    def _update_ann(self) -> str:
+        """The HNSW file of the new generation (written now if it needs one, see ann.update), or ""."""
+        previous = self._base.ann if self._base else ""
+        if self._counts[1] < ann.EXACT_LIMIT // 2:
+            return ""
+        sql = f"SELECT c.id FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE {ALIVE}"
+        live = np.sort(_ids(self.db, sql, {"g": self.generation}))
+        shape = Manifest(self.embedder_id, self.dim, 0, 0, self.generation, 0.0, self.data.name, self._next_id)
+        return ann.update(
+            self.data, self.generation, self.dim, self._next_id, live, previous, _reader(self.data, shape)
+        )
 
     def _prune(self) -> None:
         """Forget rows removed more than KEEP_GENERATIONS generations ago (their vectors stay in the file)."""
