@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-
-from langchain_core.retrievers import BaseRetriever
-from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel, RunnablePassthrough
+from typing import TYPE_CHECKING
 
 from index.config import Settings
 from index.embedders import get_embedder
 from index.errors import InputError
 from index.store import Store
 from qa.answer import Answer, ExtractiveAnswerer
-from qa.hybrid import HybridRetriever, StoreKeywords
-from qa.retriever import to_passage
+from qa.search import HybridSearch, StoreKeywords
+
+if TYPE_CHECKING:
+    from langchain_core.retrievers import BaseRetriever
+    from langchain_core.runnables import Runnable
 
 
 def build_chain(retriever: BaseRetriever, answerer: Callable[[dict], Answer]) -> Runnable:
     """question → {"question", "passages"} → answerer → Answer. Swap `answerer` for an LLM step later."""
+    from langchain_core.runnables import RunnableLambda, RunnableParallel, RunnablePassthrough
+
+    from qa.retriever import to_passage
+
     passages = retriever | RunnableLambda(lambda docs: [to_passage(d) for d in docs])
     return RunnableParallel(question=RunnablePassthrough(), passages=passages) | RunnableLambda(answerer)
 
 
 class Assistant:
-    """The store, the embedder and the answerer, loaded once and reused for every question."""
+    """The store, the embedder, the search and the answerer, loaded once and reused for every question."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -32,16 +37,20 @@ class Assistant:
         self.store.check_embedder(self.embedder.id)
         self.answerer = ExtractiveAnswerer(self.embedder)
         self.keywords = StoreKeywords(self.store)
+        self.search = HybridSearch(self.store, self.embedder, self.keywords, settings.k)
 
     def chain(self, k: int | None = None) -> Runnable:
-        retriever = HybridRetriever(
-            store=self.store, embedder=self.embedder, keyword=self.keywords, k=k or self.settings.k
-        )
-        return build_chain(retriever, self.answerer)
+        """The same search and answerer as `ask`, composed as a LangChain Runnable (for LLM answerers, tracing)."""
+        from qa.retriever import PassageRetriever
+
+        return build_chain(PassageRetriever(searcher=self.search, k=k or self.settings.k), self.answerer)
 
     def ask(self, question: str, k: int | None = None) -> Answer:
-        """A cited answer to `question` from the `k` best passages."""
+        """A cited answer to `question` from the `k` best passages.
+
+        Calls the search and the answerer directly, without the Runnable plumbing: importing LangChain and its
+        first invoke cost ~2 s of a cold `kbqa ask` (bench/RESULTS.md); `chain()` composes the same two steps."""
         question = " ".join(question.split())
         if not question:
             raise InputError("the question is empty")
-        return self.chain(k).invoke(question)
+        return self.answerer({"question": question, "passages": self.search.search(question, k or self.settings.k)})

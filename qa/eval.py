@@ -171,7 +171,7 @@ def evaluate(settings: Settings, questions: list[Question], ids: dict[str, str],
     from index.keyword import KeywordIndex, store_chunks
     from index.store import Store
     from qa.answer import ExtractiveAnswerer
-    from qa.hybrid import HybridRetriever
+    from qa.search import HybridSearch
 
     if mode not in MODES:
         raise InputError(f"unknown retriever '{mode}' (use one of {', '.join(MODES)})")
@@ -179,7 +179,7 @@ def evaluate(settings: Settings, questions: list[Question], ids: dict[str, str],
     try:
         embedder = get_embedder(settings.embedder)
         keyword = KeywordIndex.build(*store_chunks(store))
-        retriever = HybridRetriever(store=store, embedder=embedder, keyword=keyword, k=settings.k)
+        retriever = HybridSearch(store, embedder, keyword, settings.k)
         answerer = ExtractiveAnswerer(embedder)
         hits1 = hits5 = mrr = cited = 0.0
         latency = []

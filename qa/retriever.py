@@ -1,4 +1,4 @@
-"""The index as a LangChain retriever: a question in, `Document`s with passage metadata out."""
+"""Search as a LangChain retriever: a question in, `Document`s with passage metadata out."""
 
 from __future__ import annotations
 
@@ -23,15 +23,13 @@ def to_passage(document: Document) -> Passage:
     return Passage(passage=document.page_content, **document.metadata)
 
 
-class StoreRetriever(BaseRetriever):
-    """Dense retrieval over a `Store` with an `Embedder`; picks up a newer index generation per question."""
+class PassageRetriever(BaseRetriever):
+    """Wraps any searcher with `search(query, k) -> list[Passage]` (e.g. qa.search.HybridSearch)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    store: Any
-    embedder: Any
+    searcher: Any
     k: int = 5
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        self.store.refresh()
-        return [to_document(p) for p in self.store.search(self.embedder.embed_query(query), self.k)]
+        return [to_document(p) for p in self.searcher.search(query, self.k)]

@@ -74,3 +74,8 @@ def test_passages_come_in_rank_order_with_offsets(assistant):
 def test_empty_question_is_an_input_error(assistant):
     with pytest.raises(InputError, match="empty"):
         assistant.ask("   ")
+
+
+def test_the_runnable_chain_gives_the_same_answer_as_ask(assistant):
+    question = "Which technologies did Korea and the US agree on?"
+    assert assistant.chain(k=4).invoke(question) == assistant.ask(question, k=4)

@@ -28,10 +28,16 @@ def kbqa(*args: str, cwd: Path = ROOT, stdin: str | None = None, env: dict | Non
     )
 
 
-def _snapshot(store: str) -> dict[str, bytes]:
-    root = Path(store)
-    current = json.loads((root / "CURRENT").read_text())["dir"]
-    return {p.name: p.read_bytes() for p in (root / current).iterdir()}
+def _snapshot(store: str) -> tuple[bytes, list[dict]]:
+    """The committed generation and everything it holds, as a reader sees it."""
+    from index.store import Store
+
+    reader = Store(store)
+    try:
+        docs = [{k: v for k, v in d.items() if k != "added"} for d in reader.documents()]
+        return (Path(store, "CURRENT").read_bytes(), [*docs, {"chunks": reader.manifest.chunks}])
+    finally:
+        reader.close()
 
 
 def test_ask_json_has_exactly_the_documented_fields(seed_settings):

@@ -8,7 +8,8 @@ import pytest
 from index.embedders import get_embedder
 from index.keyword import KeywordIndex, store_chunks
 from index.store import Store
-from qa.hybrid import HybridRetriever, fuse, is_vietnamese, keyword_weight
+from qa.retriever import PassageRetriever
+from qa.search import HybridSearch, fuse, is_vietnamese, keyword_weight
 
 US_CHINA = "seeds/001_50a620779101e8ab.txt"
 KOREA = "seeds/000_f8aa576ae32182a5.txt"
@@ -26,7 +27,7 @@ def parts(seed_settings):
 @pytest.fixture(scope="module")
 def retriever(parts):
     store, embedder, keyword = parts
-    return HybridRetriever(store=store, embedder=embedder, keyword=keyword, k=5)
+    return HybridSearch(store, embedder, keyword, 5)
 
 
 def dense_ids(parts, question: str, k: int = 5) -> list[int]:
@@ -77,14 +78,14 @@ def test_fuse_weight_zero_keeps_dense_and_keyword_can_promote():
 
 
 def test_langchain_interface(retriever):
-    docs = retriever.invoke("Mỹ và Trung Quốc đàm phán về AI khi nào?")
+    docs = PassageRetriever(searcher=retriever, k=5).invoke("Mỹ và Trung Quốc đàm phán về AI khi nào?")
     assert docs and docs[0].metadata["doc_id"] == US_CHINA
 
 
 def test_keyword_index_follows_new_generations(tmp_path):
     from index.build import add_paths, build_index
     from index.config import Settings
-    from qa.hybrid import StoreKeywords
+    from qa.search import StoreKeywords
 
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -92,9 +93,7 @@ def test_keyword_index_follows_new_generations(tmp_path):
     settings = Settings(store=str(tmp_path / ".kbqa"))
     build_index([docs], settings)
     store = Store(settings.store)
-    retriever = HybridRetriever(
-        store=store, embedder=get_embedder(settings.embedder), keyword=StoreKeywords(store), k=2
-    )
+    retriever = HybridSearch(store, get_embedder(settings.embedder), StoreKeywords(store), 2)
     question = "Tuyến tàu điện Nhổn có bao nhiêu toa?"
     assert retriever.keyword.current().search(question, 5) == []
     new = tmp_path / "b.txt"
@@ -109,12 +108,12 @@ def test_keyword_index_follows_new_generations(tmp_path):
 def test_large_store_builds_keyword_index_in_background(parts):
     import time
 
-    from qa.hybrid import StoreKeywords
+    from qa.search import StoreKeywords
 
     store, embedder, _ = parts
     keywords = StoreKeywords(store)
     keywords.INLINE_CHUNKS = 0  # as if the store were large
-    retriever = HybridRetriever(store=store, embedder=embedder, keyword=keywords, k=3)
+    retriever = HybridSearch(store, embedder, keywords, 3)
     question = "xyzzy Hồng Kiều"
     first = retriever.search(question)  # dense only while the index is built
     assert first and [p.chunk_id for p in first] in (

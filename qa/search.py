@@ -1,4 +1,6 @@
-"""Hybrid retrieval: dense (embedding) and keyword (BM25) rankings fused, keyword weighted by how much it can say."""
+"""Hybrid search: dense (embedding) and keyword (BM25) rankings fused, keyword weighted by how much it can say.
+
+Plain Python (no LangChain import): `kbqa ask` runs this directly; qa/retriever.py wraps it as a retriever."""
 
 from __future__ import annotations
 
@@ -9,13 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
-
 from index.records import Passage
-from qa.retriever import to_document
 
 # Letters only Vietnamese uses among the two languages: a question with none of them is taken as English.
 _VIETNAMESE = re.compile(r"[àáâãèéêìíòóôõùúýăđĩũơưạ-ỹ]", re.IGNORECASE)
@@ -104,16 +100,12 @@ class StoreKeywords:
                 self._index = built
 
 
-class HybridRetriever(BaseRetriever):
+class HybridSearch:
     """Dense retrieval over a `Store` fused with keyword search over the same chunks; picks up a newer
     generation per question. `keyword`: a `StoreKeywords` (follows the store) or a fixed `KeywordIndex`."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    store: Any
-    embedder: Any
-    keyword: Any
-    k: int = 5
+    def __init__(self, store: Any, embedder: Any, keyword: Any, k: int = 5) -> None:
+        self.store, self.embedder, self.keyword, self.k = store, embedder, keyword, k
 
     def search(self, query: str, k: int | None = None) -> list[Passage]:
         """The fused top passages for `query`, best first (score: the fused score)."""
@@ -126,6 +118,3 @@ class HybridRetriever(BaseRetriever):
         hits = fuse(dense, keyword.search(query, n) if weight > 0 else [], weight, k)
         rows = self.store.passages([cid for cid, _ in hits])
         return [Passage(**{**rows[cid].__dict__, "score": s}) for cid, s in hits if cid in rows]
-
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        return [to_document(p) for p in self.search(query)]
