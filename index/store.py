@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index import ann
+from index import ann, keyword
 from index.errors import EmbedderMismatchError, IndexMissingError, StoreLockedError
 from index.records import ChunkRecord, DocRecord, Passage
 
@@ -361,6 +361,7 @@ class StoreWriter:
             self.db.execute("DELETE FROM chunks WHERE doc_key IN (SELECT key FROM documents WHERE gen_added > ?)", (g,))
             self.db.execute("DELETE FROM documents WHERE gen_added > ?", (g,))
             self.db.execute("UPDATE documents SET gen_removed = NULL WHERE gen_removed > ?", (g,))
+        keyword.prune(self.data, keep=range(g - KEEP_GENERATIONS + 1, g + 1))
         vectors = self.data / "vectors.f32"
         size = base.rows * base.dim * 4
         if vectors.exists() and vectors.stat().st_size > size:
@@ -458,6 +459,7 @@ class StoreWriter:
             out.flush()
             os.fsync(out.fileno())
         ann_file = self._update_ann()
+        self._update_keywords()
         self.db.commit()
         manifest = Manifest(
             self.embedder_id,
@@ -493,6 +495,27 @@ class StoreWriter:
         return ann.update(
             self.data, self.generation, self.dim, self._next_id, live, previous, _reader(self.data, shape)
         )
+
+    def _chunk_texts(self, where: str) -> tuple[list[int], list[str]]:
+        """(ids, texts as embedded: title first) of the chunks whose document matches `where`."""
+        rows = self.db.execute(
+            f"SELECT c.id, d.title, c.text FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE {where}",
+            {"g": self.generation},
+        ).fetchall()
+        return [r[0] for r in rows], [t if t.startswith(title) else f"{title}\n{t}" for _, title, t in rows]
+
+    def _update_keywords(self) -> None:
+        """Save the new generation's keyword index: the previous one plus a segment of the added chunks minus the
+        removed ones, or (first commit, rebuild, previous index missing) built from every live chunk."""
+        added = self._chunk_texts(f"{ALIVE} AND d.gen_added = :g")
+        removed, _ = self._chunk_texts("d.gen_removed = :g AND d.gen_added < :g")
+        previous = self._base.generation if self._base else None
+        if (
+            previous is None
+            or keyword.update_for_generation(self.data, previous, self.generation, added, removed) is None
+        ):
+            keyword.build_for_generation(self.data, self.generation, *self._chunk_texts(ALIVE))
+        keyword.prune(self.data, keep=range(self.generation - KEEP_GENERATIONS + 1, self.generation + 1))
 
     def _prune(self) -> None:
         """Forget rows removed more than KEEP_GENERATIONS generations ago (their vectors stay in the file)."""
