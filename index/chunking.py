@@ -80,6 +80,11 @@ def chunk_document(doc: DocRecord, chunk_chars: int, overlap: int) -> list[Chunk
     return chunks
 
 
+def titled(title: str, text: str) -> str:
+    """A chunk's text as it is embedded and keyword-indexed: the title gives context unless the text starts with it."""
+    return text if text.startswith(title) else f"{title}\n{text}"
+
+
 def embedding_text(doc: DocRecord, chunk: ChunkRecord) -> str:
-    """What is embedded for a chunk: the document title gives context unless the chunk starts with it."""
-    return chunk.text if chunk.text.startswith(doc.title) else f"{doc.title}\n{chunk.text}"
+    """What is embedded for a chunk (see `titled`)."""
+    return titled(doc.title, chunk.text)

@@ -212,6 +212,7 @@ class KeywordIndex:
 
 def store_chunks(store: object) -> tuple[list[int], list[str]]:
     """(chunk ids, texts) of a `Store`'s current generation, read-only, titles prepended as they are embedded."""
+    from index.chunking import titled
     from index.store import ALIVE
 
     db: sqlite3.Connection = store._db  # read-only helper until the store builds the keyword index itself
@@ -219,7 +220,7 @@ def store_chunks(store: object) -> tuple[list[int], list[str]]:
         f"SELECT c.id, d.title, c.text FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE {ALIVE}",
         {"g": store.manifest.generation},
     ).fetchall()
-    return [r[0] for r in rows], [t if t.startswith(title) else f"{title}\n{t}" for _, title, t in rows]
+    return [r[0] for r in rows], [titled(title, t) for _, title, t in rows]
 
 
 def manifest_name(generation: int) -> str:

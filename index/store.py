@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from index import ann, keyword
+from index.chunking import titled
 from index.errors import EmbedderMismatchError, IndexMissingError, StoreLockedError
 from index.records import ChunkRecord, DocRecord, Passage
 
@@ -502,7 +503,7 @@ class StoreWriter:
             f"SELECT c.id, d.title, c.text FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE {where}",
             {"g": self.generation},
         ).fetchall()
-        return [r[0] for r in rows], [t if t.startswith(title) else f"{title}\n{t}" for _, title, t in rows]
+        return [r[0] for r in rows], [titled(title, t) for _, title, t in rows]
 
     def _update_keywords(self) -> None:
         """Save the new generation's keyword index: the previous one plus a segment of the added chunks minus the

@@ -211,7 +211,11 @@ def chat(
     from ui.app import serve
 
     settings = load_settings({"store": store, "embedder": embedder})
-    serve(_open_assistant(settings), host=host, port=port, auth=auth, share=share, docs=docs)
+    try:
+        assistant = _open_assistant(settings)
+    except IndexMissingError:  # no index and no seeds/: open the page anyway, to upload documents into
+        assistant = None
+    serve(assistant, host=host, port=port, auth=auth, share=share, docs=docs, settings=settings)
 
 
 if __name__ == "__main__":
