@@ -10,7 +10,7 @@ from typing import Any
 
 from index.chunking import split_sentences
 from index.records import Passage
-from qa.text import terms
+from index.tokenize_vi import bigram_tokens
 
 MIN_SENTENCE_CHARS = 12
 WEAK_LEXICAL = 0.25  # below this best term coverage the question shares no words with the text (e.g. English)
@@ -109,8 +109,8 @@ def _candidates(passages: list[Passage]) -> list[_Candidate]:
 def _coverage(question: str, cands: list[_Candidate]) -> list[float]:
     """IDF-weighted share of the question's terms each sentence contains (IDF over the candidates), plus
     half its predecessor's share when it refers back to it: "It opened in 1889." after "The Eiffel Tower…"."""
-    q_terms = terms(question)
-    sent_terms = [terms(c.text) for c in cands]
+    q_terms = set(bigram_tokens(question))
+    sent_terms = [set(bigram_tokens(c.text)) for c in cands]
     df = Counter(t for st in sent_terms for t in st & q_terms)
     weight = {t: 1.0 + math.log((len(cands) + 1) / (df[t] + 1)) for t in q_terms}
     total = sum(weight.values()) or 1.0

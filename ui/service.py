@@ -97,16 +97,18 @@ class ChatService:
                 supported = ", ".join(SUPPORTED_SUFFIXES)
                 raise InputError(f"unsupported file type {f.suffix or '(none)'}: {f.name} (supported: {supported})")
         self.docs_dir.mkdir(parents=True, exist_ok=True)
-        targets = []
-        for f in files:
-            target = self.docs_dir / safe_name(f.name)
+        targets = [self.docs_dir / safe_name(f.name) for f in files]
+        backups = {t: t.read_bytes() for t in targets if t.exists()}  # a re-upload replaces an indexed copy
+        for f, target in zip(files, targets, strict=True):
             shutil.copyfile(f, target)
-            targets.append(target)
         try:
             report = add_paths(targets, self.settings, show_progress=True)
         except BaseException:
-            for t in targets:  # a file that could not be indexed is not kept
-                t.unlink(missing_ok=True)
+            for t in targets:  # a file that could not be indexed is not kept; the copy it replaced comes back
+                if t in backups:
+                    t.write_bytes(backups[t])
+                else:
+                    t.unlink(missing_ok=True)
             raise
         self._reopen()
         names = ", ".join(t.name for t in targets)
