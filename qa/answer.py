@@ -115,10 +115,10 @@ def _coverage(question: str, cands: list[_Candidate]) -> list[float]:
     weight = {t: 1.0 + math.log((len(cands) + 1) / (df[t] + 1)) for t in q_terms}
     total = sum(weight.values()) or 1.0
     own = [sum(weight[t] for t in st & q_terms) / total for st in sent_terms]
-    return [
-        cov + (CONTEXT_WEIGHT * own[c.follows] if c.follows is not None else 0.0)
-        for c, cov in zip(cands, own, strict=False)
+    context = [
+        CONTEXT_WEIGHT * own[c.follows] if c.follows is not None and ANAPHOR.match(c.text) else 0.0 for c in cands
     ]
+    return [a + b for a, b in zip(own, context, strict=True)]
 
 
 class ExtractiveAnswerer:

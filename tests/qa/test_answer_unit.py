@@ -63,3 +63,18 @@ def test_chain_passes_question_and_passages_to_the_answerer():
     assert seen == {"question": "Thủ đô của Việt Nam là gì?", "passages": [p]}
     assert answer.answer == "Hà Nội là thủ đô của Việt Nam. [1]"
     assert answer.to_json()["citations"][0]["n"] == 1
+
+
+def test_only_a_sentence_that_refers_back_inherits_its_predecessors_match():
+    from qa.answer import _candidates, _coverage
+
+    passages = [
+        _p("The Eiffel Tower stands in Paris. Bakers opened shops in 1890.", 0.9),
+        _p("The Eiffel Tower is made of iron. It opened in 1889.", 0.9, "b.txt"),
+    ]
+    question = "When did the Eiffel Tower open?"
+    tower1, bakers, tower2, it = _coverage(question, _candidates(passages))
+    assert tower1 == tower2 > 0.5
+    assert it > bakers  # same own match ("open"); only "It …" carries the tower named before it
+    answer = ExtractiveAnswerer(max_sentences=2)({"question": question, "passages": passages})
+    assert answer.answer.startswith("It opened in 1889. [")
