@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-QK = 32  # weights per Q4_0 block
 META = "\u2581"  # SentencePiece's metaspace
 PREFIXES = {True: "query: ", False: "passage: "}
 NORM_FILE = "e5_char_map.json"  # e5.c's per-character normalisation, applied before tokenizer.json
@@ -356,8 +355,3 @@ def _write_sentence_transformers_modules(out: Path, dim: int, max_len: int) -> N
 
 def _write_json(path: Path, obj: object) -> None:
     path.write_text(json.dumps(obj, ensure_ascii=False, indent=1), encoding="utf-8")
-
-
-def load_tokenizer(cache_dir: Path | None = None) -> E5Tokenizer:
-    """The exact e5.c tokenizer alone (converting the model first if needed)."""
-    return E5Tokenizer(ensure_converted(cache_dir))

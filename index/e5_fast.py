@@ -7,11 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-
-# libgomp's default busy-waiting makes 2 threads slower than 1 whenever another process shares the
-# cores (measured: 4 vs 7 passages/s); only takes effect if torch is not imported yet
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-import torch  # noqa: E402
+import torch  # OMP_WAIT_POLICY=PASSIVE is set by index/__init__.py before any OpenMP runtime loads
 
 from index.e5_convert import E5Tokenizer, ensure_converted
 
