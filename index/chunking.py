@@ -9,6 +9,7 @@ from index.records import ChunkRecord, DocRecord
 # Hand-written: Vietnamese sentence splitting needs little more than punctuation + capital letter, and
 # the libraries that do it (underthesea: GPL-3.0; pyvi) neither return offsets nor handle scraped text.
 _END = re.compile(r"[.!?…]+[\"”’'»)\]]*\s+|\n+")
+_LAST_WORD = re.compile(r"(\w+)\W*$")
 _ABBREV = {"tp", "ts", "ths", "pgs", "gs", "bs", "mr", "mrs", "ms", "dr", "st", "no", "vs", "ông", "bà", "q", "p"}
 
 
@@ -18,7 +19,7 @@ def _is_boundary(text: str, match: re.Match[str]) -> bool:
     nxt = text[match.end() : match.end() + 1]
     if not nxt or not (nxt.isupper() or nxt.isdigit() or nxt in "\"“‘'«([-–"):
         return False
-    word = re.search(r"(\w+)\W*$", text[: match.start() + 1])
+    word = _LAST_WORD.search(text, max(0, match.start() - 40), match.start() + 1)  # bounded: not quadratic
     return not (word and (word.group(1).lower() in _ABBREV or (len(word.group(1)) == 1 and word.group(1).isupper())))
 
 
