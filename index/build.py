@@ -117,6 +117,12 @@ def _chunked(docs: list[tuple[DocRecord, str]], settings: Settings) -> list[tupl
     return [(d, p, chunk_document(d, settings.chunk_chars, settings.chunk_overlap)) for d, p in docs]
 
 
+def indexed_hash(doc: DocRecord, settings: Settings) -> str:
+    """What a document is stored under: its content and how it was chunked, so that changing the chunk
+    settings re-chunks it on the next `kbqa index` (its unchanged chunks' vectors come from the cache)."""
+    return text_hash(f"{doc.hash}|{settings.chunk_chars}|{settings.chunk_overlap}")
+
+
 def _texts(chunked: list[tuple[DocRecord, str, list[ChunkRecord]]]) -> tuple[list[str], list[int]]:
     texts: list[str] = []
     ends: list[int] = []
@@ -161,20 +167,21 @@ def update_index(
     cache = EmbeddingCache(Path(settings.store) / "embeddings.sqlite", embedder.id, embedder.dim)
     try:
         committed = {} if rebuild else _committed_hashes(settings.store)
-        todo = _chunked([(d, p) for d, p in docs if committed.get(d.doc_id) != d.hash], settings)
+        todo = _chunked([(d, p) for d, p in docs if committed.get(d.doc_id) != indexed_hash(d, settings)], settings)
         texts, ends = _texts(todo)
         _, embedded = embed_chunks(embedder, texts, cache, show_progress, ends)
         with StoreWriter(settings.store, embedder.id, embedder.dim, rebuild=rebuild, wait=wait) as writer:
             stored = writer.documents()
             removed = writer.remove(_stale(stored, docs, paths, sync))
             existing = writer.document_hashes()
-            changed = [(d, p) for d, p in docs if existing.get(d.doc_id) != d.hash]
+            changed = [(d, p) for d, p in docs if existing.get(d.doc_id) != indexed_hash(d, settings)]
             chunked = todo if changed == [(d, p) for d, p, _ in todo] else _chunked(changed, settings)
             texts, ends = _texts(chunked)
             vectors, late = embed_chunks(embedder, texts, cache, show_progress, ends)  # all cached, unless raced
             offset = 0
             for doc, path, chunks in chunked:
-                writer.add(doc, chunks, vectors[offset : offset + len(chunks)], path=path)
+                vectors_of = vectors[offset : offset + len(chunks)]
+                writer.add(doc, chunks, vectors_of, path=path, stored_hash=indexed_hash(doc, settings))
                 offset += len(chunks)
             manifest = writer.commit()
     finally:

@@ -391,10 +391,18 @@ class StoreWriter:
         """doc_id → content hash of the documents in the generation being written."""
         return dict(self.db.execute(f"SELECT doc_id, hash FROM documents WHERE {self._alive()}"))
 
-    def add(self, doc: DocRecord, chunks: Sequence[ChunkRecord], vectors: np.ndarray, path: str | None = None) -> None:
+    def add(
+        self,
+        doc: DocRecord,
+        chunks: Sequence[ChunkRecord],
+        vectors: np.ndarray,
+        path: str | None = None,
+        stored_hash: str | None = None,
+    ) -> None:
         """Add (or replace) a document with its chunks and their vectors.
 
         `path` is the file's resolved absolute path; by default `doc.source` resolved against the cwd.
+        `stored_hash` is what `document_hashes` returns for it later; by default the document's content hash.
         """
         self.remove([doc.doc_id])
         path = path or str(Path(doc.source).resolve())
@@ -411,7 +419,7 @@ class StoreWriter:
                 doc.source_line,
                 doc.kind,
                 doc.text,
-                doc.hash,
+                stored_hash or doc.hash,
                 time.time(),
                 self.generation,
             ),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from index.build import build_index, load_documents
+from index.build import build_index, indexed_hash, load_documents
 from index.chunking import chunk_document, embedding_text
 from index.config import Settings
 from index.embed_cache import EmbeddingCache
@@ -119,7 +119,7 @@ def test_sigkilled_builds_keep_a_working_index_and_their_embeddings(tmp_path: Pa
         _, produced = load_documents([docs])
         report = build_index([docs], settings)
         assert report.embedded == len(needed - cached)  # nothing already embedded is embedded again
-        assert report.unchanged == sum(committed.get(d.doc_id) == d.hash for d, _ in produced)
+        assert report.unchanged == sum(committed.get(d.doc_id) == indexed_hash(d, settings) for d, _ in produced)
         reembedded += report.embedded - len(needed - cached)
         final = Store(settings.store)
         assert final.manifest.documents == len(produced) == len(list(docs.iterdir()))

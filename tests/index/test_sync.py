@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,19 @@ def test_unchanged_reindex_embeds_nothing(tmp_path: Path, fresh_settings):
     rebuilt = build_index([docs], fresh_settings, rebuild=True)
     assert (rebuilt.embedded, rebuilt.reused) == (0, first.chunks)  # vectors come from the embedding cache
     assert Store(fresh_settings.store).index.ntotal == first.manifest.chunks
+
+
+def test_new_chunk_settings_rechunk_unchanged_files(tmp_path: Path, fresh_settings):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "otter.txt").write_text(OTTER, encoding="utf-8")
+    first = build_index([docs], fresh_settings)
+    assert first.manifest.chunks == 1
+    smaller = replace(fresh_settings, chunk_chars=60, chunk_overlap=0)  # e.g. chunk_chars changed in kbqa.toml
+    again = build_index([docs], smaller)
+    assert (again.unchanged, again.manifest.documents) == (0, 1)
+    assert again.manifest.chunks > 1 and again.embedded == again.manifest.chunks  # re-chunked into pieces ≤ 60 chars
+    assert build_index([docs], smaller).unchanged == 1  # and settles: the next run changes nothing
 
 
 def test_missing_file_is_found_by_absolute_path_from_another_cwd(tmp_path: Path, fresh_settings, monkeypatch):
