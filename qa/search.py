@@ -4,7 +4,6 @@ Plain Python (no LangChain import): `kbqa ask` runs this directly; qa/retriever.
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from collections.abc import Sequence
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from index.records import Passage
+from qa.rerank import DEPTH, rerank, term_weights
 
 # Letters only Vietnamese uses among the two languages: a question with none of them is taken as English.
 _VIETNAMESE = re.compile(r"[àáâãèéêìíòóôõùúýăđĩũơưạ-ỹ]", re.IGNORECASE)
@@ -25,21 +25,21 @@ def is_vietnamese(text: str) -> bool:
     return bool(_VIETNAMESE.search(text))
 
 
-def keyword_weight(query: str, keyword: Any) -> float:
+def document_frequencies(query: str, keyword: Any) -> dict[str, int]:
+    """The query's distinct keyword terms → how many chunks hold each."""
+    return {term: keyword.document_frequency(term) for term in keyword.query_terms(query)}
+
+
+def keyword_weight(query: str, keyword: Any, frequencies: dict[str, int] | None = None) -> float:
     """How much to trust keyword search for `query`: the IDF-weighted share of its terms found in the corpus,
     scaled down for an English question (its words rarely occur in Vietnamese text, and those that do are
-    names, numbers and loanwords)."""
-    terms = keyword.query_terms(query)
-    n = max(len(keyword), 1)
-    if not terms:
+    names, numbers and loanwords). `frequencies`: `document_frequencies(query, keyword)` if already known."""
+    frequencies = document_frequencies(query, keyword) if frequencies is None else frequencies
+    idf = term_weights(frequencies, len(keyword))
+    total = sum(idf.values())
+    if not total:
         return 0.0
-    found = total = 0.0
-    for term in terms:
-        df = keyword.document_frequency(term)
-        idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-        total += idf
-        found += idf if df else 0.0
-    share = found / total if total else 0.0
+    share = sum(w for term, w in idf.items() if frequencies[term]) / total
     return KEYWORD_WEIGHT * share * (1.0 if is_vietnamese(query) else ENGLISH_FACTOR)
 
 
@@ -114,7 +114,11 @@ class HybridSearch:
         self.store.refresh()
         keyword = self.keyword.current() if isinstance(self.keyword, StoreKeywords) else self.keyword
         dense = [(p.chunk_id, p.score) for p in self.store.search(self.embedder.embed_query(query), n)]
-        weight = keyword_weight(query, keyword) if keyword is not None else 0.0
-        hits = fuse(dense, keyword.search(query, n) if weight > 0 else [], weight, k)
+        frequencies = document_frequencies(query, keyword) if keyword is not None else {}
+        weight = keyword_weight(query, keyword, frequencies) if keyword is not None else 0.0
+        hits = fuse(dense, keyword.search(query, n) if weight > 0 else [], weight, max(k, DEPTH))
         rows = self.store.passages([cid for cid, _ in hits])
-        return [Passage(**{**rows[cid].__dict__, "score": s}) for cid, s in hits if cid in rows]
+        passages = [Passage(**{**rows[cid].__dict__, "score": s}) for cid, s in hits if cid in rows]
+        if weight > 0:  # passages with both signals: fused score, then the best sentence's share of the terms
+            passages = rerank(passages, term_weights(frequencies, len(keyword)), weight / KEYWORD_WEIGHT)
+        return passages[:k]

@@ -78,3 +78,17 @@ def test_only_a_sentence_that_refers_back_inherits_its_predecessors_match():
     assert it > bakers  # same own match ("open"); only "It …" carries the tower named before it
     answer = ExtractiveAnswerer(max_sentences=2)({"question": question, "passages": passages})
     assert answer.answer.startswith("It opened in 1889. [")
+
+
+def test_a_much_better_sentence_in_a_lower_ranked_document_wins():
+    question = "Bệnh nhân được đưa đến bệnh viện nào?"
+    passages = [
+        _p("Bệnh nhân hồi phục tốt sau ca mổ. Gia đình rất vui.", 1.0, "top.txt"),
+        _p("Ca mổ kéo dài ba giờ. Bệnh nhân được đưa đến Bệnh viện Chợ Rẫy lúc nửa đêm.", 0.8, "second.txt"),
+    ]
+    answer = ExtractiveAnswerer(max_sentences=1)({"question": question, "passages": passages})
+    assert [c.passage.doc_id for c in answer.citations] == ["second.txt"]
+    # with equal words, the better-ranked document's sentence wins
+    passages[1] = _p("Bệnh nhân đã hồi phục tốt sau ca mổ. Gia đình rất vui.", 0.8, "second.txt")
+    answer = ExtractiveAnswerer(max_sentences=1)({"question": question, "passages": passages})
+    assert [c.passage.doc_id for c in answer.citations] == ["top.txt"]
