@@ -13,7 +13,7 @@ from index.config import Settings
 from index.embedders import get_embedder
 from index.keyword import KeywordIndex, store_chunks
 from index.store import Store
-from qa import hybrid
+from qa import search as hybrid
 from qa.eval import corpus_store, read_corpus, read_questions
 
 N = 30
