@@ -38,16 +38,22 @@ def questions(n: int) -> list[str]:
 SERVE = """
 import json, statistics, sys, time
 from index.config import Settings
+from qa import rerank
 from qa.chain import Assistant
 assistant = Assistant(Settings(store=sys.argv[1]))
 qs = json.loads(sys.stdin.read())
 for q in qs[:5]:
     assistant.ask(q)  # warm-up: model, keyword index pages, caches
-ms = []
+ms, plain = [], []  # with and without the sentence rerank, alternating question by question
+weight = rerank.SENTENCE_WEIGHT
 for q in qs:
+    rerank.SENTENCE_WEIGHT = weight
     t = time.perf_counter(); assistant.ask(q); ms.append((time.perf_counter() - t) * 1000)
-ms.sort()
+    rerank.SENTENCE_WEIGHT = 0.0
+    t = time.perf_counter(); assistant.ask(q); plain.append((time.perf_counter() - t) * 1000)
+ms.sort(); plain.sort()
 print(json.dumps({"p50": statistics.median(ms), "p95": ms[int(0.95 * len(ms)) - 1],
+                  "plain_p50": statistics.median(plain), "plain_p95": plain[int(0.95 * len(plain)) - 1],
                   "rss_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024}))
 """
 
@@ -76,8 +82,8 @@ def main() -> None:
 
     embedder = get_embedder("e5-small-q4")
     qs = questions(QUESTIONS)
-    cols = ["chunks", "build s (synthetic vectors)", "warm ask p50 ms", "warm ask p95 ms", "peak RSS MB", "index MB"]
-    print("| " + " | ".join([*cols, "cold `kbqa ask` s"]) + " |")
+    cols = ["chunks", "build s (synthetic vectors)", "warm ask p50 / p95 ms", "same without sentence rerank"]
+    print("| " + " | ".join([*cols, "peak RSS MB", "index MB", "cold `kbqa ask` s"]) + " |")
     print("|---|---|---|---|---|---|---|")
     for size in (int(s) for s in args.sizes.split(",")):
         store = args.workdir / f"store-{size}"
@@ -100,7 +106,8 @@ def main() -> None:
             else du(store)
         )
         print(
-            f"| {chunks} | {built:.0f} | {r['p50']:.1f} | {r['p95']:.1f} | {r['rss_mb']:.0f} | {size_mb:.0f} | "
+            f"| {chunks} | {built:.0f} | {r['p50']:.1f} / {r['p95']:.1f} | "
+            f"{r['plain_p50']:.1f} / {r['plain_p95']:.1f} | {r['rss_mb']:.0f} | {size_mb:.0f} | "
             f"{cold_ask(str(store), qs[0]):.2f} |",
             flush=True,
         )

@@ -36,12 +36,10 @@ def best_sentence(text: str, weights: dict[str, float]) -> float:
 def rerank(passages: list[Passage], weights: dict[str, float], strength: float) -> list[Passage]:
     """The first DEPTH passages reordered by score / top score + `strength` × best sentence share; the rest
     keep their order after them. Scores become the new ones (non-negative fused scores expected)."""
+    strength *= SENTENCE_WEIGHT
     if strength <= 0 or not passages or passages[0].score <= 0:
         return passages
     top = passages[0].score
-    head = [
-        replace(p, score=p.score / top + strength * SENTENCE_WEIGHT * best_sentence(p.passage, weights))
-        for p in passages[:DEPTH]
-    ]
+    head = [replace(p, score=p.score / top + strength * best_sentence(p.passage, weights)) for p in passages[:DEPTH]]
     head.sort(key=lambda p: -p.score)
     return head + [replace(p, score=p.score / top) for p in passages[DEPTH:]]
