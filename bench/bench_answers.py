@@ -4,7 +4,7 @@ Also counts what stands between the cited-answer rate and 100%: questions with n
 among the answerer's passages, and answers that cite other passages.
 
     python bench/bench_answers.py --corpus /tmp/vinewsqa/corpus.jsonl --questions /tmp/vinewsqa/questions.jsonl \
-        --cache /tmp/kbqa6/cache --chunk-chars 700,1000,1500
+        --cache /tmp/kbqa6/cache --chunk-chars 700,1000,1500 [--per-article 1,2]
 """
 
 from __future__ import annotations
@@ -39,13 +39,26 @@ class CachedEmbedder:
         return self.passages[key]
 
 
-def run(corpus: str, questions: str, cache: str, chunk_chars: list[int], rank_weights: list[float]) -> None:
+def diversify(passages: list, cap: int | None) -> list:
+    """At most `cap` passages per document ahead of the rest (a diversity variant; None: unchanged)."""
+    if cap is None:
+        return passages
+    seen: dict[str, int] = {}
+    head, tail = [], []
+    for p in passages:
+        seen[p.doc_id] = seen.get(p.doc_id, 0) + 1
+        (head if seen[p.doc_id] <= cap else tail).append(p)
+    return head + tail
+
+
+def run(
+    corpus: str, questions: str, cache: str, chunk_chars: list[int], rank_weights: list[float], caps: list[int]
+) -> None:
     docs = read_corpus(corpus)
     asked = read_questions(questions)
     print(
-        "| chunk chars | sentence rerank | Hit@1 | Hit@5 | MRR@10 | gold answer in top 5 passages | "
-        + " | ".join(f"cited, rank weight {w:g}" for w in rank_weights)
-        + " |"
+        "| chunk chars | sentence rerank, passages per article | Hit@1 | Hit@5 | MRR@10 "
+        "| gold answer in top 5 passages | " + " | ".join(f"cited, rank weight {w:g}" for w in rank_weights) + " |"
     )
     print("|---" * (6 + len(rank_weights)) + "|")
     default_weight = rerank.SENTENCE_WEIGHT
@@ -56,12 +69,12 @@ def run(corpus: str, questions: str, cache: str, chunk_chars: list[int], rank_we
             cached = CachedEmbedder(embedder)
             search = HybridSearch(store, cached, KeywordIndex.build(*store_chunks(store)), settings.k)
             answerer = answer.ExtractiveAnswerer(cached)
-            for sentence_weight in (0.0, default_weight):
+            for sentence_weight, cap in [(0.0, None), (default_weight, None), *((default_weight, c) for c in caps)]:
                 rerank.SENTENCE_WEIGHT = sentence_weight
                 hits1 = hits5 = mrr = reachable = 0.0
                 cited = [0.0] * len(rank_weights)
                 for q in asked:
-                    passages = search.search(q.question, DEPTH)
+                    passages = diversify(search.search(q.question, DEPTH), cap)
                     rank = first_gold_rank([ids.get(p.doc_id, p.doc_id) for p in passages], q.doc_id)
                     if rank is not None:
                         hits1 += rank == 1
@@ -75,7 +88,8 @@ def run(corpus: str, questions: str, cache: str, chunk_chars: list[int], rank_we
                         cited[i] += contains_answer([c.passage for c in out.citations], q.answers)
                 n = len(asked)
                 print(
-                    f"| {size} | {'on' if sentence_weight else 'off'} | {hits1 / n:.3f} | {hits5 / n:.3f} | "
+                    f"| {size} | {'on' if sentence_weight else 'off'}, {cap or 'any'} | "
+                    f"{hits1 / n:.3f} | {hits5 / n:.3f} | "
                     f"{mrr / n:.3f} | {reachable / n:.3f} | " + " | ".join(f"{c / n:.3f}" for c in cited) + " |",
                     flush=True,
                 )
@@ -90,6 +104,7 @@ def main() -> None:
     parser.add_argument("--cache", default="/tmp/kbqa-eval-cache", help="embedding cache shared between runs")
     parser.add_argument("--chunk-chars", default="700,1000,1500")
     parser.add_argument("--rank-weights", default="0.5,1,2")
+    parser.add_argument("--per-article", default="", help="diversity variants: at most N passages per article")
     args = parser.parse_args()
     run(
         args.corpus,
@@ -97,6 +112,7 @@ def main() -> None:
         args.cache,
         [int(x) for x in args.chunk_chars.split(",")],
         [float(x) for x in args.rank_weights.split(",")],
+        [int(x) for x in args.per_article.split(",") if x],
     )
 
 
