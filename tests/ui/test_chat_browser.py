@@ -1,4 +1,4 @@
-"""End to end in a real browser: questions in two languages, a follow-up, an upload, and an XSS payload."""
+"""End to end in a real browser: questions in two languages, a follow-up, upload and removal, an XSS payload."""
 
 from __future__ import annotations
 
@@ -25,6 +25,13 @@ XSS_ARTICLE = """Bản tin <img src=x onerror="window.kbqaXss=1"> về chim cán
 Chim cánh cụt hoàng đế <script>window.kbqaXss=1</script> sống ở Nam Cực và có thể lặn sâu tới 500 mét.
 
 Chim cánh cụt hoàng đế <svg onload="window.kbqaXss=1"></svg> là loài chim cánh cụt lớn nhất thế giới hiện nay.
+"""
+RAY_TITLE = "Ngư dân bắt được cá đuối nước ngọt khổng lồ trên sông Mê Kông"
+RAY_ARTICLE = f"""{RAY_TITLE}
+
+Ngư dân ở Stung Treng đã bắt được một con cá đuối nước ngọt khổng lồ nặng 300 kg trên sông Mê Kông.
+
+Các nhà khoa học gắn thẻ theo dõi rồi thả con cá đuối về sông sau khi đo chiều dài gần 4 mét.
 """
 
 
@@ -149,3 +156,29 @@ def test_screenshot_of_an_answer_with_sources(page) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.save_screenshot(str(ARTIFACTS / "chat.png"))
     assert (ARTIFACTS / "chat.png").stat().st_size > 0
+
+
+def test_removing_a_document_from_the_panel_stops_its_citations(page, tmp_path: Path) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    path = tmp_path / "rai-ca.txt"
+    path.write_text(RAY_ARTICLE, encoding="utf-8")
+    upload(page, path)
+    question = "Cá đuối khổng lồ ở sông Mê Kông nặng bao nhiêu?"
+    assert card_titles(ask(page, question))[0] == RAY_TITLE
+    choose = page.find_element(_by().CSS_SELECTOR, "#kbqa-remove input")
+    choose.click()
+    choose.send_keys("rai-ca")  # the dropdown filters its options as one types
+
+    def options(driver) -> list:
+        items = driver.find_elements(_by().CSS_SELECTOR, "#kbqa-remove li[role=option]")
+        return [o for o in items if o.get_attribute("aria-label").endswith("rai-ca.txt")]
+
+    WebDriverWait(page, WAIT).until(options)
+    options(page)[0].click()
+    before = len(_finished(page))
+    page.find_element(_by().CSS_SELECTOR, "#kbqa-remove-btn").click()
+    WebDriverWait(page, WAIT).until(lambda d: len(_finished(d)) > before)
+    assert "Removed" in _finished(page)[-1].text and "rai-ca.txt" in _finished(page)[-1].text
+    WebDriverWait(page, WAIT).until(lambda d: RAY_TITLE not in d.find_element(_by().ID, "kbqa-docs").text)
+    assert RAY_TITLE not in card_titles(ask(page, question))
