@@ -61,6 +61,20 @@ def ask(driver, question: str):
     return _finished(driver)[-1]
 
 
+def click(driver, element) -> None:
+    """Click `element` as a user would, once it is in view and nothing covers it (the chat may still be scrolling
+    to a new message when the click comes)."""
+    from selenium.common.exceptions import ElementClickInterceptedException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def clicked(d) -> bool:
+        d.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+        element.click()
+        return True
+
+    WebDriverWait(driver, WAIT, ignored_exceptions=[ElementClickInterceptedException]).until(clicked)
+
+
 def card_titles(answer) -> list[str]:
     return [t.text for t in answer.find_elements(_by().CSS_SELECTOR, ".kbqa-card .kbqa-title")]
 
@@ -91,7 +105,7 @@ def test_english_question_cites_the_korea_us_article(page) -> None:
     assert card_titles(answer)[0] == KOREA_US
     assert "trí tuệ nhân tạo" in answer.find_element(_by().CSS_SELECTOR, ".kbqa-text").text
     marker = answer.find_element(_by().CSS_SELECTOR, "a.kbqa-cite")
-    marker.click()
+    click(page, marker)
     card = answer.find_element(_by().CSS_SELECTOR, f'details.kbqa-card[data-n="{marker.get_attribute("data-n")}"]')
     assert card.get_attribute("open") is not None  # the marker opened its card: the passage in its document
     context = card.find_element(_by().CSS_SELECTOR, ".kbqa-context")
@@ -141,7 +155,7 @@ def test_xss_payload_in_a_document_runs_nothing(page, tmp_path: Path) -> None:
     upload(page, path)
     answer = ask(page, "Chim cánh cụt hoàng đế sống ở đâu?")
     for card in answer.find_elements(_by().CSS_SELECTOR, "details.kbqa-card"):
-        card.find_element(_by().TAG_NAME, "summary").click()  # open every card: its context is rendered too
+        click(page, card.find_element(_by().TAG_NAME, "summary"))  # open every card: its context is rendered too
     assert any('<img src=x onerror="window.kbqaXss=1">' in t for t in card_titles(answer))
     assert "<script>window.kbqaXss=1</script>" in answer.text
     assert not answer.find_elements(_by().CSS_SELECTOR, "img, script, svg[onload]")
@@ -152,7 +166,7 @@ def test_xss_payload_in_a_document_runs_nothing(page, tmp_path: Path) -> None:
 def test_screenshot_of_an_answer_with_sources(page) -> None:
     answer = ask(page, "Cần giữ ấm những bộ phận nào để tránh đột quỵ?")
     assert "giữ ấm" in card_titles(answer)[0]
-    answer.find_element(_by().CSS_SELECTOR, "a.kbqa-cite").click()
+    click(page, answer.find_element(_by().CSS_SELECTOR, "a.kbqa-cite"))
     ARTIFACTS.mkdir(exist_ok=True)
     page.save_screenshot(str(ARTIFACTS / "chat.png"))
     assert (ARTIFACTS / "chat.png").stat().st_size > 0
@@ -167,7 +181,7 @@ def test_removing_a_document_from_the_panel_stops_its_citations(page, tmp_path: 
     question = "Cá đuối khổng lồ ở sông Mê Kông nặng bao nhiêu?"
     assert card_titles(ask(page, question))[0] == RAY_TITLE
     choose = page.find_element(_by().CSS_SELECTOR, "#kbqa-remove input")
-    choose.click()
+    click(page, choose)
     choose.send_keys("rai-ca")  # the dropdown filters its options as one types
 
     def options(driver) -> list:
@@ -175,9 +189,9 @@ def test_removing_a_document_from_the_panel_stops_its_citations(page, tmp_path: 
         return [o for o in items if o.get_attribute("aria-label").endswith("rai-ca.txt")]
 
     WebDriverWait(page, WAIT).until(options)
-    options(page)[0].click()
+    click(page, options(page)[0])
     before = len(_finished(page))
-    page.find_element(_by().CSS_SELECTOR, "#kbqa-remove-btn").click()
+    click(page, page.find_element(_by().CSS_SELECTOR, "#kbqa-remove-btn"))
     WebDriverWait(page, WAIT).until(lambda d: len(_finished(d)) > before)
     assert "Removed" in _finished(page)[-1].text and "rai-ca.txt" in _finished(page)[-1].text
     WebDriverWait(page, WAIT).until(lambda d: RAY_TITLE not in d.find_element(_by().ID, "kbqa-docs").text)
