@@ -101,13 +101,22 @@ def page(browser, chat_url):
 
 
 def test_english_question_cites_the_korea_us_article(page) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
     answer = ask(page, "Which technologies did Korea and the US agree on?")
     assert card_titles(answer)[0] == KOREA_US
     assert "trí tuệ nhân tạo" in answer.find_element(_by().CSS_SELECTOR, ".kbqa-text").text
     marker = answer.find_element(_by().CSS_SELECTOR, "a.kbqa-cite")
+    n = marker.get_attribute("data-n")
     click(page, marker)
-    card = answer.find_element(_by().CSS_SELECTOR, f'details.kbqa-card[data-n="{marker.get_attribute("data-n")}"]')
-    assert card.get_attribute("open") is not None  # the marker opened its card: the passage in its document
+
+    def opened(driver):  # the marker opened its card: the passage in its document (found afresh: a busy
+        # machine may still be re-rendering the chat when the click comes)
+        card = _finished(driver)[-1].find_element(_by().CSS_SELECTOR, f'details.kbqa-card[data-n="{n}"]')
+        return card if card.get_attribute("open") is not None else None
+
+    card = WebDriverWait(page, 10, ignored_exceptions=[StaleElementReferenceException]).until(opened)
     context = card.find_element(_by().CSS_SELECTOR, ".kbqa-context")
     assert context.find_elements(_by().CSS_SELECTOR, ".kbqa-passage mark.kbqa-hl")
 
