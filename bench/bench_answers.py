@@ -14,7 +14,7 @@ from dataclasses import replace
 
 from index.config import Settings
 from index.embedders import get_embedder
-from index.keyword import KeywordIndex, store_chunks
+from index.keyword import KeywordIndex
 from index.store import Store
 from qa import answer, rerank
 from qa.eval import DEPTH, contains_answer, corpus_store, first_gold_rank, read_corpus, read_questions
@@ -67,7 +67,7 @@ def run(
             store = Store(settings.store)
             embedder = get_embedder(settings.embedder)
             cached = CachedEmbedder(embedder)
-            search = HybridSearch(store, cached, KeywordIndex.build(*store_chunks(store)), settings.k)
+            search = HybridSearch(store, cached, KeywordIndex.build(*store.chunk_texts()), settings.k)
             answerer = answer.ExtractiveAnswerer(cached)
             for sentence_weight, cap in [(0.0, None), (default_weight, None), *((default_weight, c) for c in caps)]:
                 rerank.SENTENCE_WEIGHT = sentence_weight

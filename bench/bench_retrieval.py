@@ -11,7 +11,7 @@ import numpy as np
 
 from index.config import Settings
 from index.embedders import get_embedder
-from index.keyword import KeywordIndex, store_chunks
+from index.keyword import KeywordIndex
 from index.store import Store
 from qa import search as hybrid
 from qa.eval import corpus_store, read_corpus, read_questions
@@ -123,7 +123,7 @@ def main() -> None:
     with corpus_store(docs, Settings(), cache=cache) as (settings, ids):
         store = Store(settings.store)
         embedder = get_embedder(settings.embedder)
-        chunk_ids, texts = store_chunks(store)
+        chunk_ids, texts = store.chunk_texts()
         doc_of = {cid: ids[p.doc_id] for cid, p in store.passages(chunk_ids).items()}
         indexes = {}
         for name in args.tokenizers.split(","):

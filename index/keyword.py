@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -212,19 +211,6 @@ class KeywordIndex:
         return index
 
 
-def store_chunks(store: object) -> tuple[list[int], list[str]]:
-    """(chunk ids, texts) of a `Store`'s current generation, read-only, titles prepended as they are embedded."""
-    from index.chunking import titled
-    from index.store import ALIVE
-
-    db: sqlite3.Connection = store._db  # read-only helper until the store builds the keyword index itself
-    rows = db.execute(
-        f"SELECT c.id, d.title, c.text FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE {ALIVE}",
-        {"g": store.manifest.generation},
-    ).fetchall()
-    return [r[0] for r in rows], [titled(title, t) for _, title, t in rows]
-
-
 def manifest_name(generation: int) -> str:
     """The manifest file of a generation's keyword index (segments are shared between generations)."""
     return f"keyword-{generation:06d}.json"
@@ -285,4 +271,4 @@ def for_store(store: object) -> KeywordIndex:
     """The keyword index of a `Store`'s current generation: saved with it, or else built from its chunks."""
     manifest = store.manifest
     saved = load(Path(store.root) / manifest.data, manifest.generation)
-    return saved if saved is not None else KeywordIndex.build(*store_chunks(store))
+    return saved if saved is not None else KeywordIndex.build(*store.chunk_texts())

@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +120,15 @@ def _ids(db: sqlite3.Connection, sql: str, params: dict) -> np.ndarray:
     return np.fromiter((r[0] for r in db.execute(sql, params)), dtype=np.int64)
 
 
+CHUNKS_OF_DOCS = "FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE "  # + a condition on d (and :g)
+
+
+def _chunk_texts(db: sqlite3.Connection, where: str, generation: int) -> tuple[list[int], list[str]]:
+    """(ids, texts as embedded and keyword-indexed: title first) of the chunks whose document matches `where`."""
+    rows = db.execute(f"SELECT c.id, d.title, c.text {CHUNKS_OF_DOCS}{where}", {"g": generation}).fetchall()
+    return [r[0] for r in rows], [titled(title, t) for _, title, t in rows]
+
+
 def _reader(data: Path, manifest: Manifest) -> ann.ReadRows:
     return lambda ids: _read_rows(data / "vectors.f32", manifest.dim, manifest.rows, ids)
 
@@ -165,8 +174,7 @@ class Store:
     @staticmethod
     def _build_index(db: sqlite3.Connection, data: Path, manifest: Manifest):
         """Exact search over the live vectors, or their HNSW file plus an exact tail (see ann.py)."""
-        sql = f"SELECT c.id FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE {ALIVE}"
-        ids = np.sort(_ids(db, sql, {"g": manifest.generation}))
+        ids = np.sort(_ids(db, f"SELECT c.id {CHUNKS_OF_DOCS}{ALIVE}", {"g": manifest.generation}))
         return ann.open_index(data, manifest.ann, manifest.dim, ids, _reader(data, manifest))
 
     def refresh(self) -> bool:
@@ -196,7 +204,7 @@ class Store:
 
     def _apply(self, since: int, manifest: Manifest) -> None:
         params = {"old": since, "new": manifest.generation}
-        join = "SELECT c.id FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE "
+        join = f"SELECT c.id {CHUNKS_OF_DOCS}"
         gone = _ids(self._db, join + "d.gen_removed > :old AND d.gen_removed <= :new AND d.gen_added <= :old", params)
         new = _ids(
             self._db,
@@ -228,7 +236,12 @@ class Store:
             scores, ids = ann.search_one_thread(self.index, q, min(k, self.index.ntotal))
             hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
             rows = self.passages([i for i, _ in hits])
-        return [Passage(**{**rows[i].__dict__, "score": s}) for i, s in hits if i in rows]
+        return [replace(rows[i], score=s) for i, s in hits if i in rows]
+
+    def chunk_texts(self) -> tuple[list[int], list[str]]:
+        """(ids, texts as embedded and keyword-indexed) of this generation's chunks."""
+        with self._mutex:
+            return _chunk_texts(self._db, ALIVE, self.manifest.generation)
 
     def passages(self, chunk_ids: Sequence[int]) -> dict[int, Passage]:
         """Chunk id → passage with its document's metadata (score 0)."""
@@ -256,7 +269,7 @@ class Store:
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def document_hashes(self) -> dict[str, str]:
-        """doc_id → content hash of this generation's documents."""
+        """doc_id → the hash each of this generation's documents was stored under (build.indexed_hash)."""
         with self._mutex:
             rows = self._db.execute(
                 f"SELECT d.doc_id, d.hash FROM documents d WHERE {ALIVE}", {"g": self.manifest.generation}
@@ -388,7 +401,7 @@ class StoreWriter:
         return [StoredDoc(*row) for row in rows]
 
     def document_hashes(self) -> dict[str, str]:
-        """doc_id → content hash of the documents in the generation being written."""
+        """doc_id → the hash each document of the generation being written was stored under."""
         return dict(self.db.execute(f"SELECT doc_id, hash FROM documents WHERE {self._alive()}"))
 
     def add(
@@ -498,32 +511,23 @@ class StoreWriter:
         previous = self._base.ann if self._base else ""
         if self._counts[1] < ann.EXACT_LIMIT // 2:
             return ""
-        sql = f"SELECT c.id FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE {ALIVE}"
-        live = np.sort(_ids(self.db, sql, {"g": self.generation}))
+        live = np.sort(_ids(self.db, f"SELECT c.id {CHUNKS_OF_DOCS}{ALIVE}", {"g": self.generation}))
         shape = Manifest(self.embedder_id, self.dim, 0, 0, self.generation, 0.0, self.data.name, self._next_id)
         return ann.update(
             self.data, self.generation, self.dim, self._next_id, live, previous, _reader(self.data, shape)
         )
 
-    def _chunk_texts(self, where: str) -> tuple[list[int], list[str]]:
-        """(ids, texts as embedded: title first) of the chunks whose document matches `where`."""
-        rows = self.db.execute(
-            f"SELECT c.id, d.title, c.text FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE {where}",
-            {"g": self.generation},
-        ).fetchall()
-        return [r[0] for r in rows], [titled(title, t) for _, title, t in rows]
-
     def _update_keywords(self) -> None:
         """Save the new generation's keyword index: the previous one plus a segment of the added chunks minus the
         removed ones, or (first commit, rebuild, previous index missing) built from every live chunk."""
-        added = self._chunk_texts(f"{ALIVE} AND d.gen_added = :g")
-        removed, _ = self._chunk_texts("d.gen_removed = :g AND d.gen_added < :g")
+        added = _chunk_texts(self.db, f"{ALIVE} AND d.gen_added = :g", self.generation)
+        removed, _ = _chunk_texts(self.db, "d.gen_removed = :g AND d.gen_added < :g", self.generation)
         previous = self._base.generation if self._base else None
         if (
             previous is None
             or keyword.update_for_generation(self.data, previous, self.generation, added, removed) is None
         ):
-            keyword.build_for_generation(self.data, self.generation, *self._chunk_texts(ALIVE))
+            keyword.build_for_generation(self.data, self.generation, *_chunk_texts(self.db, ALIVE, self.generation))
         keyword.prune(self.data, keep=range(self.generation - KEEP_GENERATIONS + 1, self.generation + 1))
 
     def _prune(self) -> None:

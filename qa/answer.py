@@ -139,12 +139,12 @@ class ExtractiveAnswerer:
         top = max(passages[0].score, 1e-9)
         # A passage ranks with its document's best passage: within a document the retrievers' order says little
         # about which sentence answers (keyword search favours the passage repeating the question's words).
-        best = {}
+        doc_best: dict[str, float] = {}
         for p in passages:
-            best[p.doc_id] = max(best.get(p.doc_id, p.score), p.score)
+            doc_best[p.doc_id] = max(doc_best.get(p.doc_id, p.score), p.score)
         coverage = _coverage(question, cands)
         for cand, cov in zip(cands, coverage, strict=True):
-            rank_bonus = RANK_WEIGHT * max(0.0, best[passages[cand.rank].doc_id] / top)
+            rank_bonus = RANK_WEIGHT * max(0.0, doc_best[passages[cand.rank].doc_id] / top)
             cand.score = cand.penalty + cov + rank_bonus + answer_type_bonus(question, cand.text)
         if max(coverage) < WEAK_LEXICAL and self.embedder is not None:
             self._score_semantically(question, cands, coverage)

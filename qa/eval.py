@@ -168,7 +168,7 @@ def first_gold_rank(doc_ids: list[str], gold: str) -> int | None:
 def evaluate(settings: Settings, questions: list[Question], ids: dict[str, str], mode: str = "hybrid") -> Report:
     """Ask every question against the store in `settings` (`ids`: store doc_id → corpus id) and score it."""
     from index.embedders import get_embedder
-    from index.keyword import KeywordIndex, store_chunks
+    from index.keyword import KeywordIndex
     from index.store import Store
     from qa.answer import ExtractiveAnswerer
     from qa.search import HybridSearch
@@ -178,7 +178,7 @@ def evaluate(settings: Settings, questions: list[Question], ids: dict[str, str],
     store = Store(settings.store)
     try:
         embedder = get_embedder(settings.embedder)
-        keyword = KeywordIndex.build(*store_chunks(store))
+        keyword = KeywordIndex.build(*store.chunk_texts())
         retriever = HybridSearch(store, embedder, keyword, settings.k)
         answerer = ExtractiveAnswerer(embedder)
         hits1 = hits5 = mrr = cited = 0.0

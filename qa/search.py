@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -92,9 +93,9 @@ class StoreKeywords:
             return self._index
 
     def _build(self, generation: int) -> None:
-        from index.keyword import KeywordIndex, store_chunks
+        from index.keyword import KeywordIndex
 
-        built = KeywordIndex.build(*store_chunks(self.store))
+        built = KeywordIndex.build(*self.store.chunk_texts())
         with self._lock:
             if self._generation == generation:
                 self._index = built
@@ -118,7 +119,7 @@ class HybridSearch:
         weight = keyword_weight(query, keyword, frequencies) if keyword is not None else 0.0
         hits = fuse(dense, keyword.search(query, n) if weight > 0 else [], weight, max(k, DEPTH))
         rows = self.store.passages([cid for cid, _ in hits])
-        passages = [Passage(**{**rows[cid].__dict__, "score": s}) for cid, s in hits if cid in rows]
+        passages = [replace(rows[cid], score=s) for cid, s in hits if cid in rows]
         if weight > 0:  # passages with both signals: fused score, then the best sentence's share of the terms
             passages = rerank(passages, term_weights(frequencies, len(keyword)), weight / KEYWORD_WEIGHT)
         return passages[:k]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from index.embedders import get_embedder
-from index.keyword import KeywordIndex, store_chunks
+from index.keyword import KeywordIndex
 from index.store import Store
 from qa.retriever import PassageRetriever
 from qa.search import HybridSearch, fuse, is_vietnamese, keyword_weight
@@ -19,7 +19,7 @@ KOREA = "seeds/000_f8aa576ae32182a5.txt"
 def parts(seed_settings):
     store = Store(seed_settings.store)
     embedder = get_embedder(seed_settings.embedder)
-    keyword = KeywordIndex.build(*store_chunks(store))
+    keyword = KeywordIndex.build(*store.chunk_texts())
     yield store, embedder, keyword
     store.close()
 
