@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
+
+def _retry_busy(statement, attempts: int = 100) -> None:
+    """Run `statement`, retrying while another process holds the file: SQLite's busy timeout does not cover
+    switching a new file to WAL, so two builds opening a fresh cache at once failed with "database is locked"
+    (seen in tests/index/test_crash.py)."""
+    for attempt in range(attempts):
+        try:
+            statement()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 class EmbeddingCache:
@@ -15,9 +30,12 @@ class EmbeddingCache:
     def __init__(self, path: str | Path, embedder_id: str, dim: int) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, timeout=60)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS vectors (embedder TEXT, hash TEXT, vector BLOB, PRIMARY KEY (embedder, hash))"
+        _retry_busy(lambda: self._db.execute("PRAGMA journal_mode=WAL"))
+        _retry_busy(
+            lambda: self._db.execute(
+                "CREATE TABLE IF NOT EXISTS vectors (embedder TEXT, hash TEXT, vector BLOB, "
+                "PRIMARY KEY (embedder, hash))"
+            )
         )
         self._embedder, self._dim = embedder_id, dim
 
