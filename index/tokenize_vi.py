@@ -7,6 +7,15 @@ import unicodedata
 from collections.abc import Callable
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Letters only Vietnamese uses among the two languages: a text with none of them is taken as English.
+_VIETNAMESE = re.compile(r"[àáâãèéêìíòóôõùúýăđĩũơưạ-ỹ]", re.IGNORECASE)
+
+
+def is_vietnamese(text: str) -> bool:
+    """True when `text` has a Vietnamese letter (a diacritic or đ)."""
+    return bool(_VIETNAMESE.search(text))
+
+
 # Function words that carry no topic: Vietnamese question words and particles, English stop words.
 STOPWORDS = frozenset(
     [

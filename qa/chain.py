@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from index.config import Settings
 from index.embedders import get_embedder
 from index.errors import InputError
+from index.records import Passage
 from index.store import Store
 from qa.answer import Answer, ExtractiveAnswerer
 from qa.search import HybridSearch, StoreKeywords
@@ -15,6 +17,24 @@ from qa.search import HybridSearch, StoreKeywords
 if TYPE_CHECKING:
     from langchain_core.retrievers import BaseRetriever
     from langchain_core.runnables import Runnable
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """A streamed answer's first event: the passages found, before the answer is made from them."""
+
+    query: str
+    passages: list[Passage]
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of answer text as it is produced (an LLM's tokens; an extractive answer's claims)."""
+
+    text: str
+
+
+Event = Retrieved | Delta | Answer  # Assistant.stream yields Retrieved, then Deltas, then the Answer last
 
 
 def build_chain(retriever: BaseRetriever, answerer: Callable[[dict], Answer]) -> Runnable:
@@ -45,12 +65,28 @@ class Assistant:
 
         return build_chain(PassageRetriever(searcher=self.search, k=k or self.settings.k), self.answerer)
 
+    def stream(self, question: str, k: int | None = None) -> Iterator[Event]:
+        """Answer `question` step by step as the work is done: `Retrieved`, then `Delta`s of the answer text, then
+        the `Answer` itself (always the last event)."""
+        question = _clean_question(question)
+        passages = self.search.search(question, k or self.settings.k)
+        yield Retrieved(question, passages)
+        answer = self.answerer({"question": question, "passages": passages})
+        for claim in answer.claims:
+            yield Delta(claim.text)
+        yield answer
+
     def ask(self, question: str, k: int | None = None) -> Answer:
         """A cited answer to `question` from the `k` best passages.
 
         Calls the search and the answerer directly, without the Runnable plumbing: importing LangChain and its
         first invoke cost ~2 s of a cold `kbqa ask` (bench/RESULTS.md); `chain()` composes the same two steps."""
-        question = " ".join(question.split())
-        if not question:
-            raise InputError("the question is empty")
+        question = _clean_question(question)
         return self.answerer({"question": question, "passages": self.search.search(question, k or self.settings.k)})
+
+
+def _clean_question(question: str) -> str:
+    question = " ".join(question.split())
+    if not question:
+        raise InputError("the question is empty")
+    return question

@@ -4,7 +4,6 @@ Plain Python (no LangChain import): `kbqa ask` runs this directly; qa/retriever.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -12,18 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from index.records import Passage
+from index.tokenize_vi import is_vietnamese
 from qa.rerank import DEPTH, rerank, term_weights
 
-# Letters only Vietnamese uses among the two languages: a question with none of them is taken as English.
-_VIETNAMESE = re.compile(r"[àáâãèéêìíòóôõùúýăđĩũơưạ-ỹ]", re.IGNORECASE)
 KEYWORD_WEIGHT = 5.0  # keyword weight for a Vietnamese question whose terms all occur in the corpus (tuned on dev)
 ENGLISH_FACTOR = 0.3  # English questions over (mostly Vietnamese) text: keyword matches are names and numbers
 CANDIDATES = 30  # passages taken from each retriever before fusing
-
-
-def is_vietnamese(text: str) -> bool:
-    """True when `text` has a Vietnamese letter (a diacritic or đ)."""
-    return bool(_VIETNAMESE.search(text))
 
 
 def document_frequencies(query: str, keyword: Any) -> dict[str, int]:

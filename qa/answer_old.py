@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from index.chunking import split_sentences
 from index.records import Passage
 from index.tokenize_vi import bigram_tokens
+from qa.answer.records import Answer, Citation
 
 MIN_SENTENCE_CHARS = 12
 WEAK_LEXICAL = 0.25  # below this best term coverage the question shares no words with the text (e.g. English)
@@ -22,36 +23,6 @@ CONTEXT_WEIGHT = 0.5
 ANAPHOR = re.compile(
     r"^(?:it|its|they|their|he|she|his|her|this|these|those|nó|họ|ông|bà|đây|điều này|chúng)\b", re.IGNORECASE
 )
-
-
-@dataclass(frozen=True)
-class Citation:
-    """[n] in the answer text points at this passage."""
-
-    n: int
-    passage: Passage
-
-    def to_json(self) -> dict:
-        return {"n": self.n, **self.passage.to_json()}
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A cited answer and every passage it was drawn from."""
-
-    question: str
-    answer: str
-    citations: list[Citation] = field(default_factory=list)
-    passages: list[Passage] = field(default_factory=list)
-
-    def to_json(self) -> dict:
-        """The JSON object `kbqa ask --json` prints."""
-        return {
-            "question": self.question,
-            "answer": self.answer,
-            "citations": [c.to_json() for c in self.citations],
-            "passages": [p.to_json() for p in self.passages],
-        }
 
 
 @dataclass
