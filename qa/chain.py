@@ -55,9 +55,9 @@ class Assistant:
         self.store = Store(settings.store)
         self.embedder = get_embedder(settings.embedder)
         self.store.check_embedder(self.embedder.id)
-        self.answerer = ExtractiveAnswerer(self.embedder)
         self.keywords = StoreKeywords(self.store)
         self.search = HybridSearch(self.store, self.embedder, self.keywords, settings.k)
+        self.answerer = ExtractiveAnswerer(self.embedder, evidence=self.search.evidence)
 
     def chain(self, k: int | None = None) -> Runnable:
         """The same search and answerer as `ask`, composed as a LangChain Runnable (for LLM answerers, tracing)."""

@@ -183,16 +183,33 @@ def ask(question: str | None, as_json: bool, k: int | None, store: str | None, e
 @click.option("--cache", type=click.Path(file_okay=False), help="Keep the embedding cache here to reuse across runs.")
 @click.option("--retriever", type=click.Choice(["hybrid", "dense", "keyword"]), default="hybrid", show_default=True)
 @click.option("--k", type=int, help="Passages given to the answerer [default 5].")
+@click.option(
+    "--leave-out",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Leave this fraction of the corpus out of the index (chosen by id hash): its questions become unanswerable.",
+)
+@click.option("--details", type=click.Path(dir_okay=False), help="Write one JSON line per question to this file.")
 @click.option("--embedder", help="Embedder name [env KBQA_EMBEDDER; default e5-small-q4].")
 @handle_errors
 def eval_cmd(
-    corpus: str, questions: str, as_json: bool, cache: str | None, retriever: str, k: int | None, embedder: str | None
+    corpus: str,
+    questions: str,
+    as_json: bool,
+    cache: str | None,
+    retriever: str,
+    k: int | None,
+    leave_out: float,
+    details: str | None,
+    embedder: str | None,
 ) -> None:
-    """Index CORPUS into a temporary store, ask every question, report Hit@1/5, MRR@10, cited answers, latency."""
+    """Index CORPUS into a temporary store, ask every question, report Hit@1/5, MRR@10, cited answers, answer_ok,
+    answer length, found_ok (and abstain_ok with --leave-out), latency."""
     from qa.eval import run_eval
 
     settings = load_settings({"embedder": embedder, "k": k})
-    report = run_eval(corpus, questions, settings, cache, retriever)
+    report = run_eval(corpus, questions, settings, cache, retriever, leave_out, details)
     click.echo(json.dumps(report.to_json()) if as_json else report.table())
 
 

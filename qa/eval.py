@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -128,14 +130,22 @@ DEPTH = 10  # passages ranked per question (MRR@10)
 
 @dataclass(frozen=True)
 class Report:
-    """Retrieval and citation quality over a question set, and per-question latency (retrieve + answer)."""
+    """Retrieval, answer and abstention quality over a question set, and per-question latency (retrieve + answer).
+
+    Retrieval and answer figures count the answerable questions (their article is indexed); with part of the
+    corpus left out, `abstain_ok` is the share of the other questions answered "not found"."""
 
     mode: str
     questions: int
     hit_at_1: float
     hit_at_5: float
     mrr_at_10: float
-    cited_answer: float  # share of answers whose cited passages contain a gold answer string
+    cited_answer: float  # share of answerable questions whose cited passages contain a gold answer string
+    answer_ok: float  # share of answerable questions whose answer text itself contains a gold answer string
+    answer_chars: float  # mean length of the answers given (found ones), in characters
+    found_ok: float  # share of answerable questions that get an answer (not "not found")
+    abstain_ok: float | None  # share of unanswerable questions (article left out) that get "not found"
+    unanswerable: int
     p50_ms: float
     p95_ms: float
 
@@ -143,11 +153,23 @@ class Report:
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
     def table(self) -> str:
+        abstain = (
+            f"  abstain_ok {self.abstain_ok:.3f} ({self.unanswerable} unanswerable)"
+            if self.abstain_ok is not None
+            else ""
+        )
         return (
             f"{self.mode}: {self.questions} questions  Hit@1 {self.hit_at_1:.3f}  Hit@5 {self.hit_at_5:.3f}  "
-            f"MRR@10 {self.mrr_at_10:.3f}  cited answer {self.cited_answer:.3f}  "
+            f"MRR@10 {self.mrr_at_10:.3f}  cited answer {self.cited_answer:.3f}  answer_ok {self.answer_ok:.3f}  "
+            f"answer length {self.answer_chars:.0f} chars  found_ok {self.found_ok:.3f}{abstain}  "
             f"latency p50 {self.p50_ms:.0f} ms  p95 {self.p95_ms:.0f} ms"
         )
+
+
+def left_out(doc_id: str, fraction: float) -> bool:
+    """Whether `kbqa eval --leave-out FRACTION` leaves this corpus document out of the index: a fixed pseudo-random
+    choice by the id's hash, so runs and machines agree on which."""
+    return int(hashlib.sha256(doc_id.encode("utf-8")).hexdigest()[:8], 16) / 2**32 < fraction
 
 
 def _norm(text: str) -> str:
@@ -165,8 +187,16 @@ def first_gold_rank(doc_ids: list[str], gold: str) -> int | None:
     return next((i for i, d in enumerate(doc_ids, start=1) if d == gold), None)
 
 
-def evaluate(settings: Settings, questions: list[Question], ids: dict[str, str], mode: str = "hybrid") -> Report:
-    """Ask every question against the store in `settings` (`ids`: store doc_id → corpus id) and score it."""
+def evaluate(
+    settings: Settings,
+    questions: list[Question],
+    ids: dict[str, str],
+    mode: str = "hybrid",
+    details: TextIO | None = None,
+) -> Report:
+    """Ask every question against the store in `settings` (`ids`: store doc_id → corpus id) and score it;
+    questions whose document is not in the store count as unanswerable. `details` gets one JSON line per
+    question (its answer, support, and what was right)."""
     from index.embedders import get_embedder
     from index.keyword import KeywordIndex
     from index.store import Store
@@ -175,13 +205,15 @@ def evaluate(settings: Settings, questions: list[Question], ids: dict[str, str],
 
     if mode not in MODES:
         raise InputError(f"unknown retriever '{mode}' (use one of {', '.join(MODES)})")
+    indexed = set(ids.values())
     store = Store(settings.store)
     try:
         embedder = get_embedder(settings.embedder)
         keyword = KeywordIndex.build(*store.chunk_texts())
         retriever = HybridSearch(store, embedder, keyword, settings.k)
-        answerer = ExtractiveAnswerer(embedder)
-        hits1 = hits5 = mrr = cited = 0.0
+        answerer = ExtractiveAnswerer(embedder, evidence=retriever.evidence if mode == "hybrid" else None)
+        hits1 = hits5 = mrr = cited = answer_ok = found = abstained = 0.0
+        lengths: list[int] = []
         latency = []
         for q in questions:
             started = time.perf_counter()
@@ -191,32 +223,85 @@ def evaluate(settings: Settings, questions: list[Question], ids: dict[str, str],
                 passages = store.search(embedder.embed_query(q.question), DEPTH)
             else:
                 rows = keyword.search(q.question, DEPTH)
-                found = store.passages([c for c, _ in rows])
-                passages = [replace(found[c], score=s) for c, s in rows if c in found]
+                got = store.passages([c for c, _ in rows])
+                passages = [replace(got[c], score=s) for c, s in rows if c in got]
             answer = answerer({"question": q.question, "passages": passages[: settings.k]})
             latency.append(time.perf_counter() - started)
+            answerable = q.doc_id in indexed
+            ok = answer.found and any(_norm(a) in _norm(answer.answer) for a in q.answers if a.strip())
+            if answer.found:
+                lengths.append(len(answer.answer))
             rank = first_gold_rank([ids.get(p.doc_id, p.doc_id) for p in passages], q.doc_id)
-            if rank is not None:
-                hits1 += rank == 1
-                hits5 += rank <= 5
-                mrr += 1.0 / rank
-            cited += contains_answer([c.passage for c in answer.citations], q.answers)
+            if answerable:
+                if rank is not None:
+                    hits1 += rank == 1
+                    hits5 += rank <= 5
+                    mrr += 1.0 / rank
+                cited += contains_answer([c.passage for c in answer.citations], q.answers)
+                answer_ok += ok
+                found += answer.found
+            else:
+                abstained += not answer.found
+            if details is not None:
+                row = {
+                    "qid": q.qid,
+                    "question": q.question,
+                    "answerable": answerable,
+                    "found": answer.found,
+                    "support": round(answer.support, 4),
+                    "answer": answer.answer,
+                    "answer_ok": ok,
+                    "gold": q.answers,
+                    "gold_rank": rank,
+                    "cited": [ids.get(c.passage.doc_id, c.passage.doc_id) for c in answer.citations],
+                }
+                details.write(json.dumps(row, ensure_ascii=False) + "\n")
     finally:
         store.close()
-    n = len(questions)
+    n = sum(1 for q in questions if q.doc_id in indexed) or 1
+    unanswerable = len(questions) - sum(1 for q in questions if q.doc_id in indexed)
     p50, p95 = np.percentile(np.array(latency) * 1000, [50, 95])
-    return Report(mode, n, hits1 / n, hits5 / n, mrr / n, cited / n, float(p50), float(p95))
+    return Report(
+        mode,
+        len(questions),
+        hits1 / n,
+        hits5 / n,
+        mrr / n,
+        cited / n,
+        answer_ok / n,
+        float(np.mean(lengths)) if lengths else 0.0,
+        found / n,
+        abstained / unanswerable if unanswerable else None,
+        unanswerable,
+        float(p50),
+        float(p95),
+    )
 
 
 def run_eval(
-    corpus: str | Path, questions: str | Path, settings: Settings, cache: str | Path | None, mode: str = "hybrid"
+    corpus: str | Path,
+    questions: str | Path,
+    settings: Settings,
+    cache: str | Path | None,
+    mode: str = "hybrid",
+    leave_out: float = 0.0,
+    details: str | Path | None = None,
 ) -> Report:
-    """`kbqa eval`: index `corpus` into a temporary store and evaluate `questions` on it."""
+    """`kbqa eval`: index `corpus` (less the `leave_out` fraction of its documents) into a temporary store and
+    evaluate `questions` on it."""
+    if not 0.0 <= leave_out < 1.0:
+        raise InputError("--leave-out must be a fraction from 0 to below 1")
     docs = read_corpus(corpus)
     asked = read_questions(questions)
     known = {str(d["id"]) for d in docs}
     unknown = sorted({q.doc_id for q in asked} - known)
     if unknown:
         raise InputError(f"{questions}: doc_id {unknown[0]} is not in {corpus} ({len(unknown)} unknown)")
-    with corpus_store(docs, settings, cache) as (store_settings, ids):
-        return evaluate(store_settings, asked, ids, mode)
+    kept = [d for d in docs if not left_out(str(d["id"]), leave_out)]
+    if not kept:
+        raise InputError(f"--leave-out {leave_out} leaves no document of {corpus} to index")
+    with corpus_store(kept, settings, cache) as (store_settings, ids):
+        if details is None:
+            return evaluate(store_settings, asked, ids, mode)
+        with open(details, "w", encoding="utf-8") as out:
+            return evaluate(store_settings, asked, ids, mode, out)

@@ -5,8 +5,9 @@ Plain Python (no LangChain import): `kbqa ask` runs this directly; qa/retriever.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -94,12 +95,47 @@ class StoreKeywords:
                 self._index = built
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """What retrieval knew about a query, for the answerer's support score: the corpus IDF of each query term
+    (a term no chunk holds has the highest), the IDF share of the terms the corpus holds, the best dense cosines,
+    the best BM25 score and whether dense and keyword search agreed on the top chunk."""
+
+    terms: dict[str, float] = field(default_factory=dict)
+    corpus_share: float = 0.0
+    dense_top: float = 0.0
+    dense_second: float = 0.0
+    bm25_top: float = 0.0
+    agree: bool = False
+
+
 class HybridSearch:
     """Dense retrieval over a `Store` fused with keyword search over the same chunks; picks up a newer
     generation per question. `keyword`: a `StoreKeywords` (follows the store) or a fixed `KeywordIndex`."""
 
+    EVIDENCE_KEPT = 64  # queries whose evidence is remembered for the answerer (the chat asks from threads)
+
     def __init__(self, store: Any, embedder: Any, keyword: Any, k: int = 5) -> None:
         self.store, self.embedder, self.keyword, self.k = store, embedder, keyword, k
+        self._evidence: OrderedDict[str, Evidence] = OrderedDict()
+        self._evidence_lock = threading.Lock()
+
+    def evidence(self, query: str) -> Evidence:
+        """The evidence of the last search for `query` (searching again if it is no longer remembered)."""
+        with self._evidence_lock:
+            found = self._evidence.get(query)
+        if found is None:
+            self.search(query)
+            with self._evidence_lock:
+                found = self._evidence.get(query, Evidence())
+        return found
+
+    def _remember(self, query: str, evidence: Evidence) -> None:
+        with self._evidence_lock:
+            self._evidence[query] = evidence
+            self._evidence.move_to_end(query)
+            while len(self._evidence) > self.EVIDENCE_KEPT:
+                self._evidence.popitem(last=False)
 
     def search(self, query: str, k: int | None = None) -> list[Passage]:
         """The fused top passages for `query`, best first (score: the fused score)."""
@@ -110,7 +146,21 @@ class HybridSearch:
         dense = [(p.chunk_id, p.score) for p in self.store.search(self.embedder.embed_query(query), n)]
         frequencies = document_frequencies(query, keyword) if keyword is not None else {}
         weight = keyword_weight(query, keyword, frequencies) if keyword is not None else 0.0
-        hits = fuse(dense, keyword.search(query, n) if weight > 0 else [], weight, max(k, DEPTH))
+        keyword_hits = keyword.search(query, n) if weight > 0 else []
+        hits = fuse(dense, keyword_hits, weight, max(k, DEPTH))
+        idf = term_weights(frequencies, len(keyword)) if keyword is not None else {}
+        total = sum(idf.values())
+        self._remember(
+            query,
+            Evidence(
+                terms=idf,
+                corpus_share=sum(w for t, w in idf.items() if frequencies[t]) / total if total else 0.0,
+                dense_top=dense[0][1] if dense else 0.0,
+                dense_second=dense[1][1] if len(dense) > 1 else 0.0,
+                bm25_top=keyword_hits[0][1] if keyword_hits else 0.0,
+                agree=bool(dense and keyword_hits and dense[0][0] == keyword_hits[0][0]),
+            ),
+        )
         rows = self.store.passages([cid for cid, _ in hits])
         passages = [replace(rows[cid], score=s) for cid, s in hits if cid in rows]
         if weight > 0:  # passages with both signals: fused score, then the best sentence's share of the terms

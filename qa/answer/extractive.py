@@ -1,0 +1,153 @@
+"""Extractive answers: the one sentence that answers (two when the answer is split over two), quoted and cited,
+or "not found" when the passages do not support any answer well enough."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from index.records import Passage
+from index.tokenize_vi import is_vietnamese
+from qa.answer import weights
+from qa.answer.marks import answer_marks
+from qa.answer.records import VIETNAMESE_SOURCES, Answer, compose, not_found
+from qa.answer.sentences import FEATURES, Candidate, candidates
+
+WEAK_LEXICAL = 0.25  # below this best term coverage the question shares no words with the text (e.g. English)
+SEMANTIC_PASSAGES = 3  # when lexical matching is weak, embed the sentences of this many top passages
+# Cross-lingual support: the best sentence's cosine to the question. On the seeds, English questions the articles
+# answer scored 0.84–0.88 and unanswerable ones 0.75–0.79 (bench/RESULTS.md, issue 10); the 40 English ViNewsQA
+# questions do not separate at all, so this is a floor for the clear cases, not a calibrated probability.
+SEMANTIC_SIM_FLOOR = 0.80
+SEMANTIC_SIM_SCALE = 0.015
+SUPPORT_FEATURES = (
+    "covw_sentence",  # corpus-IDF share of the question's terms in the chosen sentence
+    "covw_passage",  # … in its passage
+    "covw_top",  # … in the top passage
+    "corpus_share",  # … anywhere in the corpus
+    "dense_top",  # best dense cosine of the question to a chunk
+    "dense_gap",  # best minus second best
+    "bm25_top",  # log(1 + best BM25 score)
+    "agree",  # dense and keyword search agree on the top chunk
+    "sentence_p",  # the chosen sentence's probability of holding the answer
+)
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
+
+
+def sentence_probability(features: list[float]) -> float:
+    """The chance that a sentence with these FEATURES holds the answer (logistic, weights.SENTENCE)."""
+    w = weights.SENTENCE
+    total = sum(w.get(name, 0.0) * x for name, x in zip(FEATURES, features, strict=True))
+    return _sigmoid(weights.SENTENCE_BIAS + total)
+
+
+def support_probability(signals: dict[str, float]) -> float:
+    """The chance that the articles answer the question, from SUPPORT_FEATURES (logistic, weights.SUPPORT)."""
+    w = weights.SUPPORT
+    return _sigmoid(weights.SUPPORT_BIAS + sum(w.get(name, 0.0) * signals.get(name, 0.0) for name in w))
+
+
+@dataclass(frozen=True)
+class _Choice:
+    chosen: list[Candidate]
+    support: float
+    signals: dict[str, float]
+
+
+class ExtractiveAnswerer:
+    """Scores each quotable sentence of the retrieved passages by how likely it holds the answer (term coverage
+    with corpus IDF, the sentence before it, its passage's rank, the kind of answer asked for: FEATURES), quotes
+    the best one (and a second one when the answer looks split), and abstains when the support score is low.
+    Cross-lingual questions (no shared words) are scored by embedding similarity instead.
+
+    `evidence(question)` gives retrieval's view of the question (qa.search.HybridSearch.evidence); without it the
+    support score uses the passages alone."""
+
+    def __init__(
+        self,
+        embedder: Any | None = None,
+        evidence: Callable[[str], Any] | None = None,
+        threshold: float | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.evidence = evidence
+        self.threshold = weights.SUPPORT_THRESHOLD if threshold is None else threshold
+
+    def __call__(self, inputs: dict) -> Answer:
+        question: str = inputs["question"]
+        passages: list[Passage] = inputs["passages"]
+        english = not is_vietnamese(question)
+        evidence = self.evidence(question) if self.evidence is not None else None
+        cands = candidates(question, passages, evidence.terms if evidence is not None else None)
+        quotable = [c for c in cands if c.quotable]
+        if not quotable:
+            return not_found(question, passages, 0.0)
+        if max(c.features[0] for c in quotable) < WEAK_LEXICAL and self.embedder is not None:
+            choice = self._semantic(question, quotable)
+        else:
+            choice = self._lexical(quotable, passages, evidence)
+        if choice.support < self.threshold:
+            return not_found(question, passages, choice.support)
+        quoted = [(c.text, c.rank, answer_marks(question, c.text)) for c in choice.chosen]
+        note = VIETNAMESE_SOURCES if english and any(is_vietnamese(c.text) for c in choice.chosen) else ""
+        return compose(question, passages, quoted, support=choice.support, note=note)
+
+    def _lexical(self, cands: list[Candidate], passages: list[Passage], evidence: Any | None) -> _Choice:
+        for c in cands:
+            c.score = sentence_probability(c.features)
+        ranked = sorted(cands, key=lambda c: -c.score)
+        best = ranked[0]
+        chosen = [best]
+        if len(ranked) > 1 and (
+            best.score < weights.SECOND_IF_BEST_BELOW or ranked[1].score >= weights.SECOND_IF_RATIO * best.score
+        ):
+            chosen.append(ranked[1])
+            if chosen[1].rank == best.rank and chosen[1].start < best.start:
+                chosen.reverse()  # two sentences of one passage read in their order
+        covw = FEATURES.index("covw")
+        passage_cov = self._passage_coverage(passages, evidence)
+        signals = {
+            "covw_sentence": best.features[covw],
+            "covw_passage": passage_cov[best.rank],
+            "covw_top": passage_cov[0],
+            "sentence_p": best.score,
+        }
+        if evidence is not None:
+            signals.update(
+                corpus_share=evidence.corpus_share,
+                dense_top=evidence.dense_top,
+                dense_gap=evidence.dense_top - evidence.dense_second,
+                bm25_top=math.log1p(evidence.bm25_top),
+                agree=1.0 if evidence.agree else 0.0,
+            )
+        return _Choice(chosen, support_probability(signals), signals)
+
+    @staticmethod
+    def _passage_coverage(passages: list[Passage], evidence: Any | None) -> list[float]:
+        from index.tokenize_vi import bigram_tokens
+
+        idf = evidence.terms if evidence is not None else {}
+        total = sum(idf.values())
+        if not total:
+            return [0.0] * len(passages)
+        out = []
+        for p in passages:
+            terms = set(bigram_tokens(p.passage))
+            out.append(sum(w for t, w in idf.items() if t in terms) / total)
+        return out
+
+    def _semantic(self, question: str, cands: list[Candidate]) -> _Choice:
+        pool = [c for c in cands if c.rank < SEMANTIC_PASSAGES] or cands
+        vectors = self.embedder.embed_passages([c.text for c in pool])
+        sims = vectors @ self.embedder.embed_query(question)
+        for c, sim in zip(pool, sims, strict=True):
+            c.score = float(sim)
+        best = max(pool, key=lambda c: c.score)
+        logit_threshold = math.log(self.threshold / (1.0 - self.threshold)) if 0 < self.threshold < 1 else 0.0
+        support = _sigmoid((best.score - SEMANTIC_SIM_FLOOR) / SEMANTIC_SIM_SCALE + logit_threshold)
+        return _Choice([best], support, {"semantic_sim": best.score})
