@@ -6,7 +6,9 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no telemetry
 
+import sys
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,9 @@ import gradio as gr
 
 from index.errors import InputError, KbqaError
 from index.loaders import SUPPORTED_SUFFIXES
+from qa.answer import Answer
+from qa.chain import Delta, Retrieved
+from qa.followup import Rewrite
 from ui import render
 from ui.service import ChatService
 
@@ -24,9 +29,6 @@ EXAMPLES = [
     "Khi nào Mỹ và Trung Quốc đàm phán về AI?",
     "Cần giữ ấm những bộ phận nào để tránh đột quỵ?",
 ]
-MODES = ["Extractive (sentences from the sources)"]
-STREAM_STEPS = 12  # the answer appears in this many steps
-STREAM_PAUSE = 0.02  # seconds between steps: enough to see it arrive, not enough to wait for
 
 CSS = """
 .kbqa-answer .kbqa-rewrite { font-size: .85em; opacity: .75; margin-bottom: .4em; }
@@ -44,12 +46,24 @@ CSS = """
 mark.kbqa-hl { background: #ffe082; color: #000; border-radius: 2px; }
 .kbqa-card.kbqa-flash { outline: 2px solid var(--color-accent); }
 .kbqa-notice.kbqa-error { color: var(--error-text-color, #b91c1c); }
+.kbqa-note { font-size: .85em; opacity: .75; margin-top: .3em; }
+.kbqa-status { font-size: .9em; opacity: .7; font-style: italic; }
+.kbqa-closest-label { margin-top: .6em; font-size: .85em; font-weight: 600; opacity: .8; }
+strong.kbqa-mark { font-weight: 700; }
+.kbqa-actions { margin-top: .4em; text-align: right; }
+button.kbqa-copy { font-size: .8em; padding: .1em .6em; border: 1px solid var(--border-color-primary);
+  border-radius: 6px; background: var(--background-fill-primary); cursor: pointer; }
+.kbqa-banner { border: 1px solid #b45309; background: #fef3c7; color: #78350f; border-radius: 8px;
+  padding: .5em .8em; font-weight: 600; }
 ul.kbqa-docs { font-size: .85em; max-height: 320px; overflow-y: auto; margin: 0; padding-left: 1.1em;
   overflow-wrap: anywhere; }
 ul.kbqa-docs .kbqa-meta { opacity: .7; }
 """
 
 # Clicking an [n] marker opens source card n of the same answer and brings it into view.
+# The copy button copies the message's plain text (Gradio's own button would copy its HTML).
+# Gradio labels each message "bot's message: <its content>", which for our messages is markup: the label is
+# replaced by the plain text the message carries in data-kbqa-plain, whenever the chat changes.
 HEAD = """
 <script>
 document.addEventListener("click", (event) => {
@@ -64,6 +78,27 @@ document.addEventListener("click", (event) => {
   setTimeout(() => card.classList.remove("kbqa-flash"), 1200);
   card.scrollIntoView({block: "nearest"});
 });
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest && event.target.closest("button.kbqa-copy");
+  if (!button) return;
+  event.preventDefault();
+  event.stopPropagation();
+  const text = button.dataset.copy || "";
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch (error) {  // no clipboard API (a page served over plain http to another machine): the old way
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.style.position = "fixed";
+    area.style.left = "-9999px";
+    document.body.appendChild(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+  button.textContent = "Copied";
+  setTimeout(() => { button.textContent = "Copy"; }, 1500);
+}, true);
 // An opened card scrolls its document context to the passage.
 document.addEventListener("toggle", (event) => {
   const card = event.target;
@@ -72,6 +107,18 @@ document.addEventListener("toggle", (event) => {
   const passage = box && box.querySelector(".kbqa-passage");
   if (passage) box.scrollTop = passage.offsetTop - box.offsetTop - 24;
 }, true);
+function kbqaLabelMessages() {
+  for (const content of document.querySelectorAll("#kbqa-chat [data-kbqa-plain]")) {
+    const message = content.parentElement && content.parentElement.closest("[aria-label]");
+    if (!message) continue;
+    const role = message.getAttribute("data-testid") === "user" ? "You" : "Assistant";
+    const label = `${role}: ${content.dataset.kbqaPlain}`;
+    if (message.getAttribute("aria-label") !== label) message.setAttribute("aria-label", label);
+  }
+}
+new MutationObserver(kbqaLabelMessages).observe(document.documentElement, {
+  subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ["aria-label"],
+});
 </script>
 """
 
@@ -80,42 +127,53 @@ def _message(role: str, html: str) -> dict:
     return {"role": role, "content": html}
 
 
-def _stream(text: str) -> Iterator[str]:
-    """Prefixes of `text` ending at word boundaries, in about STREAM_STEPS steps."""
-    words = text.split(" ")
-    step = max(1, len(words) // STREAM_STEPS)
-    for i in range(step, len(words), step):
-        yield " ".join(words[:i])
+def build_app(service: ChatService, banner: str | None = None) -> gr.Blocks:
+    """The chat page over `service`; `banner`: a warning shown at the top (the page is exposed)."""
 
-
-def build_app(service: ChatService) -> gr.Blocks:
-    """The chat page over `service`."""
-
-    def respond(question: str, history: list, queries: list[str], k: float, mode: str) -> Iterator[tuple]:
+    def respond(question: str, history: list, queries: list[str], k: float) -> Iterator[tuple]:
         history = list(history or [])
         question = (question or "").strip()
-        history.append(_message("user", render.text_html(question) if question else "…"))
+        # The question and a placeholder show at once, before any work starts.
+        history.append(_message("user", render.user_html(question)))
+        history.append(_message("assistant", render.pending_html("Searching…")))
+        yield "", history, queries
+        shown: str | None = None  # the rewritten query, when it differs from the question
+        query = question
+        text = ""
         try:
-            reply = service.ask(question, queries[-1] if queries else None, int(k))
+            for event in service.stream(question, queries[-1] if queries else None, int(k)):
+                if isinstance(event, Rewrite):
+                    query, shown = event.query, (event.query if event.rewritten else None)
+                    history[-1] = _message("assistant", render.pending_html("Searching…", shown))
+                elif isinstance(event, Retrieved):
+                    status = f"Reading {len(event.passages)} passage{'s' if len(event.passages) != 1 else ''}…"
+                    history[-1] = _message("assistant", render.pending_html(status, shown))
+                elif isinstance(event, Delta):
+                    text = f"{text} {event.text}".strip() if text else event.text
+                    history[-1] = _message("assistant", render.pending_html("Writing…", shown, text))
+                elif isinstance(event, Answer):
+                    anchor = f"a{len(history)}-{int(time.time() * 1000) % 100000}"
+                    html = render.message_html(event, anchor, service.document_text, shown, service.docs_dir)
+                    history[-1] = _message("assistant", html)
+                    yield "", history, [*queries, query]
+                    return
+                else:
+                    continue
+                yield "", history, queries
+            raise RuntimeError("the assistant stopped without an answer")
         except KbqaError as exc:
-            history.append(_message("assistant", render.notice_html(str(exc))))
+            history[-1] = _message("assistant", render.notice_html(render.scrub_paths(str(exc))))
             yield "", history, queries
-            return
-        shown = reply.rewrite.query if reply.rewrite.rewritten else None
-        history.append(_message("assistant", render.partial_html("", shown)))
-        for partial in _stream(reply.answer.answer):
-            history[-1] = _message("assistant", render.partial_html(partial, shown))
+        except Exception as exc:  # not the user's doing: logged in full, said in one (path-free) line in the chat
+            traceback.print_exc()
+            message = render.scrub_paths(f"Something went wrong: {type(exc).__name__}: {exc}")
+            history[-1] = _message("assistant", render.notice_html(message))
             yield "", history, queries
-            time.sleep(STREAM_PAUSE)
-        anchor = f"a{len(history)}-{int(time.time() * 1000) % 100000}"
-        history[-1] = _message(
-            "assistant", render.message_html(reply.answer, anchor, service.document_text, rewrite=shown)
-        )
-        yield "", history, [*queries, reply.rewrite.query]
 
     def documents_view() -> tuple[str, Any]:
-        sources = service.sources()
-        return render.documents_html(service.documents()), gr.update(choices=sources, value=None)
+        documents = service.documents()
+        choices = [(service.source_label(s), s) for s in dict.fromkeys(d["source"] for d in documents)]
+        return render.documents_html(documents, service.docs_dir), gr.update(choices=choices, value=None)
 
     def upload(files: list[str] | None, history: list, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple:  # noqa: B008
         history = list(history or [])
@@ -125,7 +183,7 @@ def build_app(service: ChatService) -> gr.Blocks:
                 raise InputError("no file was uploaded")
             history.append(_message("assistant", render.notice_html(service.add_files(files), "ok")))
         except KbqaError as exc:
-            history.append(_message("assistant", render.notice_html(f"Upload failed: {exc}")))
+            history.append(_message("assistant", render.notice_html(render.scrub_paths(f"Upload failed: {exc}"))))
         return (history, None, *documents_view())
 
     def remove(source: str | None, history: list) -> tuple:
@@ -133,7 +191,7 @@ def build_app(service: ChatService) -> gr.Blocks:
         try:
             history.append(_message("assistant", render.notice_html(service.remove(source or ""), "info")))
         except KbqaError as exc:
-            history.append(_message("assistant", render.notice_html(f"Remove failed: {exc}")))
+            history.append(_message("assistant", render.notice_html(render.scrub_paths(f"Remove failed: {exc}"))))
         return (history, *documents_view())
 
     def clear() -> tuple:
@@ -143,6 +201,8 @@ def build_app(service: ChatService) -> gr.Blocks:
         queries = gr.State([])  # the standalone query of each answered turn, for follow-ups
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
+                if banner:
+                    gr.HTML(render.banner_html(banner), elem_id="kbqa-banner")
                 gr.Markdown("## kbqa · ask your documents\nAnswers quote your documents; click a [n] or a source.")
                 chat = gr.Chatbot(
                     elem_id="kbqa-chat",
@@ -151,7 +211,8 @@ def build_app(service: ChatService) -> gr.Blocks:
                     latex_delimiters=[],
                     line_breaks=False,
                     feedback_options=None,
-                    buttons=["copy"],
+                    buttons=[],  # Gradio's copy button copies a message's HTML: each answer has its own text copy
+                    group_consecutive_messages=False,  # a notice after an answer is a message of its own
                     placeholder="Ask a question about the documents, in Vietnamese or English.",
                 )
                 with gr.Row():
@@ -180,9 +241,8 @@ def build_app(service: ChatService) -> gr.Blocks:
                         remove_btn = gr.Button("Remove", variant="stop", scale=1, elem_id="kbqa-remove-btn")
                 with gr.Accordion("Settings", open=False):
                     k = gr.Slider(1, 10, value=service.settings.k, step=1, label="Passages retrieved per question")
-                    mode = gr.Radio(MODES, value=MODES[0], label="Answer mode", info="LLM answers: not available yet")
 
-        question.submit(respond, [question, chat, queries, k, mode], [question, chat, queries])
+        question.submit(respond, [question, chat, queries, k], [question, chat, queries])
         new_chat.click(clear, None, [chat, queries, question])
         files.upload(upload, [files, chat], [chat, files, docs, chosen])
         remove_btn.click(remove, [chosen, chat], [chat, docs, chosen])
@@ -208,8 +268,12 @@ def launch(
     share: bool = False,
     block: bool = True,
 ) -> gr.Blocks:
-    """Serve the page; with `block=False` return at once (the caller closes the app)."""
-    app = build_app(service)
+    """Serve the page; with `block=False` return at once (the caller closes the app). Warns (stderr and a banner)
+    when the page is reachable beyond this machine without a password."""
+    warning = render.exposure_warning(host, share, auth)
+    if warning:
+        print(f"kbqa: {warning}", file=sys.stderr)
+    app = build_app(service, banner=warning)
     app.queue(default_concurrency_limit=2)
     app.launch(
         server_name=host,

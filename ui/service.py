@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from index.errors import IndexMissingError, InputError
 from index.loaders import SUPPORTED_SUFFIXES
 from qa.answer import Answer
 from qa.followup import Rewrite, rewrite
+from ui.render import source_label
 
 DOCS_FOLDER = "kbqa-docs"
 
@@ -58,14 +59,39 @@ class ChatService:
                 self._assistant = Assistant(self.settings)
             return self._assistant
 
-    def ask(self, question: str, previous_query: str | None, k: int | None = None) -> Reply:
-        """Answer `question`, rewritten into a standalone query when it follows up on `previous_query`."""
+    def stream(self, question: str, previous_query: str | None, k: int | None = None) -> Iterator[Any]:
+        """The turn as it happens: the `Rewrite` (the standalone query, for a follow-up on `previous_query`), then
+        the assistant's events: `Retrieved`, `Delta`s of the answer text, and the `Answer` last."""
         if not question or not question.strip():
             raise InputError("the question is empty: type a question first")
         turn = rewrite(question, previous_query)
+        yield turn
         with self._lock:
-            answer = self.assistant.ask(turn.query, k)
+            events = self.assistant.stream(turn.query, k)
+        while True:
+            # The lock is held for each step, not across yields: Gradio may resume the generator on another
+            # thread, and an abandoned generator must not keep the store's shared reader locked.
+            with self._lock:
+                event = next(events, None)
+            if event is None:
+                return
+            yield event
+
+    def ask(self, question: str, previous_query: str | None, k: int | None = None) -> Reply:
+        """Answer `question`, rewritten into a standalone query when it follows up on `previous_query`."""
+        turn: Rewrite | None = None
+        answer: Answer | None = None
+        for event in self.stream(question, previous_query, k):
+            if isinstance(event, Rewrite):
+                turn = event
+            elif isinstance(event, Answer):
+                answer = event
+        assert turn is not None and answer is not None  # the stream always starts with one, ends with the other
         return Reply(turn, answer)
+
+    def source_label(self, source: str) -> str:
+        """A document's source as shown in the page: an uploaded file by its name, others as stored."""
+        return source_label(source, self.docs_dir)
 
     def document_text(self, doc_id: str) -> str | None:
         with self._lock:
@@ -84,6 +110,10 @@ class ChatService:
     def sources(self) -> list[str]:
         """The distinct files the documents came from, in order."""
         return list(dict.fromkeys(d["source"] for d in self.documents()))
+
+    def source_choices(self) -> list[tuple[str, str]]:
+        """(label shown, source) for each file the documents came from."""
+        return [(self.source_label(s), s) for s in self.sources()]
 
     def add_files(self, files: Iterable[str | Path]) -> str:
         """Copy uploaded files into the documents folder and index them; a one-line summary."""
@@ -125,7 +155,7 @@ class ChatService:
         if path.is_file() and path.resolve().parent == self.docs_dir.resolve():
             path.unlink()
         self._reopen()
-        return f"Removed {source} ({len(report.removed)} document(s))."
+        return f"Removed {self.source_label(source)} ({len(report.removed)} document(s))."
 
     def _reopen(self) -> None:
         """See the new generation now (and open the assistant if the first upload just created the index)."""

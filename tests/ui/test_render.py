@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from html import unescape
+
 from index.records import Passage
-from qa.answer import Answer, Citation
+from qa.answer import Answer, Citation, Claim
 from ui import render
 
 PAYLOAD = '<script>alert(1)</script><img src=x onerror="alert(2)">'
@@ -29,7 +32,9 @@ def test_highlight_escapes_and_marks_verbatim_sentences() -> None:
 def test_message_escapes_everything_from_documents() -> None:
     html = render.message_html(_answer(), "a1", lambda doc_id: DOC, rewrite=f"q {PAYLOAD}")
     assert "<script" not in html and "<img" not in html and 'onerror="' not in html
-    assert html.count("&lt;script&gt;") == 3  # in the rewrite, the card title and the document context
+    # in the rewrite, the card title and the document context, and the title in the plain text (for the copy
+    # button and screen readers)
+    assert html.count("&lt;script&gt;") == 5
     assert '<a class="kbqa-cite" href="#a1-1" data-n="1">[1]</a>' in html
     assert '<details class="kbqa-card" id="a1-1" data-n="1">' in html
     assert '<mark class="kbqa-hl">The cited sentence is this one.</mark>' in html
@@ -55,3 +60,107 @@ def test_documents_and_notices_are_escaped() -> None:
     assert "<script" not in html and "a&lt;b&gt;.txt" in html
     assert "<script" not in render.notice_html(PAYLOAD)
     assert "no documents" in render.documents_html([])
+
+
+def _attribute(html: str, name: str) -> str:
+    """The (first) value of attribute `name` in `html`, unescaped as the browser reads it."""
+    match = re.search(rf'{name}="([^"]*)"', html)
+    assert match, f"no {name} in the HTML"
+    return unescape(match.group(1))
+
+
+def _passage(title: str, source: str, start: int = 0) -> Passage:
+    return Passage("d2", source, title, "19:57 | 09/12/2023", "Paris là một thành phố.", start, start + 23, 0.4)
+
+
+def test_plain_text_is_the_answer_with_markers_and_a_sources_list() -> None:
+    answer = Answer(
+        "Which?",
+        "One. [1] Two. [2]",
+        [Citation(1, _answer().passages[0]), Citation(2, _passage("B <b>", "b.txt"))],
+        note="The quoted sentences are from Vietnamese articles.",
+    )
+    assert render.plain_text(answer) == (
+        "One. [1] Two. [2]\n"
+        "The quoted sentences are from Vietnamese articles.\n\n"
+        "Sources:\n"
+        f"[1] Title {PAYLOAD} — 09/12/2023 · docs/a.txt [62:126]\n"
+        "[2] B <b> — 19:57 | 09/12/2023 · b.txt [0:23]"
+    )
+
+
+def test_the_copy_button_and_the_screen_reader_text_carry_the_plain_text() -> None:
+    html = render.message_html(_answer(), "a3", lambda doc_id: DOC)
+    plain = render.plain_text(_answer())
+    assert _attribute(html, "data-copy") == plain and _attribute(html, "data-kbqa-plain") == plain
+    assert "\n" not in html  # a newline inside the message would end Gradio's Markdown HTML block
+
+
+def test_marks_are_emphasised_in_the_claims() -> None:
+    passage = _answer().passages[0]
+    claim = Claim("Ngày 9/12, hai nước <ký> thỏa thuận.", (1,), ((0, 9),))
+    answer = Answer("Khi nào?", f"{claim.text} [1]", [Citation(1, passage)], [passage], claims=[claim])
+    html = render.message_html(answer, "a4", lambda doc_id: None)
+    assert '<strong class="kbqa-mark">Ngày 9/12</strong>, hai nước &lt;ký&gt; thỏa thuận. <a class="kbqa-cite"' in html
+
+
+def test_not_found_shows_the_message_the_note_and_the_closest_passages_without_markers() -> None:
+    closest = [_passage("Paris", "seeds/p.txt"), _passage("Lyon", "seeds/l.txt", 40)]
+    answer = Answer(
+        "Thủ đô của Pháp là gì?",
+        "Không tìm thấy câu trả lời trong các bài viết.",
+        [],
+        closest,
+        found=False,
+        support=0.2,
+        note="Một ghi chú.",
+    )
+    html = render.message_html(answer, "a5", lambda doc_id: None)
+    assert "Không tìm thấy câu trả lời" in html and '<div class="kbqa-note">Một ghi chú.</div>' in html
+    assert render.CLOSEST["vi"] in html and html.count('class="kbqa-card kbqa-closest"') == 2
+    assert "kbqa-cite" not in html and 'class="kbqa-n"' not in html and "[1]" not in html
+    plain = render.plain_text(answer)
+    assert plain.startswith("Không tìm thấy câu trả lời trong các bài viết.\nMột ghi chú.\n\n")
+    assert f"{render.CLOSEST['vi']}:\n- Paris — " in plain and "[1]" not in plain and "Sources" not in plain
+    english = Answer("What is the capital of France?", "The articles don't answer this.", [], closest, found=False)
+    assert render.CLOSEST["en"] in render.message_html(english, "a6", lambda doc_id: None)
+
+
+def test_uploaded_files_are_shown_by_name_other_sources_as_stored(tmp_path) -> None:
+    docs = tmp_path / "kbqa-docs"
+    assert render.source_label(str(docs / "bài.txt"), docs) == "bài.txt"
+    assert render.source_label("seeds/a.txt", docs) == "seeds/a.txt"
+    assert render.source_label("kbqa-docs/x.md", "kbqa-docs") == "x.md"
+    uploaded = Passage("d", str(docs / "up.txt"), "T", "", "text", 0, 4, 0.5)
+    html = render.message_html(
+        Answer("q", "text [1]", [Citation(1, uploaded)], [uploaded]), "a7", lambda d: None, None, docs
+    )
+    assert str(tmp_path) not in html and "up.txt [0:4]" in html
+    listed = render.documents_html([{"title": "T", "source": str(docs / "up.txt"), "date": "", "chunks": 1}], docs)
+    assert str(tmp_path) not in listed and "up.txt" in listed
+
+
+def test_absolute_paths_are_scrubbed_from_messages() -> None:
+    message = (
+        "Upload failed: cannot read /tmp/gradio/3f2a/bài báo.txt; index /srv/data/.kbqa is locked; "
+        "C:\\Users\\ann\\kbqa-docs\\x.md"
+    )
+    scrubbed = render.scrub_paths(message)
+    assert "/tmp" not in scrubbed and "/srv" not in scrubbed and "Users" not in scrubbed
+    assert "bài báo.txt" in scrubbed and ".kbqa is locked" in scrubbed and scrubbed.endswith("x.md")
+    kept = "19:57 | 09/12/2023, and/or see https://example.org/a/b and kbqa-docs/x.txt"
+    assert render.scrub_paths(kept) == kept
+
+
+def test_exposure_warning_only_beyond_this_machine_without_auth() -> None:
+    for host in ("127.0.0.1", "::1", "localhost", "[::1]"):
+        assert render.exposure_warning(host, share=False, auth=None) is None
+    assert "0.0.0.0" in render.exposure_warning("0.0.0.0", share=False, auth=None)
+    assert "share link" in render.exposure_warning("127.0.0.1", share=True, auth=None)
+    assert render.exposure_warning("0.0.0.0", share=True, auth=("ann", "pw")) is None
+    assert "&lt;" in render.banner_html("<b>")
+
+
+def test_pending_message_is_busy_and_says_what_it_does() -> None:
+    html = render.pending_html("Reading 5 passages…", rewrite="Khi nào <Trung Quốc>?")
+    assert 'aria-busy="true"' in html and "Reading 5 passages…" in html and "&lt;Trung Quốc&gt;" in html

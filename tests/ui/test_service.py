@@ -28,6 +28,25 @@ def test_follow_up_is_answered_from_the_rewritten_query(chat_service: ChatServic
     assert reply.answer.citations
 
 
+def test_stream_yields_the_rewrite_then_the_assistants_events(chat_service: ChatService) -> None:
+    from qa.answer import Answer
+    from qa.chain import Delta, Retrieved
+    from qa.followup import Rewrite
+
+    events = list(chat_service.stream("Còn Trung Quốc thì sao?", "Khi nào Mỹ đàm phán về AI?", 3))
+    assert isinstance(events[0], Rewrite) and events[0].query == "Khi nào Trung Quốc đàm phán về AI?"
+    assert isinstance(events[1], Retrieved) and len(events[1].passages) == 3
+    assert isinstance(events[-1], Answer) and all(isinstance(e, Delta) for e in events[2:-1])
+    reply = chat_service.ask("Còn Trung Quốc thì sao?", "Khi nào Mỹ đàm phán về AI?", 3)
+    assert reply.answer.answer == events[-1].answer  # ask is the same stream, consumed
+
+
+def test_uploads_are_labelled_by_name(chat_service: ChatService) -> None:
+    uploaded = str(chat_service.docs_dir.absolute() / "x.txt")
+    assert chat_service.source_label(uploaded) == "x.txt"
+    assert chat_service.source_label("seeds/a.txt") == "seeds/a.txt"
+
+
 def test_unsupported_upload_is_refused(chat_service: ChatService, tmp_path: Path) -> None:
     bad = tmp_path / "x.exe"
     bad.write_bytes(b"MZ")
@@ -41,7 +60,8 @@ def test_upload_then_remove(tmp_path: Path, seed_settings: Settings, chat_servic
     assert "Added kangaroo.md" in chat_service.add_files([article])
     source = next(s for s in chat_service.sources() if s.endswith("kangaroo.md"))
     assert (chat_service.docs_dir / "kangaroo.md").is_file()
-    assert "Removed" in chat_service.remove(source)
+    removed = chat_service.remove(source)
+    assert removed.startswith("Removed kangaroo.md") and str(chat_service.docs_dir) not in removed
     assert source not in chat_service.sources()
     assert not (chat_service.docs_dir / "kangaroo.md").exists()
     with pytest.raises(InputError):
