@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from index.chunking import split_sentences
 from index.records import DocRecord
 
 # Navigation and share-widget lines of Vietnamese (and English) news sites. Hand-written: no library
@@ -29,6 +30,49 @@ DATE_LINE = re.compile(
 SOURCE_LINE = re.compile(r"^\(\s*(?:theo|nguồn|source)\s*:?\s+[^()]{1,80}\)\.?$", re.IGNORECASE)
 ELLIPSIS_END = re.compile(r"(?:\.\.\.|…)\s*$")
 MAX_HEADLINE_CHARS = 250
+
+# Marks: spans that stay searchable but are never quoted as claims. Hand-written like the patterns above: the
+# conventions are those of Vietnamese news sites' text (a caption followed by "Ảnh: X" or "(Nguồn: X)", a
+# byline after the lede or at the very end, "(Theo X)"), which no library knows, and which a model would
+# need labelled pages to learn. Each pattern was checked on the seeds and on news_vi; ordinary sentences that
+# merely contain "ảnh", "nguồn" or "theo" do not match (tests/index/test_marks.py).
+# upper-case letters (Vietnamese ones included: "Đ", "Ả"), as a character class; `re` has no \p{Lu}
+_UP = "[" + "".join(ch for ch in map(chr, range(0x41, 0x1F00)) if ch.isupper() and ch.isalpha()) + "]"
+_PHOTO = r"(?:[Ảả]nh(?:\s+minh\s+h(?:ọa|oạ))?|Nguồn\s+ảnh|Ảnh\s*/\s*Video|Photo|Video|Clip|Nguồn|Source)"
+# "(Ảnh: TTXVN)", "(Nguồn: Yonhap)", "(Ảnh minh họa: Getty)", "(Ảnh minh họa)": a credit closes a caption
+CREDIT_PAREN = re.compile(
+    rf"\(\s*{_PHOTO}\s*[:\-–]\s*[^()\n]{{1,80}}\)|\(\s*[Ảả]nh\s+minh\s+h(?:ọa|oạ)\s*\)"
+    rf"(?=\s*[.:]?\s*$|\s*[.:]?\s+{_UP}|\s*[.:]?\s+\d)"
+)
+# "… tại Seoul. Ảnh: AFP/TTXVN", "… - Ảnh: Báo X": bare credits; capitalised, so "đăng ảnh: …" is not one
+CREDIT_BARE = re.compile(
+    r"(?:(?<=^)|(?<=[\s.!?…)\"”\-–]))(?P<label>Ảnh(?:\s+minh\s+h(?:ọa|oạ))?|Nguồn\s+ảnh|Ảnh\s*/\s*Video|Photo"
+    r"|Nguồn)\s*:\s*"
+)
+ILLUSTRATION = re.compile(rf"(?:(?<=^)|(?<=[.!?…]\s))\(?Ảnh\s+minh\s+h(?:ọa|oạ)\)?\.?(?=\s*$|\s+{_UP})")
+# "(Theo Daily Mail)", "(theo Shape)" closing a sentence: the article's source; "(theo giờ địa phương)" is not
+THEO_PAREN = re.compile(
+    rf"\(\s*(?:Theo\s+[^()\n]{{1,80}}|theo\s+{_UP}[^()\n]{{0,40}})\)(?=\s*[.:]?\s*$|\s*[.:]?\s+{_UP}|\s*[.:]?\s+\d)"
+)
+BARE_SOURCE_LINE = re.compile(rf"^(?:[Tt]heo|Nguồn|Source)\s*:?\s+{_UP}[^,;!?]{{0,50}}$")
+# a caption of a video, a link to another article, "read more": the sentence they start is not a claim
+VIDEO_SENTENCE = re.compile(r"^(?:Video|Clip)\s*:")
+NAV_SENTENCE = re.compile(
+    r"^(?:>{2,}|-{1,2}>|»|(?:Xem|Đọc)\s+(?:thêm|tiếp|video|clip)\b|Mời\s+(?:quý\s+)?(?:độc\s+giả|bạn\s+đọc)"
+    r"\s+(?:xem|theo\s+dõi)\b|TIN\s+LIÊN\s+QUAN|Tin\s+liên\s+quan\s*:)"
+)
+NAV_INLINE = re.compile(r"(?<=\s)(?:>{2,}|-{1,2}>)\s")
+# a credit's name ends where a sentence visibly starts: at one of these words, or at a lower-case word
+_STARTER_WORDS = (
+    "Theo Ngày Sáng Chiều Tối Trưa Đêm Hôm Ông Bà Anh Chị Em Trước Sau Tại Trong Khi Vào Các Những Một Hiện "
+    "Đây Đó Nhưng Tuy Cùng Với Lúc Cụ Năm Tháng Để Do Vì Nếu Như Còn Từ Bên Mới Về Đến Trên Dưới Tôi Chúng "
+    "Họ Bạn Ngoài Đồng Riêng Thế Vậy Không Có Là Được Này Nhiều Ngay Chiếc Người Hai Ba Bốn Lực Cơ Khoảng "
+    "Bác Vụ Sự Việc Mỗi Tất Cả Toàn Đặc Biệt Chính Nhờ Lần Đầu Phía Thời Mặc Dù Song Đáng Tiếp Cũng Ai "
+    "Thậm Ngược Chỉ Thực"
+)
+_STARTERS = frozenset(_STARTER_WORDS.split())
+_NAME_SUFFIX = re.compile(rf"\s*\((?:[Tt]heo\b[^()]{{0,60}}|T/[Hh]|TH|[Tt]ổng\s+hợp|{_UP}[^()]{{0,30}})\)\s*$")
+MAX_BYLINE_CHARS = 60
 
 
 @dataclass
@@ -97,6 +141,140 @@ def _dedupe(lines: list[str]) -> list[str]:
     return out
 
 
+def _is_name(text: str) -> bool:
+    """A byline: 1–6 capitalised words (names, "PV", "TTXVN/Tin Tức"), maybe "A - B", maybe "(Theo X)"/"(T/h)"."""
+    text = _NAME_SUFFIX.sub("", text).strip().rstrip(".-–").strip()
+    if not text or len(text) > MAX_BYLINE_CHARS or any(ch.isdigit() for ch in text):
+        return False
+    words = [w for w in re.split(r"\s+|\s*[-–]\s*", text) if w]
+    if not 1 <= len(words) <= 6:
+        return False
+    for word in words:
+        letters = [ch for ch in word if ch.isalpha()]
+        if not letters or not letters[0].isupper() or re.search(r"[,;:!?\"“”]", word):
+            return False
+    return True
+
+
+def _is_byline(text: str) -> bool:
+    return _is_name(text) or bool(re.fullmatch(rf"[Tt]heo\s+{_UP}[^,;!?.]{{0,50}}\.?", text))
+
+
+def _credit_end(line: str, pos: int) -> int:
+    """Where the credit name starting at `pos` ends (a name has no full stop and no sentence-start word)."""
+    rest = line[pos:]
+    if len(rest) <= MAX_BYLINE_CHARS and not re.search(r"[.!?…]\s", rest):
+        return len(line)  # the credit ends the line
+    stop = re.match(r"[^.!?\n]{1,40}?[.!?](?=\s|$)", rest)
+    if stop and not any(w in _STARTERS or w[0].islower() for w in stop.group().split()[1:]):
+        return pos + stop.end()
+    end, taken, by_lower = pos, 0, False
+    for token in re.finditer(r"\S+", rest):
+        word = token.group()
+        first = next((ch for ch in word if ch.isalnum()), "")
+        if taken and (word in _STARTERS or (first and not first.isupper() and not first.isdigit())):
+            by_lower = word not in _STARTERS
+            break
+        taken += 1
+        end = pos + token.end()
+        if word[-1] in ".,;" or taken == 5:
+            break
+    if by_lower and taken >= 2:  # the last capitalised word started the next sentence: "Ảnh: LA Bị hại …"
+        end = pos + [t.end() for t in re.finditer(r"\S+", rest)][taken - 2]
+    return end
+
+
+def _nav_end(line: str, start: int, end: int) -> int:
+    """Where a link or "watch the video" text starting at `start` ends, at most at `end` (its sentence's end):
+    at a colon after "Xem video …:", or before a sentence-start word following a lower-case word, since a
+    link's headline often has no full stop and runs into the next sentence."""
+    text = line[start:end]
+    if (
+        (colon := text.find(":")) > 0
+        and re.match(r"\S*\s*(?:Xem|Mời)\b(?!\s+thêm\s*:)", text)
+        and text[colon + 1 :].strip()
+    ):
+        return start + colon + 1
+    previous = ""
+    for token in re.finditer(r"\S+", text):
+        if token.group() in _STARTERS and previous[-1:].isalpha() and previous[-1:].islower():
+            return start + len(text[: token.start()].rstrip())
+        previous = token.group()
+    return end
+
+
+def _sentence_start(line: str, end: int) -> int:
+    """The start of the sentence of `line` that ends at `end` (the caption before a credit)."""
+    prefix = line[:end].rstrip(" -–—")
+    spans = split_sentences(prefix)
+    return spans[-1][0] if spans else end
+
+
+def _line_marks(line: str, position: int, last: bool, kind: str) -> list[tuple[int, int, str]]:
+    """(start, end, what) marks of one line of a document's body; `position` 0 is the title line."""
+    if position == 0:  # the title, unless the text has none and starts with a paragraph
+        return [(0, len(line), "title")] if len(line) <= MAX_HEADLINE_CHARS else []
+    if kind == "related" and ELLIPSIS_END.search(line):
+        return [(0, len(line), "snippet")]  # a teaser's truncated snippet: a claim cut off mid-sentence
+    if SOURCE_LINE.match(line) or BARE_SOURCE_LINE.match(line):
+        return [(0, len(line), "source")]
+    if (position <= 2 or last) and len(line) <= MAX_BYLINE_CHARS and _is_byline(line):
+        return [(0, len(line), "byline")]
+    marks: list[tuple[int, int, str]] = []
+    for match in CREDIT_PAREN.finditer(line):
+        marks.append((_sentence_start(line, match.start()) if match.start() else 0, match.end(), "caption"))
+    for match in CREDIT_BARE.finditer(line):
+        end = _credit_end(line, match.end())
+        if match.group("label") == "Nguồn":  # "Nguồn: VITIC/Reuters": the source of what precedes, not a caption
+            marks.append((match.start(), end, "source"))
+        else:
+            marks.append((_sentence_start(line, match.start()) if match.start() else 0, end, "caption"))
+    for match in ILLUSTRATION.finditer(line):
+        marks.append((match.start(), match.end(), "caption"))
+    for match in THEO_PAREN.finditer(line):
+        marks.append((match.start(), match.end(), "source"))
+    sentences = split_sentences(line)
+    for start, end in sentences:
+        sentence = line[start:end]
+        if VIDEO_SENTENCE.match(sentence):
+            marks.append((start, end, "caption"))
+        elif NAV_SENTENCE.match(sentence):
+            marks.append((start, _nav_end(line, start, end), "nav"))
+    for match in NAV_INLINE.finditer(line):
+        end = next((e for s, e in sentences if s <= match.start() < e), len(line))
+        marks.append((match.start(), _nav_end(line, match.start(), end), "nav"))
+    if last and len(sentences) > 1:  # "… ./. Thắng Quang", "… PV.", "… Theo Trí Thức Trẻ": a closing byline
+        start, end = sentences[-1]
+        if _is_byline(line[start:end]):
+            marks.append((start, end, "byline"))
+    return marks
+
+
+def mark_spans(lines: list[str], kind: str = "article") -> list[tuple[int, int, str]]:
+    """(start, end, what) spans of the text `"\\n".join(lines)` that are not claims, sorted, overlaps merged.
+
+    `what` (title, caption, byline, source, nav, snippet) is for measuring; records keep the spans only.
+    """
+    found: list[tuple[int, int, str]] = []
+    offset = 0
+    for i, line in enumerate(lines):
+        for start, end, what in _line_marks(line, i, i == len(lines) - 1, kind):
+            if end > start:
+                found.append((offset + start, offset + end, what))
+        offset += len(line) + 1
+    merged: list[tuple[int, int, str]] = []
+    for start, end, what in sorted(found):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]), merged[-1][2])
+        else:
+            merged.append((start, end, what))
+    return merged
+
+
+def _marks(lines: list[str], kind: str = "article") -> tuple[tuple[int, int], ...]:
+    return tuple((start, end) for start, end, _ in mark_spans(lines, kind))
+
+
 def clean_document(raw: str, source: str) -> list[DocRecord]:
     """One file's text → its main article record, then one record per teaser block split off it."""
     lines = [line for line in normalize(raw).split("\n") if line and not _is_boilerplate(line)]
@@ -119,11 +297,26 @@ def clean_document(raw: str, source: str) -> list[DocRecord]:
         return []
     title = re.sub(r"^#+\s*", "", body[0]).strip() or source
     records = [
-        DocRecord(doc_id=source, source=source, title=title, text="\n".join(body), date=date, source_line=source_line)
+        DocRecord(
+            doc_id=source,
+            source=source,
+            title=title,
+            text="\n".join(body),
+            date=date,
+            source_line=source_line,
+            marks=_marks(body),
+        )
     ]
     for n, teaser in enumerate(teasers, start=1):
-        text = "\n".join(_dedupe([teaser.headline, *teaser.lines]))
+        lines = _dedupe([teaser.headline, *teaser.lines])
         records.append(
-            DocRecord(doc_id=f"{source}#related-{n}", source=source, title=teaser.headline, text=text, kind="related")
+            DocRecord(
+                doc_id=f"{source}#related-{n}",
+                source=source,
+                title=teaser.headline,
+                text="\n".join(lines),
+                kind="related",
+                marks=_marks(lines, "related"),
+            )
         )
     return records

@@ -22,10 +22,15 @@ class DocRecord:
     date: str = ""
     source_line: str = ""  # e.g. "(theo Yonhap)"
     kind: str = "article"  # "article" or "related" (a teaser block split off a scraped page)
+    # (start, end) spans of `text` that are searchable but never quoted as claims: the title line, photo
+    # captions, bylines, source and credit lines, nav leftovers, teaser snippets (see clean.mark_spans)
+    marks: tuple[tuple[int, int], ...] = ()
 
     @property
     def hash(self) -> str:
-        return text_hash(f"{self.title}\n{self.date}\n{self.source_line}\n{self.text}")
+        """Content and marks: a cleaner that marks differently re-stores the document (vectors stay cached)."""
+        marks = ";".join(f"{s},{e}" for s, e in self.marks)
+        return text_hash(f"{self.title}\n{self.date}\n{self.source_line}\n{marks}\n{self.text}")
 
 
 @dataclass(frozen=True)
@@ -56,10 +61,14 @@ class Passage:
     end: int
     score: float
     chunk_id: int = -1
+    # the document's marks (DocRecord.marks) that meet this passage, relative to `passage` and clipped to it:
+    # text there (title, caption, byline, source line, nav, teaser snippet) is context, never a claim to quote
+    unquotable: tuple[tuple[int, int], ...] = ()
 
     def to_json(self) -> dict:
-        """The passage as the JSON fields the CLI prints."""
+        """The passage as the JSON fields the CLI prints (the documented format: no chunk id, no marks)."""
         out = asdict(self)
         out.pop("chunk_id")
+        out.pop("unquotable")
         out["score"] = round(float(self.score), 4)
         return out

@@ -41,7 +41,7 @@ SCHEMA = """
 CREATE TABLE documents (
     key INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, source TEXT NOT NULL, path TEXT NOT NULL, title TEXT NOT NULL,
     date TEXT NOT NULL, source_line TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL, hash TEXT NOT NULL,
-    added REAL NOT NULL, gen_added INTEGER NOT NULL, gen_removed INTEGER
+    added REAL NOT NULL, gen_added INTEGER NOT NULL, gen_removed INTEGER, marks TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX documents_id ON documents(doc_id);
 CREATE INDEX documents_path ON documents(path);
@@ -54,6 +54,9 @@ CREATE TABLE chunks (
 CREATE INDEX chunks_doc ON chunks(doc_key);
 """
 ALIVE = "d.gen_added <= :g AND (d.gen_removed IS NULL OR d.gen_removed > :g)"
+# `marks` (DocRecord.marks as JSON) came after FORMAT 2: a store made before lacks the column until a writer
+# opens it and adds it, so readers check for it; no format bump, since an old store needs no rebuild
+ADD_MARKS = "ALTER TABLE documents ADD COLUMN marks TEXT NOT NULL DEFAULT '[]'"
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,17 @@ def _chunk_texts(db: sqlite3.Connection, where: str, generation: int) -> tuple[l
     return [r[0] for r in rows], [titled(title, t) for _, title, t in rows]
 
 
+def _has_marks(db: sqlite3.Connection) -> bool:
+    """Whether the documents table has the `marks` column (a store written before it existed has not)."""
+    return any(row[1] == "marks" for row in db.execute("PRAGMA table_info(documents)"))
+
+
+def _unquotable(marks_json: str, start: int, end: int) -> tuple[tuple[int, int], ...]:
+    """The document's marks that meet the chunk [start, end), relative to the chunk and clipped to it."""
+    spans = json.loads(marks_json) if marks_json else []
+    return tuple((max(s, start) - start, min(e, end) - start) for s, e in spans if s < end and e > start)
+
+
 def _reader(data: Path, manifest: Manifest) -> ann.ReadRows:
     return lambda ids: _read_rows(data / "vectors.f32", manifest.dim, manifest.rows, ids)
 
@@ -145,6 +159,7 @@ class Store:
         self._mutex = threading.RLock()  # the UI asks from several threads
         self.index = None
         self._db: sqlite3.Connection | None = None
+        self._marks = False  # whether the documents table has the marks column (checked when (re)opened)
         self._load()
 
     def _load(self) -> None:
@@ -167,6 +182,7 @@ class Store:
                 continue
             old, self._db = self._db, db
             self.manifest, self.index = manifest, index
+            self._marks = _has_marks(db)
             if old is not None:
                 old.close()
             return
@@ -198,6 +214,7 @@ class Store:
                 return True
             try:
                 self._apply(old.generation, manifest)
+                self._marks = self._marks or _has_marks(self._db)  # a writer may have added the column since
             except (sqlite3.Error, ValueError, OSError):
                 self._load()
             return True
@@ -244,17 +261,21 @@ class Store:
             return _chunk_texts(self._db, ALIVE, self.manifest.generation)
 
     def passages(self, chunk_ids: Sequence[int]) -> dict[int, Passage]:
-        """Chunk id → passage with its document's metadata (score 0)."""
+        """Chunk id → passage with its document's metadata and unquotable spans (score 0)."""
         if not chunk_ids:
             return {}
-        marks = ",".join("?" * len(chunk_ids))
+        params = ",".join("?" * len(chunk_ids))
         with self._mutex:
+            marks = "d.marks" if self._marks else "'[]'"
             rows = self._db.execute(
-                f'SELECT c.id, d.doc_id, d.source, d.title, d.date, c.text, c.start, c."end" FROM chunks c '
-                f"JOIN documents d ON d.key = c.doc_key WHERE c.id IN ({marks})",
+                f'SELECT c.id, d.doc_id, d.source, d.title, d.date, c.text, c.start, c."end", {marks} FROM chunks c '
+                f"JOIN documents d ON d.key = c.doc_key WHERE c.id IN ({params})",
                 list(chunk_ids),
             ).fetchall()
-        return {r[0]: Passage(r[1], r[2], r[3], r[4], r[5], r[6], r[7], 0.0, r[0]) for r in rows}
+        return {
+            r[0]: Passage(r[1], r[2], r[3], r[4], r[5], r[6], r[7], 0.0, r[0], _unquotable(r[8], r[6], r[7]))
+            for r in rows
+        }
 
     def documents(self) -> list[dict]:
         """Every document with its chunk count, in source order."""
@@ -347,6 +368,9 @@ class StoreWriter:
             self.data = self.root / base.data
             self.embedder_id, self.dim = base.embedder, base.dim
             self.db = _connect(self.data / "meta.sqlite", readonly=False)
+            if not _has_marks(self.db):  # a store from before marks: readers see them empty until re-indexed
+                with self.db:
+                    self.db.execute(ADD_MARKS)
             self._rows = base.rows
             self._recover(base)
             ann.remove_stale(self.data, keep=ann.committed(self.data, base.generation))
@@ -421,8 +445,8 @@ class StoreWriter:
         path = path or str(Path(doc.source).resolve())
         key = self.db.execute(
             "INSERT INTO documents (doc_id, source, path, title, date, source_line, kind, text, hash, added, "
-            "gen_added) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "gen_added, marks) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 doc.doc_id,
                 doc.source,
@@ -435,6 +459,7 @@ class StoreWriter:
                 stored_hash or doc.hash,
                 time.time(),
                 self.generation,
+                json.dumps([list(span) for span in doc.marks]),
             ),
         ).lastrowid
         ids = range(self._next_id, self._next_id + len(chunks))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 
 import numpy as np
 import pytest
@@ -73,3 +74,47 @@ def test_second_writer_fails_with_one_line_when_not_waiting(tmp_path):
     write(tmp_path, add=["a"])
     with StoreWriter(tmp_path, "test", DIM), pytest.raises(StoreLockedError, match="another process"):
         StoreWriter(tmp_path, "test", DIM, wait=0)
+
+
+def test_passages_carry_the_marked_lines_of_the_seeds_relative_to_the_passage(seed_settings):
+    store = Store(seed_settings.store, vectors=False)
+    ids, _ = store.chunk_texts()
+    passages = store.passages(ids).values()
+    spans = {(p.doc_id, p.passage[s:e]) for p in passages for s, e in p.unquotable}
+    us_china = "seeds/001_50a620779101e8ab.txt"
+    assert (us_china, "Phạm Bích") in spans
+    getty = next(text for doc, text in spans if doc == us_china and text.endswith("(Nguồn: Getty Images)"))
+    assert getty.startswith("Ngoại trưởng Mỹ Antony Blinken vẫy tay chào") and "\n" not in getty
+    korea = next(text for doc, text in spans if doc.startswith("seeds/000") and "(Nguồn: Yonhap)" in text)
+    assert korea.startswith("Bộ trưởng Công nghiệp Hàn Quốc Lee Chang-yang") and korea.endswith("(Nguồn: Yonhap)")
+    for p in passages:
+        assert all(0 <= s < e <= len(p.passage) for s, e in p.unquotable)
+        assert "unquotable" not in p.to_json()
+
+
+def marked_doc(name: str) -> tuple[DocRecord, list[ChunkRecord], np.ndarray]:
+    """A document whose title line and byline are marked, with one chunk that starts at the byline."""
+    title = f"Title {name}"
+    text = f"{title}\nPhạm Bích\nThe body of {name}."
+    byline = text.index("Phạm Bích")
+    record = DocRecord(name, f"{name}.txt", title, text, marks=((0, len(title)), (byline, byline + 9)))
+    return record, [ChunkRecord(name, 0, byline, len(text), text[byline:])], doc(name, 1)[2]
+
+
+def test_a_store_without_the_marks_column_is_read_then_migrated_by_the_next_writer(tmp_path):
+    write(tmp_path, add=["a"])
+    data = tmp_path / Store(tmp_path).manifest.data / "meta.sqlite"
+    with sqlite3.connect(data) as db:  # the documents table as stores made before marks had it
+        db.execute("ALTER TABLE documents DROP COLUMN marks")
+    old = Store(tmp_path)
+    assert [p.unquotable for p in old.passages([0, 1]).values()] == [(), ()]
+    with StoreWriter(tmp_path, "test", DIM) as writer:
+        writer.add(*marked_doc("b"))
+        writer.commit()
+    with sqlite3.connect(data) as db:
+        assert "marks" in {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+    for reader in (old, Store(tmp_path)):
+        assert reader.refresh() or reader is not old
+        got = reader.passages([0, 1, 2])
+        assert got[0].unquotable == got[1].unquotable == ()  # stored before: no marks until re-indexed
+        assert got[2].unquotable == ((0, 9),) and got[2].passage[:9] == "Phạm Bích"
