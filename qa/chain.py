@@ -65,24 +65,26 @@ class Assistant:
 
         return build_chain(PassageRetriever(searcher=self.search, k=k or self.settings.k), self.answerer)
 
-    def stream(self, question: str, k: int | None = None) -> Iterator[Event]:
+    def stream(self, question: str, k: int | None = None, focus: str = "") -> Iterator[Event]:
         """Answer `question` step by step as the work is done: `Retrieved`, then `Delta`s of the answer text, then
-        the `Answer` itself (always the last event)."""
+        the `Answer` itself (always the last event). `focus`: see `ask`."""
         question = _clean_question(question)
         passages = self.search.search(question, k or self.settings.k)
         yield Retrieved(question, passages)
-        answer = self.answerer({"question": question, "passages": passages})
+        answer = self.answerer({"question": question, "passages": passages, "focus": focus})
         for claim in answer.claims:
             yield Delta(claim.text)
         yield answer
 
-    def ask(self, question: str, k: int | None = None) -> Answer:
-        """A cited answer to `question` from the `k` best passages.
+    def ask(self, question: str, k: int | None = None, focus: str = "") -> Answer:
+        """A cited answer to `question` from the `k` best passages. `focus` (a follow-up's "what about X?"): only
+        passages that mention it are quoted.
 
         Calls the search and the answerer directly, without the Runnable plumbing: importing LangChain and its
         first invoke cost ~2 s of a cold `kbqa ask` (bench/RESULTS.md); `chain()` composes the same two steps."""
         question = _clean_question(question)
-        return self.answerer({"question": question, "passages": self.search.search(question, k or self.settings.k)})
+        passages = self.search.search(question, k or self.settings.k)
+        return self.answerer({"question": question, "passages": passages, "focus": focus})
 
 
 def _clean_question(question: str) -> str:

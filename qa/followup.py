@@ -18,7 +18,7 @@ _CUES = (
 _PRONOUNS = re.compile(r"\b(?:they|them|their|it|hai\s+nước|hai\s+bên|nước\s+này|họ)\b", re.I)
 # A capitalised word that starts a question is not a name: "Khi nào ...", "Which ...".
 _NOT_NAMES = STOPWORDS | {"cần", "hãy", "làm", "tại", "nêu", "cho", "tell", "list", "can", "could", "should", "please"}
-_WORD = re.compile(r"\w+", re.UNICODE)
+_WORD = re.compile(r"\w+(?:-\w+)*", re.UNICODE)  # "Tae-yong", "Chang-yang": one word
 # Capitalised topics that are not the names a follow-up swaps.
 _TOPICS = {"AI", "IT", "CNTT", "GDP", "COVID", "TikTok"}
 MAX_FOLLOWUP_WORDS = 8
@@ -26,10 +26,12 @@ MAX_FOLLOWUP_WORDS = 8
 
 @dataclass(frozen=True)
 class Rewrite:
-    """The question as asked and the standalone query retrieval uses (equal when nothing was rewritten)."""
+    """The question as asked and the standalone query retrieval uses (equal when nothing was rewritten).
+    `focus`: what a "what about X?" follow-up asks about (X); an answer must be about it."""
 
     question: str
     query: str
+    focus: str = ""
 
     @property
     def rewritten(self) -> bool:
@@ -87,8 +89,8 @@ def rewrite(question: str, previous: str | None) -> Rewrite:
             entity = m.group("x").strip(" ,")
             if prev_names:
                 start, end = prev_names[-1]
-                return Rewrite(question, previous[:start] + entity + previous[end:])
-            return Rewrite(question, f"{' '.join(_content_words(previous))} {entity}")
+                return Rewrite(question, previous[:start] + entity + previous[end:], entity)
+            return Rewrite(question, f"{' '.join(_content_words(previous))} {entity}", entity)
     if prev_names and not names(body) and _PRONOUNS.search(body):
         joiner = " và " if re.search(r"[à-ỹđ]", previous.lower()) else " and "
         who = joiner.join(previous[s:e] for s, e in prev_names)

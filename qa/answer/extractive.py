@@ -13,14 +13,18 @@ from index.tokenize_vi import is_vietnamese
 from qa.answer import weights
 from qa.answer.marks import answer_marks
 from qa.answer.records import VIETNAMESE_SOURCES, Answer, compose, not_found
-from qa.answer.sentences import FEATURES, Candidate, candidates
+from qa.answer.sentences import FEATURES, QUESTION_KINDS, Candidate, candidates
 
-WEAK_LEXICAL = 0.25  # below this best term coverage the question shares no words with the text (e.g. English)
+WEAK_LEXICAL = 0.25  # below this best term coverage an English question shares no words with the (Vietnamese) text
 SEMANTIC_PASSAGES = 3  # when lexical matching is weak, embed the sentences of this many top passages
 # Cross-lingual support: the best sentence's cosine to the question. On the seeds, English questions the articles
 # answer scored 0.84–0.88 and unanswerable ones 0.75–0.79 (bench/RESULTS.md, issue 10); the 40 English ViNewsQA
 # questions do not separate at all, so this is a floor for the clear cases, not a calibrated probability.
 SEMANTIC_SIM_FLOOR = 0.80
+# Cross-lingual sentence score: cosine + 0.1 × (term coverage + 0.3 × answer kinds held), the weights the previous
+# answerer used (10 × cosine + coverage + 0.3 per kind), which cited the English seeds questions right.
+SEMANTIC_BONUS = 0.1
+ANSWER_KIND_BONUS = 0.3
 SEMANTIC_SIM_SCALE = 0.015
 SUPPORT_FEATURES = (
     "covw_sentence",  # corpus-IDF share of the question's terms in the chosen sentence
@@ -31,12 +35,18 @@ SUPPORT_FEATURES = (
     "dense_gap",  # best minus second best
     "bm25_top",  # log(1 + best BM25 score)
     "agree",  # dense and keyword search agree on the top chunk
-    "sentence_p",  # the chosen sentence's probability of holding the answer
+    "sentence_logit",  # log-odds of the chosen sentence holding the answer (a junk best sentence is far below 0)
 )
 
 
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
+
+
+def logit(p: float) -> float:
+    """log(p / (1 - p)), kept within ±10."""
+    p = min(max(p, 4.5e-5), 1 - 4.5e-5)
+    return math.log(p / (1.0 - p))
 
 
 def sentence_probability(features: list[float]) -> float:
@@ -84,20 +94,27 @@ class ExtractiveAnswerer:
         english = not is_vietnamese(question)
         evidence = self.evidence(question) if self.evidence is not None else None
         cands = candidates(question, passages, evidence.terms if evidence is not None else None)
-        quotable = [c for c in cands if c.quotable]
+        focus = str(inputs.get("focus") or "").lower()
+        quotable = [c for c in cands if c.quotable and focus in passages[c.rank].passage.lower()]
+        if focus:  # "what about X?": a sentence naming X, else one from a passage naming it
+            quotable = [c for c in quotable if focus in c.text.lower()] or quotable
         if not quotable:
             return not_found(question, passages, 0.0)
-        if max(c.features[0] for c in quotable) < WEAK_LEXICAL and self.embedder is not None:
+        if english and max(c.features[0] for c in quotable) < WEAK_LEXICAL and self.embedder is not None:
             choice = self._semantic(question, quotable)
         else:
-            choice = self._lexical(quotable, passages, evidence)
-        if choice.support < self.threshold:
+            choice = self._lexical(quotable, passages, evidence, floor=0.0 if focus else weights.SENTENCE_FLOOR)
+        names_focus = bool(focus) and all(focus in c.text.lower() for c in choice.chosen)
+        # "What about X?" continues a question the articles answered: the best sentence naming X answers it.
+        if choice.support < self.threshold and not names_focus:
             return not_found(question, passages, choice.support)
         quoted = [(c.text, c.rank, answer_marks(question, c.text)) for c in choice.chosen]
         note = VIETNAMESE_SOURCES if english and any(is_vietnamese(c.text) for c in choice.chosen) else ""
         return compose(question, passages, quoted, support=choice.support, note=note)
 
-    def _lexical(self, cands: list[Candidate], passages: list[Passage], evidence: Any | None) -> _Choice:
+    def _lexical(self, cands: list[Candidate], passages: list[Passage], evidence: Any | None, floor: float) -> _Choice:
+        """`floor`: the sentence probability below which there is no answer (none for a follow-up's focus: its
+        question is the previous one's words around X, which a sentence about X rarely repeats)."""
         for c in cands:
             c.score = sentence_probability(c.features)
         ranked = sorted(cands, key=lambda c: -c.score)
@@ -115,7 +132,7 @@ class ExtractiveAnswerer:
             "covw_sentence": best.features[covw],
             "covw_passage": passage_cov[best.rank],
             "covw_top": passage_cov[0],
-            "sentence_p": best.score,
+            "sentence_logit": logit(best.score),
         }
         if evidence is not None:
             signals.update(
@@ -125,7 +142,11 @@ class ExtractiveAnswerer:
                 bm25_top=math.log1p(evidence.bm25_top),
                 agree=1.0 if evidence.agree else 0.0,
             )
-        return _Choice(chosen, support_probability(signals), signals)
+        # Without retrieval's evidence (passages given directly), the support is the best sentence's own chance.
+        support = support_probability(signals) if evidence is not None else best.score
+        if best.score < floor:  # a quote that almost surely holds no answer is no answer
+            support = min(support, best.score)
+        return _Choice(chosen, support, signals)
 
     @staticmethod
     def _passage_coverage(passages: list[Passage], evidence: Any | None) -> list[float]:
@@ -145,9 +166,12 @@ class ExtractiveAnswerer:
         pool = [c for c in cands if c.rank < SEMANTIC_PASSAGES] or cands
         vectors = self.embedder.embed_passages([c.text for c in pool])
         sims = vectors @ self.embedder.embed_query(question)
-        for c, sim in zip(pool, sims, strict=True):
-            c.score = float(sim)
+        kinds = [FEATURES.index(f"asks_{kind}") for kind in QUESTION_KINDS]
+        for c, sim in zip(pool, sims, strict=True):  # names and numbers shared, and the kind of answer asked for
+            c.score = float(sim) + SEMANTIC_BONUS * (
+                c.features[0] + ANSWER_KIND_BONUS * sum(c.features[i] for i in kinds)
+            )
         best = max(pool, key=lambda c: c.score)
         logit_threshold = math.log(self.threshold / (1.0 - self.threshold)) if 0 < self.threshold < 1 else 0.0
-        support = _sigmoid((best.score - SEMANTIC_SIM_FLOOR) / SEMANTIC_SIM_SCALE + logit_threshold)
+        support = _sigmoid((float(sims[pool.index(best)]) - SEMANTIC_SIM_FLOOR) / SEMANTIC_SIM_SCALE + logit_threshold)
         return _Choice([best], support, {"semantic_sim": best.score})

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 
-from qa.answer.sentences import NUMBER, TIME, names, question_kinds
+from qa.answer.sentences import NUMBER, TIME, name_spans, names, question_kinds
 
-_PLACE = re.compile(r"\b(?:tại|ở|in|at)\s+((?:[A-ZÀ-Ỹ][\wÀ-ỹ-]*\s*)+)")
+_PLACE = re.compile(r"\b(?:tại|ở|in|at)\s+((?:[^\W\d_][\w-]*\s*)+)")
 _LIST = re.compile(r"\b(?:như|gồm|bao gồm|including|such as)\s+(.+?)[.!?]?$|:\s*(.+?)[.!?]?$", re.IGNORECASE)
-_NAME = re.compile(r"[A-ZÀ-Ỹ][\wÀ-ỹ-]*(?:\s+[A-ZÀ-Ỹ][\wÀ-ỹ-]*)*")
 
 
 def answer_marks(question: str, sentence: str) -> tuple[tuple[int, int], ...]:
@@ -22,9 +21,14 @@ def answer_marks(question: str, sentence: str) -> tuple[tuple[int, int], ...]:
             spans = [m.span() for m in NUMBER.finditer(sentence) if m.group().lower() not in asked]
         elif kind == "who":
             known = names(question)
-            spans = [m.span() for m in _NAME.finditer(sentence) if m.start() > 0 and m.group().lower() not in known]
+            spans = [(s, e) for s, e in name_spans(sentence) if s > 0 and sentence[s:e].lower() not in known]
         elif kind == "where":
-            spans = [m.span(1) for m in _PLACE.finditer(sentence) if m.group(1).strip().lower() not in asked]
+            spans = [
+                (s, e)
+                for m in _PLACE.finditer(sentence)
+                for s, e in name_spans(sentence)
+                if m.start(1) == s and sentence[s:e].lower() not in asked
+            ]
         elif kind == "list":
             m = _LIST.search(sentence)
             group = 1 if m and m.group(1) else 2

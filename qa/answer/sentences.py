@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from index.chunking import split_sentences
 from index.records import Passage
 from index.tokenize_vi import STOPWORDS, bigram_tokens, syllables
+from qa.followup import names as name_spans
 
 MIN_SENTENCE_CHARS = 12
 # A sentence opening with one of these refers back to the one before it ("It opened in 1889.").
@@ -18,13 +19,12 @@ ANAPHOR = re.compile(
 )
 _TRUNCATED = re.compile(r"(?:\.\.\.|…)\s*$")  # a teaser snippet cut off mid-sentence
 _CREDIT = re.compile(r"\((?:\s*(?:nguồn|ảnh|theo|photo|source)\s*:?[^()]{0,80})\)\.?$", re.IGNORECASE)
-_NAME = re.compile(r"\b[A-ZÀ-Ỹ][\wÀ-ỹ-]*(?:\s+[A-ZÀ-Ỹ][\wÀ-ỹ-]*)*")
 
 # What kind of answer a question asks for, and what a sentence holding one looks like. Hand-written: these
 # question words are few and closed-class; no library tags Vietnamese question types.
 TIME = re.compile(
     r"\b(?:\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{1,2}[:h]\d{2}|(?:ngày|tháng|năm|quý|tuần)\s+(?:\d+|sau|trước|tới)|"
-    r"(?:đầu|cuối|giữa)\s+(?:tháng|năm|tuần)|1\d{3}|20\d{2}|hôm\s+(?:nay|qua|sau)|sáng|chiều|tối|"
+    r"(?:đầu|cuối|giữa)\s+(?:tháng|năm|tuần)(?:\s+\d+(?:/\d{2,4})?)?|1\d{3}|20\d{2}|hôm\s+(?:nay|qua|sau)|sáng|chiều|tối|"
     r"(?:january|february|march|april|may|june|july|august|september|october|november|december)\b)",
     re.IGNORECASE,
 )
@@ -37,7 +37,7 @@ QUESTION_KINDS = {
     "number": re.compile(r"\b(?:bao nhiêu|mấy|how (?:many|much|long|old))\b", re.I),
     "list": re.compile(r"\b(?:những|các)\b.*\bnào\b|\bnhững gì\b|\bwhich\b|\bwhat\b.*s\b", re.I),
     "why": re.compile(r"\b(?:vì sao|tại sao|lý do|nguyên nhân|vì đâu|why)\b", re.I),
-    "who": re.compile(r"\b(?:ai|người nào|who)\b", re.I),
+    "who": re.compile(r"(?:^|\s)(?:[Aa]i|[Nn]gười nào|[Ww]ho)\b"),  # case-sensitive: "AI" is not "ai" (who)
     "where": re.compile(r"\b(?:ở đâu|nơi nào|tại đâu|chỗ nào|where)\b", re.I),
     "whatis": re.compile(r"\blà gì\b|\bwhat (?:is|are)\b", re.I),
     "how": re.compile(r"\b(?:như thế nào|thế nào|ra sao|làm sao|cách nào|bằng cách|how)\b", re.I),
@@ -100,21 +100,22 @@ def is_unquotable(passage: Passage, start: int, end: int, text: str) -> bool:
     )
 
 
+def _captioned(text: str, spans: list[tuple[int, int]], i: int) -> bool:
+    """A sentence followed on its line by a photo credit ("… ngày 25/4. (Nguồn: Getty Images)") is a caption."""
+    if i + 1 >= len(spans):
+        return False
+    s, e = spans[i + 1]
+    return "\n" not in text[spans[i][1] : s] and bool(_CREDIT.fullmatch(text[s:e]))
+
+
 def question_kinds(question: str) -> list[str]:
     """The kinds of answer the question asks for (its question words), most specific first."""
     return [kind for kind, asks in QUESTION_KINDS.items() if asks.search(question)]
 
 
 def names(text: str) -> list[str]:
-    """Runs of capitalised words, lower-cased, without the question-initial word."""
-    found = []
-    for m in _NAME.finditer(text):
-        name = m.group()
-        if m.start() == 0:  # the first word of a sentence is capitalised anyway
-            name = name.partition(" ")[2]
-        if name:
-            found.append(name.lower())
-    return found
+    """The names in `text` (runs of capitalised words, see qa.followup.names), lower-cased."""
+    return [text[s:e].lower() for s, e in name_spans(text)]
 
 
 def _holds(kind: str, sentence: str, question_names: list[str]) -> float:
@@ -142,9 +143,10 @@ def candidates(question: str, passages: list[Passage], corpus_idf: dict[str, flo
     rows: list[tuple[int, int, int, int, str, bool, set[str]]] = []  # rank, start, end, index in passage, ...
     seen: set[str] = set()
     for rank, p in enumerate(passages):
-        for i, (s, e) in enumerate(split_sentences(p.passage)):
+        spans = split_sentences(p.passage)
+        for i, (s, e) in enumerate(spans):
             text = p.passage[s:e]
-            quotable = not is_unquotable(p, s, e, text) and text not in seen
+            quotable = not is_unquotable(p, s, e, text) and text not in seen and not _captioned(p.passage, spans, i)
             seen.add(text)
             rows.append((rank, s, e, i, text, quotable, set(bigram_tokens(text))))
     df = Counter(t for *_, terms in rows for t in terms & q_terms)

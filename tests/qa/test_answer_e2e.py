@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from index.errors import InputError
-from qa.answer import Answer
+from qa.answer import Answer, language
+from qa.answer.records import NOT_FOUND, VIETNAMESE_SOURCES
 
 KOREA = "seeds/000_f8aa576ae32182a5.txt"
 US_CHINA = "seeds/001_50a620779101e8ab.txt"
@@ -33,33 +34,62 @@ def assert_citations_verbatim(answer: Answer) -> None:
 )
 def test_korea_us_technologies(assistant, question):
     answer = assistant.ask(question)
+    assert answer.found
     assert_citations_verbatim(answer)
+    assert len(answer.claims) == 1  # one sentence answers it
     first = answer.citations[0].passage
     assert first.doc_id == KOREA and first.source == KOREA
     assert first.title == "Hàn Quốc, Mỹ nhất trí tăng cường hợp tác về công nghệ thế hệ mới"
     assert first.date == "19:57 | 09/12/2023"
     for tech in ("sinh học", "trí tuệ nhân tạo (AI)", "chất bán dẫn", "pin", "năng lượng"):
-        assert tech in first.passage
-    assert "chất bán dẫn" in answer.answer
+        assert tech in answer.answer
+    claim = answer.claims[0]
+    assert any("chất bán dẫn" in claim.text[s:e] for s, e in claim.marks)  # the list is marked as the answer
+    english = question.startswith("Which")
+    assert (answer.note == VIETNAMESE_SOURCES) is english
 
 
-def test_us_china_talks_in_early_may(assistant):
+def test_us_china_talks_are_answered_with_a_time(assistant):
     answer = assistant.ask("Khi nào Mỹ và Trung Quốc đàm phán về AI?")
+    assert answer.found
     assert_citations_verbatim(answer)
-    cited = [c.passage for c in answer.citations if "đầu tháng 5" in c.passage.passage]
-    assert cited and cited[0].doc_id == US_CHINA
-    assert "đầu tháng 5" in answer.answer
+    assert {c.passage.doc_id for c in answer.citations} == {US_CHINA}
+    assert any(claim.marks for claim in answer.claims)  # a time expression is marked
+    assert "tuần tới" in answer.answer or "đầu tháng 5" in answer.answer
 
 
-def test_stroke_teaser_is_cited_under_its_own_title(assistant):
+@pytest.mark.parametrize("question", ["Thủ đô của Pháp là gì?", "What is the capital of France?"])
+def test_questions_the_articles_do_not_answer_get_not_found(assistant, question):
+    answer = assistant.ask(question)
+    assert not answer.found
+    assert answer.answer == NOT_FOUND[language(question)]
+    assert answer.citations == [] and answer.claims == []
+    assert answer.passages  # the closest passages are still given
+    assert answer.to_json()["found"] is False
+
+
+def test_a_teaser_snippet_is_not_quoted_the_teaser_is_the_closest_passage(assistant):
     answer = assistant.ask("Cần giữ ấm những bộ phận nào để tránh đột quỵ?")
-    assert_citations_verbatim(answer)
-    first = answer.citations[0].passage
-    assert first.doc_id == f"{US_CHINA}#related-1"
-    assert first.title == STROKE_TITLE
-    for c in answer.citations:
-        if "đột quỵ" in c.passage.passage:
-            assert c.passage.title != "Mỹ và Trung Quốc đàm phán AI: Cơ hội hợp tác hay nguy cơ va chạm?"
+    assert not answer.found  # its only source is a teaser snippet cut off with "…": never quoted as a claim
+    top = answer.passages[0]
+    assert top.doc_id == f"{US_CHINA}#related-1" and top.title == STROKE_TITLE
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Bộ trưởng Công nghiệp Hàn Quốc chụp ảnh cùng ai?",
+        "Phạm Bích",
+        "Ngoại trưởng Mỹ Antony Blinken vẫy tay chào ở đâu?",
+        "Nguồn ảnh của bài Hàn Quốc Mỹ là gì?",
+    ],
+)
+def test_captions_and_source_lines_are_never_quoted(assistant, question):
+    answer = assistant.ask(question, k=10)
+    for claim in answer.claims:
+        assert "(Nguồn:" not in claim.text and "(theo" not in claim.text
+        assert "chụp ảnh cùng" not in claim.text and "vẫy tay chào" not in claim.text
+        assert claim.text != "Phạm Bích"
 
 
 def test_passages_come_in_rank_order_with_offsets(assistant):
@@ -79,3 +109,34 @@ def test_empty_question_is_an_input_error(assistant):
 def test_the_runnable_chain_gives_the_same_answer_as_ask(assistant):
     question = "Which technologies did Korea and the US agree on?"
     assert assistant.chain(k=4).invoke(question) == assistant.ask(question, k=4)
+
+
+def test_the_china_follow_up_cites_the_china_article(assistant):
+    from qa.followup import rewrite
+
+    first = "Hàn Quốc và Mỹ nhất trí hợp tác về những công nghệ nào?"
+    turn = rewrite("Còn Trung Quốc thì sao?", first)
+    assert turn.focus == "Trung Quốc"
+    answer = assistant.ask(turn.query, focus=turn.focus)
+    assert answer.found
+    assert_citations_verbatim(answer)
+    assert {c.passage.doc_id for c in answer.citations} == {US_CHINA}
+    assert all("Trung Quốc" in c.passage.passage for c in answer.citations)
+
+
+def test_a_removed_article_is_no_longer_an_answer(seed_settings, tmp_path):
+    import shutil
+    from dataclasses import replace
+
+    from index.build import remove_documents
+    from qa.chain import Assistant
+
+    store = tmp_path / ".kbqa"
+    shutil.copytree(seed_settings.store, store, ignore=shutil.ignore_patterns("write.lock"))
+    settings = replace(seed_settings, store=str(store))
+    question = "Hàn Quốc và Mỹ nhất trí hợp tác về những công nghệ nào?"
+    assert Assistant(settings).ask(question).found
+    remove_documents([KOREA], settings)
+    answer = Assistant(settings).ask(question)
+    assert not answer.found, answer.answer
+    assert all(p.doc_id != KOREA for p in answer.passages)

@@ -1,4 +1,4 @@
-"""The extractive answerer's scoring and the chain's plumbing, on hand-made passages (no model)."""
+"""The extractive answerer on hand-made passages (no model): choice, abstention, marks, and the chain's plumbing."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
 from index.records import Passage
-from qa.answer import NO_ANSWER, ExtractiveAnswerer, answer_type_bonus
+from qa.answer import ExtractiveAnswerer
+from qa.answer.marks import answer_marks
+from qa.answer.records import NOT_FOUND, VIETNAMESE_SOURCES, compose
+from qa.answer.sentences import FEATURES, candidates, question_kinds
 from qa.chain import build_chain
 from qa.retriever import to_document, to_passage
 
@@ -15,28 +18,103 @@ def _p(text: str, score: float, doc: str = "a.txt", title: str = "Tiêu đề") 
     return Passage(doc, doc, title, "", text, 0, len(text), score)
 
 
-def test_lexical_match_picks_the_answer_sentence_and_cites_it():
+def answer(question: str, passages: list[Passage], **inputs):
+    return ExtractiveAnswerer()({"question": question, "passages": passages, **inputs})
+
+
+def test_lexical_match_picks_the_one_answer_sentence_and_cites_it():
     passages = [
         _p("Thời tiết hôm nay đẹp trời ở Hà Nội. Giá vàng tăng mạnh trong phiên sáng nay.", 0.90),
         _p("Đội tuyển Việt Nam thắng Thái Lan 2-1 ở chung kết. Trận đấu diễn ra tối qua.", 0.89, "b.txt"),
     ]
-    answer = ExtractiveAnswerer(max_sentences=1)({"question": "Đội tuyển Việt Nam thắng ai?", "passages": passages})
-    assert answer.answer == "Đội tuyển Việt Nam thắng Thái Lan 2-1 ở chung kết. [1]"
-    assert [c.passage.doc_id for c in answer.citations] == ["b.txt"]
-    assert answer.passages == passages
+    got = answer("Đội tuyển Việt Nam thắng Thái Lan với tỉ số bao nhiêu?", passages)
+    assert got.found
+    assert got.answer == "Đội tuyển Việt Nam thắng Thái Lan 2-1 ở chung kết. [1]"
+    assert [c.passage.doc_id for c in got.citations] == ["b.txt"]
+    assert len(got.claims) == 1 and got.claims[0].cites == (1,)
 
 
-def test_answer_types():
-    assert answer_type_bonus("Khi nào họ họp?", "Họ họp vào đầu tháng 5.") > 0
-    assert answer_type_bonus("Khi nào họ họp?", "Họ họp để bàn về AI.") < 0
-    assert answer_type_bonus("Họ họp ở đâu?", "Họ họp để bàn về AI.") == 0
-    assert answer_type_bonus("Có bao nhiêu người?", "Có 200 người.") > 0
-    assert answer_type_bonus("Which fields?", "như sinh học, AI, chất bán dẫn và pin.") > 0
+def test_captions_credits_titles_and_teaser_snippets_are_never_quoted():
+    title = "Hàn Quốc và Mỹ hợp tác công nghệ"
+    text = (
+        f"{title}\n"
+        "Bộ trưởng Lee chụp ảnh cùng các quan chức Mỹ về hợp tác công nghệ tại Washington. (Nguồn: Yonhap)\n"
+        "Hàn Quốc và Mỹ nhất trí hợp tác công nghệ bán dẫn ...\n"
+        "Hàn Quốc và Mỹ nhất trí hợp tác về công nghệ sinh học và chất bán dẫn."
+    )
+    passages = [_p(text, 1.0, title=title)]
+    quotable = [c.text for c in candidates("Hàn Quốc và Mỹ hợp tác công nghệ gì?", passages) if c.quotable]
+    assert quotable == ["Hàn Quốc và Mỹ nhất trí hợp tác về công nghệ sinh học và chất bán dẫn."]
+    # spans the cleaner marked (Passage.unquotable) are not quoted either
+    marked = Passage("a", "a", "T", "", "Phạm Bích\nHai bên ký thỏa thuận.", 0, 30, 1.0)
+    marked = _with_unquotable(marked, ((0, 9),))
+    assert [c.text for c in candidates("Ai viết?", [marked]) if c.quotable] == ["Hai bên ký thỏa thuận."]
 
 
-def test_no_passages_gives_no_answer_and_no_citations():
-    answer = ExtractiveAnswerer()({"question": "Gì?", "passages": []})
-    assert answer.answer == NO_ANSWER and answer.citations == []
+def _with_unquotable(p: Passage, spans: tuple) -> Passage:
+    from dataclasses import fields, replace
+
+    if "unquotable" in {f.name for f in fields(Passage)}:
+        return replace(p, unquotable=spans)
+    object.__setattr__(p, "unquotable", spans)
+    return p
+
+
+def test_unrelated_passages_give_not_found_in_the_questions_language_with_the_closest_passages():
+    passages = [_p("Giá vàng tăng mạnh trong phiên sáng nay.", 0.5), _p("Trời mưa to ở Huế.", 0.4, "b.txt")]
+    vi = answer("Thủ đô của Pháp là gì?", passages)
+    assert not vi.found and vi.answer == NOT_FOUND["vi"] and vi.citations == [] and vi.claims == []
+    assert vi.passages == passages and vi.support < ExtractiveAnswerer().threshold
+    data = vi.to_json()
+    assert data["found"] is False and data["passages"] and data["citations"] == []
+    assert answer("What is the capital of France?", passages).answer == NOT_FOUND["en"]
+    assert answer("Gì?", []).found is False
+
+
+def test_english_questions_say_the_quotes_are_from_vietnamese_articles():
+    got = compose("Which fields?", [_p("Hai nước hợp tác về sinh học, AI và pin.", 1.0)], [("Hai nước …", 0, ())])
+    assert got.note == ""  # compose leaves the note to the answerer
+    passages = [_p("Korea and the US agreed on AI cooperation in Seoul.", 1.0)]
+    english_over_english = answer("Which cooperation did Korea and the US agree on?", passages)
+    assert english_over_english.note != VIETNAMESE_SOURCES
+
+
+def test_a_follow_up_focus_quotes_only_passages_that_mention_it():
+    passages = [
+        _p("Hàn Quốc và Mỹ nhất trí hợp tác về chất bán dẫn và pin.", 1.0, "korea.txt"),
+        _p("Mỹ và Trung Quốc nhất trí hợp tác về công nghệ trí tuệ nhân tạo.", 0.5, "china.txt"),
+    ]
+    question = "Hàn Quốc và Trung Quốc nhất trí hợp tác về những công nghệ nào?"
+    assert answer(question, passages).citations[0].passage.doc_id == "korea.txt"
+    focused = answer(question, passages, focus="Trung Quốc")
+    assert [c.passage.doc_id for c in focused.citations] == ["china.txt"]
+    assert not answer(question, passages[:1], focus="Trung Quốc").found
+
+
+def test_marks_hold_the_kind_of_answer_asked_for():
+    sentence = "Các cuộc đàm phán dự kiến diễn ra vào đầu tháng 5 tại Geneva."
+    (start, end), *_ = answer_marks("Khi nào Mỹ và Trung Quốc đàm phán về AI?", sentence)
+    assert sentence[start:end] == "đầu tháng 5"
+    (start, end), *_ = answer_marks("Có bao nhiêu kỹ sư được đào tạo?", "Phần Lan sẽ đào tạo 500 kỹ sư.")
+    assert "500" in "Phần Lan sẽ đào tạo 500 kỹ sư."[start:end]
+    spans = answer_marks("Ai chủ trì cuộc đối thoại?", "Cuộc đối thoại do ông Cho Tae-yong chủ trì.")
+    assert [("Cuộc đối thoại do ông Cho Tae-yong chủ trì."[s:e]) for s, e in spans] == ["Cho Tae-yong"]
+    assert answer_marks("Hai bên hợp tác về AI ra sao?", "Hai bên hợp tác chặt chẽ.") == ()
+    assert "who" not in question_kinds("Khi nào Mỹ đàm phán về AI?")  # "AI" is not "ai" (who)
+
+
+def test_the_sentence_after_a_restatement_can_answer():
+    passages = [
+        _p(
+            "Ủy ban đạo đức y tế của thành phố Thâm Quyến đã tiến hành điều tra nghiên cứu của ông He. "
+            "Họ cho rằng tổ chức phê chuẩn đã không tuân thủ các yêu cầu phê duyệt.",
+            1.0,
+        )
+    ]
+    cands = candidates("Ủy ban đạo đức y tế của thành phố Thâm Quyến có ý kiến như thế nào?", passages)
+    restated, after = cands
+    assert after.features[FEATURES.index("prev_cov")] == restated.features[FEATURES.index("cov")] > 0.5
+    assert after.features[FEATURES.index("prev_x_uncov")] > restated.features[FEATURES.index("prev_x_uncov")]
 
 
 def test_document_round_trip():
@@ -59,36 +137,7 @@ def test_chain_passes_question_and_passages_to_the_answerer():
         seen.update(inputs)
         return ExtractiveAnswerer()(inputs)
 
-    answer = build_chain(_ListRetriever(docs=[to_document(p)]), answerer).invoke("Thủ đô của Việt Nam là gì?")
+    got = build_chain(_ListRetriever(docs=[to_document(p)]), answerer).invoke("Thủ đô của Việt Nam là gì?")
     assert seen == {"question": "Thủ đô của Việt Nam là gì?", "passages": [p]}
-    assert answer.answer == "Hà Nội là thủ đô của Việt Nam. [1]"
-    assert answer.to_json()["citations"][0]["n"] == 1
-
-
-def test_only_a_sentence_that_refers_back_inherits_its_predecessors_match():
-    from qa.answer import _candidates, _coverage
-
-    passages = [
-        _p("The Eiffel Tower stands in Paris. Bakers opened shops in 1890.", 0.9),
-        _p("The Eiffel Tower is made of iron. It opened in 1889.", 0.9, "b.txt"),
-    ]
-    question = "When did the Eiffel Tower open?"
-    tower1, bakers, tower2, it = _coverage(question, _candidates(passages))
-    assert tower1 == tower2 > 0.5
-    assert it > bakers  # same own match ("open"); only "It …" carries the tower named before it
-    answer = ExtractiveAnswerer(max_sentences=2)({"question": question, "passages": passages})
-    assert answer.answer.startswith("It opened in 1889. [")
-
-
-def test_a_much_better_sentence_in_a_lower_ranked_document_wins():
-    question = "Bệnh nhân được đưa đến bệnh viện nào?"
-    passages = [
-        _p("Bệnh nhân hồi phục tốt sau ca mổ. Gia đình rất vui.", 1.0, "top.txt"),
-        _p("Ca mổ kéo dài ba giờ. Bệnh nhân được đưa đến Bệnh viện Chợ Rẫy lúc nửa đêm.", 0.8, "second.txt"),
-    ]
-    answer = ExtractiveAnswerer(max_sentences=1)({"question": question, "passages": passages})
-    assert [c.passage.doc_id for c in answer.citations] == ["second.txt"]
-    # with equal words, the better-ranked document's sentence wins
-    passages[1] = _p("Bệnh nhân đã hồi phục tốt sau ca mổ. Gia đình rất vui.", 0.8, "second.txt")
-    answer = ExtractiveAnswerer(max_sentences=1)({"question": question, "passages": passages})
-    assert [c.passage.doc_id for c in answer.citations] == ["top.txt"]
+    assert got.answer == "Hà Nội là thủ đô của Việt Nam. [1]"
+    assert got.to_json()["citations"][0]["n"] == 1
