@@ -197,6 +197,9 @@ def build_app(service: ChatService, banner: str | None = None) -> gr.Blocks:
     def clear() -> tuple:
         return [], [], ""
 
+    def forget() -> list:
+        return []
+
     with gr.Blocks(title="kbqa: ask your documents", analytics_enabled=False, fill_height=True) as app:
         queries = gr.State([])  # the standalone query of each answered turn, for follow-ups
         with gr.Row(equal_height=False):
@@ -244,6 +247,7 @@ def build_app(service: ChatService, banner: str | None = None) -> gr.Blocks:
 
         question.submit(respond, [question, chat, queries, k], [question, chat, queries])
         new_chat.click(clear, None, [chat, queries, question])
+        chat.clear(forget, None, queries)  # the chat's own trash button: follow-ups must not use the old turns
         files.upload(upload, [files, chat], [chat, files, docs, chosen])
         remove_btn.click(remove, [chosen, chat], [chat, docs, chosen])
         app.load(documents_view, None, [docs, chosen])

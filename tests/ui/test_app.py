@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
-from index.errors import InputError
+from index.config import Settings
+from index.errors import IndexMissingError, InputError
 from ui import app as chat_app
 from ui.app import parse_auth
 
@@ -66,3 +68,49 @@ def test_the_page_has_no_answer_mode_and_shows_the_banner(chat_service) -> None:
     assert "Answer mode" not in labels
     html = [block.value for block in page.blocks.values() if getattr(block, "elem_id", None) == "kbqa-banner"]
     assert html and "Warning: &lt;exposed&gt;" in html[0]
+
+
+class _Service:
+    """A chat service that records when it is asked and fails with a message naming server paths."""
+
+    def __init__(self, docs_dir: Path) -> None:
+        self.settings = Settings(store=str(docs_dir.parent / ".kbqa"))
+        self.docs_dir = docs_dir
+        self.asked = 0
+
+    def stream(self, question: str, previous_query: str | None, k: int | None = None):
+        self.asked += 1
+        raise IndexMissingError(f"no index at {self.docs_dir.parent}/.kbqa: build one; upload /tmp/gradio/ab12/x.txt")
+        yield  # a generator, like ChatService.stream
+
+    def add_files(self, files):
+        raise InputError(f"cannot read {self.docs_dir / 'bad.txt'}")
+
+    def documents(self) -> list[dict]:
+        return []
+
+    def source_label(self, source: str) -> str:
+        return source
+
+
+def _function(page, name: str):
+    return next(f.fn for f in page.fns.values() if f.name == name)
+
+
+def test_the_question_is_shown_before_any_work_and_errors_name_no_paths(tmp_path: Path) -> None:
+    service = _Service(tmp_path / "kbqa-docs")
+    respond = _function(chat_app.build_app(service), "respond")
+    turns = respond("Ai <b>đó</b>?", [], [], 5)
+    _, history, _ = next(turns)
+    assert service.asked == 0  # shown before the service is asked anything
+    assert [m["role"] for m in history] == ["user", "assistant"]
+    assert "Ai &lt;b&gt;đó&lt;/b&gt;?" in history[0]["content"] and "Searching…" in history[1]["content"]
+    _, history, queries = list(turns)[-1]
+    assert len(history) == 2 and "kbqa-notice" in history[1]["content"] and queries == []
+    assert str(tmp_path) not in history[1]["content"] and "/tmp/" not in history[1]["content"]
+    assert "no index at .kbqa" in history[1]["content"]
+
+    upload = _function(chat_app.build_app(service), "upload")
+    history, *_ = upload(["x.txt"], [{"role": "assistant", "content": "an answer"}], progress=lambda *a, **k: None)
+    assert len(history) == 2 and "Upload failed: cannot read bad.txt" in history[-1]["content"]
+    assert str(tmp_path) not in history[-1]["content"]

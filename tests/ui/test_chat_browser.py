@@ -204,6 +204,7 @@ def test_screenshot_of_an_answer_with_sources(page) -> None:
 
 
 def test_removing_a_document_from_the_panel_stops_its_citations(page, tmp_path: Path) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
     path = tmp_path / "rai-ca.txt"
@@ -219,8 +220,11 @@ def test_removing_a_document_from_the_panel_stops_its_citations(page, tmp_path: 
         items = driver.find_elements(_by().CSS_SELECTOR, "#kbqa-remove li[role=option]")
         return [o for o in items if o.get_attribute("aria-label").endswith("rai-ca.txt")]
 
-    WebDriverWait(page, WAIT).until(options)
-    click(page, options(page)[0])
+    def chosen(driver) -> bool:  # the list re-renders as it filters: an option found may be gone when clicked
+        click(driver, options(driver)[0])
+        return True
+
+    WebDriverWait(page, WAIT, ignored_exceptions=[StaleElementReferenceException, IndexError]).until(chosen)
     before = len(_finished(page))
     click(page, page.find_element(_by().CSS_SELECTOR, "#kbqa-remove-btn"))
     WebDriverWait(page, WAIT).until(lambda d: len(_finished(d)) > before)
@@ -241,9 +245,9 @@ class GatedAssistant:
     def __getattr__(self, name: str):
         return getattr(self.inner, name)
 
-    def stream(self, question: str, k: int | None = None) -> Iterator:
+    def stream(self, question: str, k: int | None = None, **options) -> Iterator:
         self.search.wait(WAIT)
-        events = self.inner.stream(question, k)
+        events = self.inner.stream(question, k, **options)
         yield next(events)  # Retrieved
         self.answer.wait(WAIT)
         yield from events
