@@ -222,7 +222,11 @@ def _line_marks(line: str, position: int, last: bool, kind: str) -> list[tuple[i
         return [(0, len(line), "byline")]
     marks: list[tuple[int, int, str]] = []
     for match in CREDIT_PAREN.finditer(line):
-        marks.append((_sentence_start(line, match.start()) if match.start() else 0, match.end(), "caption"))
+        if ILLUSTRATION.fullmatch(match.group()) and re.search(r"[.!?…][\"”]?\s*$", line[: match.start()]):
+            start = match.start()  # "… 20 ca. (Ảnh minh họa)": a photo placeholder after a sentence, not its caption
+        else:
+            start = _sentence_start(line, match.start()) if match.start() else 0
+        marks.append((start, match.end(), "caption"))
     for match in CREDIT_BARE.finditer(line):
         end = _credit_end(line, match.end())
         if match.group("label") == "Nguồn":  # "Nguồn: VITIC/Reuters": the source of what precedes, not a caption

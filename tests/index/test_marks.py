@@ -75,6 +75,7 @@ def test_ordinary_sentences_are_not_marked():
         "Theo Ngân hàng Nhà nước, hai bên đã thống nhất kế hoạch bình ổn thị trường trong tháng 5.\n"
         "Bức ảnh do anh Nam đăng tải đã thu hút hàng nghìn lượt chia sẻ trên mạng xã hội.\n"
         "Theo số liệu (nguồn: Tổng cục Thống kê), xuất khẩu vàng tăng 7% trong quý I.\n"
+        "Tên lửa được phóng lúc 8h (theo giờ địa phương) từ bãi phóng ở Hawaii.\n"
         "Hà Nội và TP Hồ Chí Minh là hai thị trường lớn nhất."
     )
     assert marked_text(text) == []
@@ -97,6 +98,11 @@ def test_inline_captions_credits_and_closing_bylines_of_flattened_paragraphs():
         ">>> Rà soát quy hoạch chăn nuôi lợn",
         "Nhị Tiến (Theo Dân trí)",
     ]
+
+
+def test_a_photo_placeholder_after_a_sentence_is_marked_alone():
+    text = "Tiêu đề\n\nMỗi năm khoa Ngoại tiếp nhận khoảng 15 đến 20 ca. (Ảnh minh họa) Qua khai thác, được biết thêm."
+    assert marked_text(text) == ["(Ảnh minh họa)"]
 
 
 def test_byline_source_and_illustration_lines():
