@@ -138,11 +138,6 @@ def _open_assistant(settings: Settings) -> Any:
         return Assistant(settings)
 
 
-def _one_line(answer: Any) -> str:
-    sources = " ".join(f"[{c.n}] {c.passage.source}:{c.passage.start}-{c.passage.end}" for c in answer.citations)
-    return f"{answer.answer}  | {sources}" if sources else answer.answer
-
-
 @main.command()
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (JSON Lines in batch mode).")
@@ -152,7 +147,7 @@ def _one_line(answer: Any) -> str:
 def ask(question: str | None, as_json: bool, k: int | None, store: str | None, embedder: str | None) -> None:
     """Answer QUESTION with citations. Without QUESTION, answer each line of stdin (model loaded once)."""
     from index.errors import InputError
-    from qa.render import answer_text
+    from qa.render import answer_text, one_line
 
     settings = load_settings({"store": store, "embedder": embedder, "k": k})
     if question is not None and not question.strip():
@@ -172,7 +167,7 @@ def ask(question: str | None, as_json: bool, k: int | None, store: str | None, e
                 else f"error: {exc}"
             )
             continue
-        click.echo(json.dumps(answer.to_json(), ensure_ascii=False) if as_json else _one_line(answer))
+        click.echo(json.dumps(answer.to_json(), ensure_ascii=False) if as_json else one_line(answer))
         sys.stdout.flush()
 
 

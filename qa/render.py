@@ -6,15 +6,40 @@ import textwrap
 
 from qa.answer import Answer
 
+CLOSEST = {"vi": "Đoạn gần nhất (không phải câu trả lời):", "en": "Closest passages (not an answer):"}
+
+
+def _sources(answer: Answer, width: int) -> list[str]:
+    lines = []
+    numbered = [(c.n, c.passage) for c in answer.citations] or list(enumerate(answer.passages, start=1))
+    for n, p in numbered:
+        meta = " · ".join(x for x in (p.date, f"{p.source} [{p.start}:{p.end}]") if x)
+        lines.append(f"[{n}] {p.title} — {meta}")
+        lines.append(textwrap.indent(textwrap.fill(p.passage, width - 4), "    "))
+    return lines
+
 
 def answer_text(answer: Answer, width: int = 100) -> str:
-    """The answer, then its numbered sources: title, date, file and offsets, and the passage."""
-    lines = [textwrap.fill(answer.answer, width), ""]
-    if answer.citations:
+    """The answer (or "not found"), its note, then its numbered sources — or, when not found, the closest
+    passages, labelled as such — with title, date, file and offsets, and the passage."""
+    lines = [textwrap.fill(answer.answer, width)]
+    if answer.note:
+        lines.append(f"({answer.note})")
+    lines.append("")
+    if answer.found and answer.citations:
         lines.append("Sources:")
-    for c in answer.citations:
-        p = c.passage
-        meta = " · ".join(x for x in (p.date, f"{p.source} [{p.start}:{p.end}]") if x)
-        lines.append(f"[{c.n}] {p.title} — {meta}")
-        lines.append(textwrap.indent(textwrap.fill(p.passage, width - 4), "    "))
+        lines += _sources(answer, width)
+    elif not answer.found and answer.passages:
+        from qa.answer import language
+
+        lines.append(CLOSEST[language(answer.question)])
+        lines += _sources(answer, width)
     return "\n".join(lines).rstrip()
+
+
+def one_line(answer: Answer) -> str:
+    """Batch mode's line: the answer (or "not found"), then its sources as file:start-end."""
+    if not answer.found:
+        return answer.answer
+    sources = " ".join(f"[{c.n}] {c.passage.source}:{c.passage.start}-{c.passage.end}" for c in answer.citations)
+    return f"{answer.answer}  | {sources}" if sources else answer.answer

@@ -44,8 +44,10 @@ def test_ask_json_has_exactly_the_documented_fields(seed_settings):
     result = kbqa("ask", "--json", "--k", "3", "--store", seed_settings.store, KOREA_Q)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
-    assert set(out) == {"question", "answer", "citations", "passages"}
-    assert out["question"] == KOREA_Q
+    assert set(out) == {"question", "found", "support", "answer", "note", "claims", "citations", "passages"}
+    assert out["question"] == KOREA_Q and out["found"] is True and 0 < out["support"] <= 1
+    assert out["note"] == "The quoted sentences are from Vietnamese articles."
+    assert [set(c) for c in out["claims"]] == [{"text", "cites", "marks"}]
     assert len(out["passages"]) == 3
     assert all(set(p) == FIELDS - {"n"} for p in out["passages"])
     assert all(set(c) == FIELDS for c in out["citations"])
@@ -55,10 +57,21 @@ def test_ask_json_has_exactly_the_documented_fields(seed_settings):
 
 
 def test_ask_text_shows_answer_and_sources(seed_settings):
+    result = kbqa("ask", "--store", seed_settings.store, "Hàn Quốc và Mỹ nhất trí hợp tác về những công nghệ nào?")
+    assert result.returncode == 0, result.stderr
+    assert "chất bán dẫn" in result.stdout and "[1]" in result.stdout and "Sources:" in result.stdout
+    assert "[1] Hàn Quốc, Mỹ nhất trí tăng cường hợp tác về công nghệ thế hệ mới" in result.stdout
+
+
+def test_ask_text_says_not_found_and_labels_the_closest_passages(seed_settings):
     result = kbqa("ask", "--store", seed_settings.store, "Cần giữ ấm những bộ phận nào để tránh đột quỵ?")
     assert result.returncode == 0, result.stderr
-    assert "[1]" in result.stdout and "Sources:" in result.stdout
+    assert result.stdout.startswith("Không tìm thấy câu trả lời trong các bài viết.")
+    assert "Sources:" not in result.stdout and "Đoạn gần nhất (không phải câu trả lời):" in result.stdout
     assert "[1] Ba bộ phận trên cơ thể cần giữ ấm" in result.stdout
+    english = kbqa("ask", "--store", seed_settings.store, "What is the capital of France?")
+    assert english.stdout.startswith("The articles don't answer this.")
+    assert "Closest passages (not an answer):" in english.stdout
 
 
 def test_batch_mode_answers_each_stdin_line(seed_settings):
@@ -69,8 +82,10 @@ def test_batch_mode_answers_each_stdin_line(seed_settings):
     assert [x["question"] for x in lines] == questions
     assert "error" in lines[1] and "empty" in lines[1]["error"]
     assert "đầu tháng 5" in " ".join(c["passage"] for c in lines[2]["citations"])
-    plain = kbqa("ask", "--store", seed_settings.store, stdin=KOREA_Q + "\n")
-    assert len(plain.stdout.splitlines()) == 1 and "seeds/000_f8aa576ae32182a5.txt" in plain.stdout
+    assert [x.get("found") for x in lines] == [True, None, True]
+    plain = kbqa("ask", "--store", seed_settings.store, stdin=KOREA_Q + "\nWhat is the capital of France?\n")
+    found, missing = plain.stdout.splitlines()
+    assert "seeds/000_f8aa576ae32182a5.txt" in found and missing == "The articles don't answer this."
 
 
 def test_bad_input_is_one_line_and_leaves_the_index_intact(seed_settings, tmp_path):
