@@ -48,6 +48,7 @@ mark.kbqa-hl { background: #ffe082; color: #000; border-radius: 2px; }
 .kbqa-notice.kbqa-error { color: var(--error-text-color, #b91c1c); }
 .kbqa-note { font-size: .85em; opacity: .75; margin-top: .3em; }
 .kbqa-status { font-size: .9em; opacity: .7; font-style: italic; }
+.kbqa-card.kbqa-closest { border-style: dashed; }
 .kbqa-closest-label { margin-top: .6em; font-size: .85em; font-weight: 600; opacity: .8; }
 strong.kbqa-mark { font-weight: 700; }
 .kbqa-actions { margin-top: .4em; text-align: right; }
