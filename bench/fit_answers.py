@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import math
 import sys
 import time
 from pathlib import Path
@@ -92,7 +91,7 @@ def support_signals(row: dict, p: np.ndarray, best: int) -> dict[str, float]:
         "corpus_share": ev.corpus_share,
         "dense_top": ev.dense_top,
         "dense_gap": ev.dense_top - ev.dense_second,
-        "bm25_top": math.log1p(ev.bm25_top),
+        "bm25_top": extractive.bm25_share(ev),
         "agree": 1.0 if ev.agree else 0.0,
         "sentence_logit": extractive.logit(float(p[best])),
     }

@@ -13,7 +13,7 @@ from index.tokenize_vi import is_vietnamese
 from qa.answer import weights
 from qa.answer.marks import answer_marks
 from qa.answer.records import VIETNAMESE_SOURCES, Answer, compose, not_found
-from qa.answer.sentences import FEATURES, QUESTION_KINDS, Candidate, candidates
+from qa.answer.sentences import FEATURES, QUESTION_KINDS, Candidate, candidates, names
 
 WEAK_LEXICAL = 0.25  # below this best term coverage an English question shares no words with the (Vietnamese) text
 SEMANTIC_PASSAGES = 3  # when lexical matching is weak, embed the sentences of this many top passages
@@ -33,7 +33,7 @@ SUPPORT_FEATURES = (
     "corpus_share",  # … anywhere in the corpus
     "dense_top",  # best dense cosine of the question to a chunk
     "dense_gap",  # best minus second best
-    "bm25_top",  # log(1 + best BM25 score)
+    "bm25_top",  # best BM25 score / the IDF sum of the question's terms the corpus holds (corpus-size free)
     "agree",  # dense and keyword search agree on the top chunk
     "sentence_logit",  # log-odds of the chosen sentence holding the answer (a junk best sentence is far below 0)
 )
@@ -41,6 +41,15 @@ SUPPORT_FEATURES = (
 
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
+
+
+def bm25_share(evidence: Any) -> float:
+    """The best BM25 score over the most a chunk could score with all the question's terms (each term adds less
+    than IDF × (k1 + 1)): raw BM25 grows with the corpus, this share does not."""
+    from index.keyword import K1
+
+    total = sum(evidence.terms.values())
+    return evidence.bm25_top / (total * (K1 + 1)) if total else 0.0
 
 
 def logit(p: float) -> float:
@@ -104,6 +113,9 @@ class ExtractiveAnswerer:
             choice = self._semantic(question, quotable)
         else:
             choice = self._lexical(quotable, passages, evidence, floor=0.0 if focus else weights.SENTENCE_FLOOR)
+        absent = self._absent_name(question, passages) if not english else ""
+        if absent:  # a name the question asks about that no passage mentions: they are about something else
+            choice = _Choice(choice.chosen, min(choice.support, 0.0), {**choice.signals, "absent_name": 1.0})
         names_focus = bool(focus) and all(focus in c.text.lower() for c in choice.chosen)
         # "What about X?" continues a question the articles answered: the best sentence naming X answers it.
         if choice.support < self.threshold and not names_focus:
@@ -139,7 +151,7 @@ class ExtractiveAnswerer:
                 corpus_share=evidence.corpus_share,
                 dense_top=evidence.dense_top,
                 dense_gap=evidence.dense_top - evidence.dense_second,
-                bm25_top=math.log1p(evidence.bm25_top),
+                bm25_top=bm25_share(evidence),
                 agree=1.0 if evidence.agree else 0.0,
             )
         # Without retrieval's evidence (passages given directly), the support is the best sentence's own chance.
@@ -147,6 +159,12 @@ class ExtractiveAnswerer:
         if best.score < floor:  # a quote that almost surely holds no answer is no answer
             support = min(support, best.score)
         return _Choice(chosen, support, signals)
+
+    @staticmethod
+    def _absent_name(question: str, passages: list[Passage]) -> str:
+        """The first name in `question` (a capitalised run, not its first word) no passage mentions, or ""."""
+        texts = [f"{p.title}\n{p.passage}".lower() for p in passages]
+        return next((n for n in names(question) if not any(n in t for t in texts)), "")
 
     @staticmethod
     def _passage_coverage(passages: list[Passage], evidence: Any | None) -> list[float]:

@@ -44,13 +44,45 @@ QUESTION_KINDS = {
 }
 _HOLDS = {
     "time": TIME,
-    "number": re.compile(r"\d"),
+    "number": re.compile(
+        r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
+        r"thousand|million|billion|dozen|một|hai|ba|bốn|năm|sáu|bảy|tám|chín|mười|trăm|nghìn|ngàn|triệu|tỷ)\b",
+        re.I,
+    ),
     "list": LIST,
     "why": re.compile(r"\b(?:do|vì|bởi|nên|khiến|nguyên nhân|lý do|because|due)\b", re.I),
     "where": re.compile(r"\b(?:tại|ở|trong|in|at)\s+\w", re.I),
     "whatis": re.compile(r"\blà\b|\bis\b|\bare\b", re.I),
     "how": re.compile(r"\b(?:bằng|cách|qua|by)\b", re.I),
 }
+# English question words are not stop words for search (the tokens are shared with the keyword index), but a
+# sentence need not repeat them to answer; Vietnamese ones (khi nào, bao nhiêu, gì, ai) are stop words already.
+QUESTION_WORDS = frozenset(
+    [
+        "how",
+        "many",
+        "much",
+        "what",
+        "which",
+        "when",
+        "where",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "did",
+        "do",
+        "does",
+        "is",
+        "are",
+        "was",
+        "were",
+        "will",
+        "would",
+        "can",
+        "could",
+    ]
+)
 FEATURES = (
     "cov",  # IDF-weighted share of the question's terms in the sentence (IDF over the candidate sentences)
     "covw",  # the same with the corpus IDF (a term the corpus lacks weighs most)
@@ -129,7 +161,7 @@ def candidates(question: str, passages: list[Passage], corpus_idf: dict[str, flo
     the question's terms (qa.search.Evidence.terms); without it the candidate-set IDF stands in."""
     if not passages:
         return []
-    q_terms = set(bigram_tokens(question))
+    q_terms = {t for t in bigram_tokens(question) if not QUESTION_WORDS.intersection(t.split("_"))}
     q_singles = {t for t in q_terms if "_" not in t}
     q_pairs = q_terms - q_singles
     q_syllables = set(syllables(question))
