@@ -258,6 +258,7 @@ class GatedAssistant:
 
 
 def test_the_question_shows_at_once_with_progress_until_the_answer(page, chat_service, monkeypatch) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -282,10 +283,12 @@ def test_the_question_shows_at_once_with_progress_until_the_answer(page, chat_se
 
         # The question is in the chat while the assistant has not even searched: the old page showed it only
         # with the answer.
-        WebDriverWait(page, 60).until(pending("Searching…"))
+        WebDriverWait(page, 60, ignored_exceptions=[StaleElementReferenceException]).until(pending("Searching…"))
         assert len(_finished(page)) == answers
         gated.search.set()
-        WebDriverWait(page, 60).until(pending("Reading 5 passages…"))
+        WebDriverWait(page, 60, ignored_exceptions=[StaleElementReferenceException]).until(
+            pending("Reading 5 passages…")
+        )
         assert len(_finished(page)) == answers
         gated.answer.set()
         WebDriverWait(page, WAIT).until(lambda d: len(_finished(d)) > answers)
