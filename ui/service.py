@@ -66,11 +66,8 @@ class ChatService:
             raise InputError("the question is empty: type a question first")
         turn = rewrite(question, previous_query)
         yield turn
-        # A "what about X?" follow-up's X, for an answerer that takes it (passed only when there is one, so the
-        # service works with an Assistant.stream that has no `focus`).
-        focus = {"focus": turn.focus} if getattr(turn, "focus", "") else {}
-        with self._lock:
-            events = self.assistant.stream(turn.query, k, **focus)
+        with self._lock:  # a "what about X?" follow-up quotes a sentence about X (its focus)
+            events = self.assistant.stream(turn.query, k, focus=turn.focus)
         while True:
             # The lock is held for each step, not across yields: Gradio may resume the generator on another
             # thread, and an abandoned generator must not keep the store's shared reader locked.

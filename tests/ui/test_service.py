@@ -28,6 +28,15 @@ def test_follow_up_is_answered_from_the_rewritten_query(chat_service: ChatServic
     assert reply.answer.citations
 
 
+def test_the_china_follow_up_is_answered_from_the_china_article(chat_service: ChatService) -> None:
+    first = chat_service.ask("Hàn Quốc và Mỹ nhất trí hợp tác về những công nghệ nào?", None)
+    assert first.answer.citations[0].passage.doc_id == "seeds/000_f8aa576ae32182a5.txt"
+    reply = chat_service.ask("Còn Trung Quốc thì sao?", first.rewrite.query)
+    assert reply.rewrite.focus == "Trung Quốc" and reply.answer.found
+    assert {c.passage.doc_id for c in reply.answer.citations} == {"seeds/001_50a620779101e8ab.txt"}
+    assert all("Trung Quốc" in claim.text for claim in reply.answer.claims)
+
+
 def test_stream_yields_the_rewrite_then_the_assistants_events(chat_service: ChatService) -> None:
     from qa.answer import Answer
     from qa.chain import Delta, Retrieved
