@@ -107,6 +107,7 @@ class Evidence:
     dense_second: float = 0.0
     bm25_top: float = 0.0
     agree: bool = False
+    absent: frozenset[str] = frozenset()  # the query's terms no chunk holds
 
 
 class HybridSearch:
@@ -159,6 +160,7 @@ class HybridSearch:
                 dense_second=dense[1][1] if len(dense) > 1 else 0.0,
                 bm25_top=keyword_hits[0][1] if keyword_hits else 0.0,
                 agree=bool(dense and keyword_hits and dense[0][0] == keyword_hits[0][0]),
+                absent=frozenset(t for t, n in frequencies.items() if not n),
             ),
         )
         rows = self.store.passages([cid for cid, _ in hits])

@@ -27,7 +27,7 @@ EXAMPLES = [
     "Which technologies did Korea and the US agree on?",
     "Hàn Quốc và Mỹ nhất trí hợp tác về những công nghệ nào?",
     "Khi nào Mỹ và Trung Quốc đàm phán về AI?",
-    "Cần giữ ấm những bộ phận nào để tránh đột quỵ?",
+    "Hai nước sẽ đầu tư bao nhiêu cho hợp tác nghiên cứu sinh học?",
 ]
 
 CSS = """
