@@ -1,4 +1,4 @@
-"""Chunk size × sentence rerank × answerer rank weight on an eval corpus: retrieval and cited-answer rates.
+"""Chunk size × sentence rerank (× diversity) on an eval corpus: retrieval, cited-answer and answer_ok rates.
 
 Also counts what stands between the cited-answer rate and 100%: questions with no passage holding a gold answer
 among the answerer's passages, and answers that cite other passages.
@@ -16,8 +16,9 @@ from index.config import Settings
 from index.embedders import get_embedder
 from index.keyword import KeywordIndex
 from index.store import Store
-from qa import answer, rerank
-from qa.eval import DEPTH, contains_answer, corpus_store, first_gold_rank, read_corpus, read_questions
+from qa import rerank
+from qa.answer import ExtractiveAnswerer
+from qa.eval import DEPTH, _norm, contains_answer, corpus_store, first_gold_rank, read_corpus, read_questions
 from qa.search import HybridSearch
 
 
@@ -51,16 +52,14 @@ def diversify(passages: list, cap: int | None) -> list:
     return head + tail
 
 
-def run(
-    corpus: str, questions: str, cache: str, chunk_chars: list[int], rank_weights: list[float], caps: list[int]
-) -> None:
+def run(corpus: str, questions: str, cache: str, chunk_chars: list[int], caps: list[int]) -> None:
     docs = read_corpus(corpus)
     asked = read_questions(questions)
     print(
         "| chunk chars | sentence rerank, passages per article | Hit@1 | Hit@5 | MRR@10 "
-        "| gold answer in top 5 passages | " + " | ".join(f"cited, rank weight {w:g}" for w in rank_weights) + " |"
+        "| gold answer in top 5 passages | cited | answer_ok |"
     )
-    print("|---" * (6 + len(rank_weights)) + "|")
+    print("|---" * 8 + "|")
     default_weight = rerank.SENTENCE_WEIGHT
     for size in chunk_chars:
         with corpus_store(docs, replace(Settings(), chunk_chars=size), cache) as (settings, ids):
@@ -68,11 +67,10 @@ def run(
             embedder = get_embedder(settings.embedder)
             cached = CachedEmbedder(embedder)
             search = HybridSearch(store, cached, KeywordIndex.build(*store.chunk_texts()), settings.k)
-            answerer = answer.ExtractiveAnswerer(cached)
+            answerer = ExtractiveAnswerer(cached, evidence=search.evidence)
             for sentence_weight, cap in [(0.0, None), (default_weight, None), *((default_weight, c) for c in caps)]:
                 rerank.SENTENCE_WEIGHT = sentence_weight
-                hits1 = hits5 = mrr = reachable = 0.0
-                cited = [0.0] * len(rank_weights)
+                hits1 = hits5 = mrr = reachable = cited = answer_ok = 0.0
                 for q in asked:
                     passages = diversify(search.search(q.question, DEPTH), cap)
                     rank = first_gold_rank([ids.get(p.doc_id, p.doc_id) for p in passages], q.doc_id)
@@ -82,15 +80,14 @@ def run(
                         mrr += 1 / rank
                     top = passages[: settings.k]
                     reachable += contains_answer(top, q.answers)
-                    for i, weight in enumerate(rank_weights):
-                        answer.RANK_WEIGHT = weight
-                        out = answerer({"question": q.question, "passages": top})
-                        cited[i] += contains_answer([c.passage for c in out.citations], q.answers)
+                    out = answerer({"question": q.question, "passages": top})
+                    cited += contains_answer([c.passage for c in out.citations], q.answers)
+                    answer_ok += out.found and any(_norm(a) in _norm(out.answer) for a in q.answers if a.strip())
                 n = len(asked)
                 print(
                     f"| {size} | {'on' if sentence_weight else 'off'}, {cap or 'any'} | "
                     f"{hits1 / n:.3f} | {hits5 / n:.3f} | "
-                    f"{mrr / n:.3f} | {reachable / n:.3f} | " + " | ".join(f"{c / n:.3f}" for c in cited) + " |",
+                    f"{mrr / n:.3f} | {reachable / n:.3f} | {cited / n:.3f} | {answer_ok / n:.3f} |",
                     flush=True,
                 )
             rerank.SENTENCE_WEIGHT = default_weight
@@ -103,7 +100,6 @@ def main() -> None:
     parser.add_argument("--questions", required=True)
     parser.add_argument("--cache", default="/tmp/kbqa-eval-cache", help="embedding cache shared between runs")
     parser.add_argument("--chunk-chars", default="700,1000,1500")
-    parser.add_argument("--rank-weights", default="0.5,1,2")
     parser.add_argument("--per-article", default="", help="diversity variants: at most N passages per article")
     args = parser.parse_args()
     run(
@@ -111,7 +107,6 @@ def main() -> None:
         args.questions,
         args.cache,
         [int(x) for x in args.chunk_chars.split(",")],
-        [float(x) for x in args.rank_weights.split(",")],
         [int(x) for x in args.per_article.split(",") if x],
     )
 
