@@ -14,7 +14,7 @@ import numpy as np
 from index.chunking import chunk_document, embedding_text
 from index.clean import clean_document
 from index.config import Settings
-from index.embed_cache import EmbeddingCache
+from index.embed_cache import CACHE_FILE, EmbeddingCache, cache_path
 from index.embedders import Embedder, get_embedder
 from index.errors import InputError
 from index.loaders import find_files, read_files
@@ -164,8 +164,9 @@ def update_index(
     if show_progress is None:
         show_progress = sys.stderr.isatty()
     embedder = get_embedder(settings.embedder)
-    cache = EmbeddingCache(Path(settings.store) / "embeddings.sqlite", embedder.id, embedder.dim)
+    cache = EmbeddingCache(cache_path(settings.cache), embedder.id, embedder.dim)  # one per user, every store's
     try:
+        cache.absorb(Path(settings.store) / CACHE_FILE)  # the store's own cache from before: imported once
         committed = {} if rebuild else _committed_hashes(settings.store)
         todo = _chunked([(d, p) for d, p in docs if committed.get(d.doc_id) != indexed_hash(d, settings)], settings)
         texts, ends = _texts(todo)

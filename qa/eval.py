@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import sqlite3
 import tempfile
 import time
 import unicodedata
@@ -19,8 +18,6 @@ import numpy as np
 
 from index.config import Settings
 from index.errors import InputError
-
-CACHE_FILE = "embeddings.sqlite"  # the store's embedding cache (index/build.py keeps it at <store>/embeddings.sqlite)
 
 
 @dataclass(frozen=True)
@@ -76,21 +73,13 @@ def read_questions(path: str | Path) -> list[Question]:
     return out
 
 
-def _copy_sqlite(src: Path, dst: Path) -> None:
-    """Copy a SQLite file consistently (its WAL included) with SQLite's backup API."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
-        a.backup(b)
-    a.close()
-    b.close()
-
-
 @contextmanager
 def corpus_store(
     docs: list[dict], settings: Settings, cache: str | Path | None = None
 ) -> Iterator[tuple[Settings, dict[str, str]]]:
     """A temporary store holding `docs` (indexed as files, like `kbqa index` would) → (settings, store doc_id →
-    corpus id). With `cache`, vectors come from and go to `cache`/embeddings.sqlite, so re-runs embed nothing."""
+    corpus id). Vectors come from and go to the shared embedding cache (`cache` if given, else the `cache`
+    setting's), so re-runs embed nothing."""
     from index.build import build_index
 
     work = Path(tempfile.mkdtemp(prefix="kbqa-eval-"))
@@ -103,15 +92,8 @@ def corpus_store(
             (files / name).write_text(f"{doc['title']}\n{doc['text']}\n", encoding="utf-8")
             names[name] = str(doc["id"])
         store = work / "store"
-        saved = Path(cache) / CACHE_FILE if cache else None
-        if saved is not None and saved.is_file():
-            _copy_sqlite(saved, store / CACHE_FILE)
-        settings = replace(settings, store=str(store))
-        try:
-            build_index([files], settings, show_progress=None)
-        finally:
-            if saved is not None and (store / CACHE_FILE).is_file():
-                _copy_sqlite(store / CACHE_FILE, saved)
+        settings = replace(settings, store=str(store), cache=str(cache) if cache else settings.cache)
+        build_index([files], settings, show_progress=None)
         from index.store import Store
 
         index = Store(store, vectors=False)

@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from index.build import build_index
-from index.config import Settings
+# Before any Settings exist: the embedding cache and converted models go to a folder of this test session, never
+# to the user's ~/.cache/kbqa (Settings() reads KBQA_CACHE when made; subprocesses inherit it). Tests import this
+# file a second time as `tests.conftest`: that import must find the same folder, hence the process id mark.
+if os.environ.get("KBQA_TEST_CACHE_PID") != str(os.getpid()):
+    os.environ["KBQA_CACHE"] = tempfile.mkdtemp(prefix="kbqa-test-cache-")
+    os.environ["KBQA_TEST_CACHE_PID"] = str(os.getpid())
+TEST_CACHE = os.environ["KBQA_CACHE"]
+
+from index.build import build_index  # noqa: E402
+from index.config import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_cache() -> Iterator[str]:
+    """The session's cache folder, checked (a test that changed KBQA_CACHE for good would leak) and removed."""
+    yield TEST_CACHE
+    assert os.environ.get("KBQA_CACHE") == TEST_CACHE
+    shutil.rmtree(TEST_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,9 @@ from index.config import Settings
 
 @pytest.fixture
 def fresh_settings(tmp_path: Path) -> Settings:
-    """Settings for an empty store under tmp_path."""
-    return Settings(store=str(tmp_path / ".kbqa"))
+    """Settings for an empty store under tmp_path, with an embedding cache of its own (tests count what is
+    embedded, so another test's vectors of the same text must not be found)."""
+    return Settings(store=str(tmp_path / ".kbqa"), cache=str(tmp_path / "kbqa-cache"))
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import pytest
 from index.build import build_index, indexed_hash, load_documents
 from index.chunking import chunk_document, embedding_text
 from index.config import Settings
-from index.embed_cache import EmbeddingCache
+from index.embed_cache import EmbeddingCache, cache_path
 from index.records import text_hash
 from index.store import Store
 from qa.chain import Assistant
@@ -87,7 +87,7 @@ def test_sigkilled_builds_keep_a_working_index_and_their_embeddings(tmp_path: Pa
         write_article(docs, article)
     build_index([docs], settings)
     assistant = Assistant(settings)  # one long-running reader across every round
-    cache = EmbeddingCache(Path(settings.store) / "embeddings.sqlite", assistant.embedder.id, assistant.embedder.dim)
+    cache = EmbeddingCache(cache_path(settings.cache), assistant.embedder.id, assistant.embedder.dim)  # the shared one
     rng = random.Random(4)
     outcomes = {"killed": 0, "finished before the kill": 0}
     kept_by_killed_runs = reembedded = 0
