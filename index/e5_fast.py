@@ -10,6 +10,7 @@ import numpy as np
 import torch  # OMP_WAIT_POLICY=PASSIVE is set by index/__init__.py before any OpenMP runtime loads
 
 from index.e5_convert import E5Tokenizer, ensure_converted
+from index.e5_windows import embed_windowed
 
 DEFAULT_BATCH = 16
 
@@ -68,34 +69,16 @@ class FastE5:
         batch_size: int,
         progress: Callable[[int], None] | None,
     ) -> np.ndarray:
-        owner, weight, windows = self._windows(self.tokenizer.content_ids(texts, is_query))
-        sums = np.zeros((len(texts), self.dim), dtype=np.float64)
-        left = np.bincount(owner, minlength=len(texts))
-        order = sorted(range(len(windows)), key=lambda i: len(windows[i]))
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
-            means = self._forward([windows[i] for i in batch])
-            for row, i in enumerate(batch):
-                sums[owner[i]] += weight[i] * means[row]
-            np.subtract.at(left, owner[batch], 1)
-            if progress is not None:
-                progress(int(np.count_nonzero(left[np.unique(owner[batch])] == 0)))
-        norms = np.linalg.norm(sums, axis=1, keepdims=True)
-        return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
-
-    def _windows(self, content: list[list[int]]) -> tuple[np.ndarray, np.ndarray, list[list[int]]]:
-        # as e5.c: split content (no overlap) into max_len-2 windows, each wrapped in <s> ... </s>;
-        # a text's vector is the content-length-weighted mean of its windows' mean-pooled vectors
-        size = self.max_len - 2
-        bos, eos = self.tokenizer.bos_id, self.tokenizer.eos_id
-        owner, weight, windows = [], [], []
-        for i, ids in enumerate(content):
-            for a in range(0, max(len(ids), 1), size):
-                chunk = ids[a : a + size]
-                owner.append(i)
-                weight.append(max(len(chunk), 1))
-                windows.append([bos, *chunk, eos])
-        return np.asarray(owner, dtype=np.int64), np.asarray(weight, dtype=np.float64), windows
+        return embed_windowed(
+            self.tokenizer.content_ids(texts, is_query),
+            self._forward,
+            dim=self.dim,
+            max_len=self.max_len,
+            bos=self.tokenizer.bos_id,
+            eos=self.tokenizer.eos_id,
+            batch_size=batch_size,
+            progress=progress,
+        )
 
     @torch.inference_mode()
     def _forward(self, windows: list[list[int]]) -> np.ndarray:

