@@ -5,8 +5,9 @@ Layout of a store folder:
   data-NNNNNN/meta.sqlite  documents and chunks (WAL); a document row lives from `gen_added` to `gen_removed`
   data-NNNNNN/vectors.f32  float32 rows, row i = the vector of chunk id i; only ever appended to
   data-NNNNNN/ann-*.faiss  above ann.EXACT_LIMIT live chunks: an HNSW index of rows up to the manifest's `ann` (ann.py)
-  embeddings.sqlite        the embedding cache (see embed_cache.py)
   write.lock               held by the one writer
+
+The embedding cache is not here: one per user is shared by every store (embed_cache.py).
 
 A commit appends vectors, commits records tagged with the new generation, then renames CURRENT: readers
 only see rows of generations up to the one CURRENT names, so they never see a half-written index. A writer
