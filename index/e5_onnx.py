@@ -34,10 +34,7 @@ def converted_dir(cache_dir: Path | None = None) -> Path:
     from index.e5_convert import _model_dir_name, bundled_bin, default_cache_dir
 
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    try:
-        return root / _model_dir_name(bundled_bin(), root)  # keeps the file's digest in a stamp under root
-    except TypeError:  # the older signature, which hashes the file each time (~40 ms)
-        return root / _model_dir_name(bundled_bin())  # type: ignore[call-arg]
+    return root / _model_dir_name(bundled_bin(), root)  # the file's digest comes from a stamp under root
 
 
 def find_onnx(cache_dir: Path | None = None) -> Path | None:
