@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from index.records import Passage
-from index.tokenize_vi import is_vietnamese
+from index.tokenize_vi import bigram_tokens, is_vietnamese
 from qa.answer import weights
 from qa.answer.marks import answer_marks
 from qa.answer.records import VIETNAMESE_SOURCES, Answer, compose, not_found
@@ -165,8 +165,6 @@ class ExtractiveAnswerer:
         """The first name in `question` (a capitalised run, see qa.followup.names) that no chunk of the corpus
         holds (its syllable pair, or its syllable when it has one), or "". Measured on ViNewsQA dev half-indexed:
         requiring the name in the retrieved passages instead cost 3.3 points of found_ok (bench/RESULTS.md)."""
-        from index.tokenize_vi import bigram_tokens
-
         for name in names(question):
             tokens = bigram_tokens(name)
             pairs = [t for t in tokens if "_" in t]
@@ -176,8 +174,6 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _passage_coverage(passages: list[Passage], evidence: Any | None) -> list[float]:
-        from index.tokenize_vi import bigram_tokens
-
         idf = evidence.terms if evidence is not None else {}
         total = sum(idf.values())
         if not total:

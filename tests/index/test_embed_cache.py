@@ -14,13 +14,12 @@ import numpy as np
 import pytest
 
 from index import e5_convert
-from index.build import add_paths, build_index, load_documents
-from index.chunking import chunk_document, embedding_text
+from index.build import add_paths, build_index
 from index.config import Settings, load_settings
 from index.embed_cache import CACHE_FILE, EmbeddingCache, cache_path
 from index.embedders import get_embedder
-from index.records import text_hash
 from index.store import Store
+from tests.index.test_crash import needed_hashes
 
 ROOT = Path(__file__).resolve().parents[2]
 RIVERS = {
@@ -43,15 +42,6 @@ def write_docs(folder: Path, docs: dict[str, str]) -> Path:
 def rows_in(path: Path) -> int:
     with sqlite3.connect(path) as db:
         return db.execute("SELECT COUNT(*) FROM vectors").fetchone()[0]
-
-
-def chunk_hashes(folder: Path, settings: Settings) -> set[str]:
-    _, docs = load_documents([folder])
-    return {
-        text_hash(embedding_text(d, c))
-        for d, _ in docs
-        for c in chunk_document(d, settings.chunk_chars, settings.chunk_overlap)
-    }
 
 
 def test_tests_never_touch_the_users_cache():
@@ -114,7 +104,7 @@ def test_two_processes_fill_the_shared_cache_at_once(tmp_path: Path):
     assert [p.returncode for p in procs] == [0, 0], outputs
     assert all(b"12 embedded" in err for _, err in outputs), outputs
     settings = Settings(cache=str(cache))
-    needed = chunk_hashes(folders[0], settings) | chunk_hashes(folders[1], settings)
+    needed = needed_hashes(folders[0], settings) | needed_hashes(folders[1], settings)
     embedder = get_embedder(settings.embedder)
     shared = EmbeddingCache(cache_path(cache), embedder.id, embedder.dim)
     try:
