@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +42,16 @@ class BuildReport:
     removed: int
     seconds: float
     manifest: Manifest
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: read (load+clean), chunk, embed, write
+    engine: str = ""  # what embedded the new chunks
+
+    def to_json(self) -> dict:
+        """The report as plain JSON values (`kbqa index --json`)."""
+        out = {k: v for k, v in asdict(self).items() if k not in ("manifest", "phases")}
+        out["phases"] = {k: round(v, 3) for k, v in self.phases.items()}
+        out["seconds"] = round(self.seconds, 3)
+        out["index"] = {"documents": self.manifest.documents, "chunks": self.manifest.chunks}
+        return out
 
     def summary(self) -> str:
         return (
@@ -90,8 +101,8 @@ def embed_chunks(
     cache: EmbeddingCache,
     show_progress: bool,
     doc_ends: list[int] | None = None,
-) -> tuple[np.ndarray, int]:
-    """Vectors for `texts`, from the cache where possible; (vectors, number embedded now).
+) -> tuple[np.ndarray, int, str]:
+    """Vectors for `texts`, from the cache where possible; (vectors, number embedded now, the engine's name).
 
     Texts are embedded longest first, in batches cached as they are done, so an interrupted run loses at most a
     batch. `doc_ends` (cumulative chunk counts per document) lets the progress line count documents.
@@ -102,10 +113,12 @@ def embed_chunks(
     # Longest first over the whole job: each batch holds texts of one length, so little padding is computed
     # (+10-15% measured in issue 11), and the ETA shown early errs long rather than short.
     todo = sorted(pending.items(), key=lambda item: -len(item[1]))
+    name = ""
     if todo:
         left, owners = _pending_by_document(hashes, pending.keys(), doc_ends or [])
         done = sum(1 for n in left if n == 0)
         engine = embedder.bulk(len(todo), spread(pending.values()))  # a faster engine for large jobs
+        name = str(getattr(engine, "name", None) or getattr(engine, "engine", None) or engine.id)
         with EmbedProgress(len(todo), len(doc_ends or []), enabled=show_progress) as progress:
             for i in range(0, len(todo), EMBED_BATCH):
                 batch = todo[i : i + EMBED_BATCH]
@@ -118,7 +131,7 @@ def embed_chunks(
                         done += left[d] == 0
                 progress.update(len(batch), done)
     out = np.stack([known[h] for h in hashes]) if hashes else np.zeros((0, embedder.dim), np.float32)
-    return out, len(todo)
+    return out, len(todo), name
 
 
 def _pending_by_document(
@@ -183,8 +196,11 @@ def update_index(
     Embedding happens before the write lock is taken, so concurrent writers only wait for each other's commit.
     """
     started = time.perf_counter()
+    phases: dict[str, float] = {}
+    clock = _Clock(phases)
     paths = list(paths)
-    n_files, docs = load_documents(paths)
+    with clock("read"):
+        n_files, docs = load_documents(paths)
     if show_progress is None:
         show_progress = sys.stderr.isatty()
     embedder = get_embedder(settings.embedder)
@@ -192,9 +208,12 @@ def update_index(
     try:
         cache.absorb(Path(settings.store) / CACHE_FILE)  # the store's own cache from before: imported once
         committed = {} if rebuild else _committed_hashes(settings.store)
-        todo = _chunked([(d, p) for d, p in docs if committed.get(d.doc_id) != indexed_hash(d, settings)], settings)
-        texts, ends = _texts(todo)
-        _, embedded = embed_chunks(embedder, texts, cache, show_progress, ends)
+        with clock("chunk"):
+            todo = _chunked([(d, p) for d, p in docs if committed.get(d.doc_id) != indexed_hash(d, settings)], settings)
+            texts, ends = _texts(todo)
+        with clock("embed"):
+            _, embedded, engine = embed_chunks(embedder, texts, cache, show_progress, ends)
+        write_started = time.perf_counter()
         with StoreWriter(settings.store, embedder.id, embedder.dim, rebuild=rebuild, wait=wait) as writer:
             stored = writer.documents()
             removed = writer.remove(_stale(stored, docs, paths, sync))
@@ -202,13 +221,14 @@ def update_index(
             changed = [(d, p) for d, p in docs if existing.get(d.doc_id) != indexed_hash(d, settings)]
             chunked = todo if changed == [(d, p) for d, p, _ in todo] else _chunked(changed, settings)
             texts, ends = _texts(chunked)
-            vectors, late = embed_chunks(embedder, texts, cache, show_progress, ends)  # all cached, unless raced
+            vectors, late, _ = embed_chunks(embedder, texts, cache, show_progress, ends)  # all cached, unless raced
             offset = 0
             for doc, path, chunks in chunked:
                 vectors_of = vectors[offset : offset + len(chunks)]
                 writer.add(doc, chunks, vectors_of, path=path, stored_hash=indexed_hash(doc, settings))
                 offset += len(chunks)
             manifest = writer.commit()
+        phases["write"] = time.perf_counter() - write_started
     finally:
         cache.close()
     embedded += late
@@ -222,7 +242,24 @@ def update_index(
         removed=removed,
         seconds=time.perf_counter() - started,
         manifest=manifest,
+        phases=phases,
+        engine=engine,
     )
+
+
+class _Clock:
+    """`with clock(name):` adds the block's wall seconds to phases[name]."""
+
+    def __init__(self, phases: dict[str, float]) -> None:
+        self.phases = phases
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - started
 
 
 def _stale(stored: list[StoredDoc], docs: list[tuple[DocRecord, str]], paths: list, sync: bool) -> list[str]:

@@ -57,10 +57,17 @@ def main() -> None:
     "--progress/--no-progress", default=None, help="Show a progress line [default: when stderr is a terminal]."
 )
 @click.option("--wait", type=float, default=600, show_default=True, help="Seconds to wait for another writer.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report (counts, engine, seconds per phase) as JSON.")
 @store_options
 @handle_errors
 def index_cmd(
-    paths: tuple[str, ...], rebuild: bool, progress: bool | None, wait: float, store: str | None, embedder: str | None
+    paths: tuple[str, ...],
+    rebuild: bool,
+    progress: bool | None,
+    wait: float,
+    as_json: bool,
+    store: str | None,
+    embedder: str | None,
 ) -> None:
     """Sync the index with the .txt/.md files in PATHS (default: seeds/): new and changed documents are embedded,
     unchanged ones skipped, documents whose files are gone removed."""
@@ -69,6 +76,8 @@ def index_cmd(
     settings = load_settings({"store": store, "embedder": embedder})
     report = update_index(paths or [SEEDS], settings, sync=True, rebuild=rebuild, show_progress=progress, wait=wait)
     click.echo(f"kbqa: {report.summary()}", err=True)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
 
 
 @main.command()

