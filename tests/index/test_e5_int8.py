@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("onnxruntime")
 
 from index.e5_int8 import INT8_NAME, int8_path, quantize  # noqa: E402
-from index.e5_onnx import OnnxE5, export_onnx, find_onnx  # noqa: E402
+from index.e5_onnx import OnnxE5, export_onnx  # noqa: E402
 
 TEXTS = [
     "Giá xăng RON95 tăng 1.230 đồng/lít từ 15h ngày 3/10/2024.",
@@ -21,13 +21,9 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def fp32_graph(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The fused fp32 graph: the one `kbqa index` already exported under ~/.cache/kbqa, only read (export and
-    conversion take most of a minute on 2 cores), else the bundled model converted and exported into a new cache."""
-    from index.e5_convert import ensure_converted
-
-    found = find_onnx(Path.home() / ".cache" / "kbqa")
-    return found if found is not None else export_onnx(ensure_converted(tmp_path_factory.mktemp("kbqa-cache")))
+def fp32_graph(model_dir: Path) -> Path:
+    """The fused fp32 graph of the bundled model, exported once into the session's test cache."""
+    return export_onnx(model_dir)
 
 
 def test_int8_graph_matches_fp32(fp32_graph: Path, tmp_path: Path) -> None:
