@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
@@ -130,3 +131,33 @@ def test_chain_passes_question_and_passages_to_the_answerer():
     assert seen == {"question": "Thủ đô của Việt Nam là gì?", "passages": [p]}
     assert got.answer == "Hà Nội là thủ đô của Việt Nam. [1]"
     assert got.to_json()["citations"][0]["n"] == 1
+
+
+class _CountingEmbedder:
+    """Unit-test embedder: a fixed vector per text (its words hashed), and a record of what was embedded."""
+
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+
+    def _vector(self, text: str) -> np.ndarray:
+        v = np.zeros(64, np.float32)
+        for word in text.lower().split():
+            v[hash(word) % 64] += 1.0
+        return v / max(float(np.linalg.norm(v)), 1e-9)
+
+    def embed_passages(self, texts, progress=None):
+        self.embedded.extend(texts)
+        return np.stack([self._vector(t) for t in texts])
+
+    def embed_query(self, text):
+        return self._vector(text)
+
+
+def test_cross_lingual_questions_embed_at_most_semantic_max_sentences():
+    from qa.answer.extractive import SEMANTIC_MAX
+
+    sentences = [f"Câu số {i} nói về thời tiết ở Hà Nội, trời mưa nhiều và lạnh vào buổi sáng." for i in range(12)]
+    passages = [_p(" ".join(sentences[i : i + 4]), 0.9 - i / 100) for i in range(0, 12, 4)]
+    embedder = _CountingEmbedder()
+    ExtractiveAnswerer(embedder)({"question": "What is the weather like?", "passages": passages})
+    assert 0 < len(embedder.embedded) <= SEMANTIC_MAX < 12
