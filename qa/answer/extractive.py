@@ -17,11 +17,14 @@ from qa.answer.sentences import FEATURES, QUESTION_KINDS, Candidate, candidates,
 
 WEAK_LEXICAL = 0.25  # below this best term coverage an English question shares no words with the (Vietnamese) text
 SEMANTIC_PASSAGES = 3  # when lexical matching is weak, embed the sentences of this many top passages
-# … at most this many of them, those sharing most with the question (terms, the kind of answer asked for) first.
-# The 40 English questions over ViNewsQA dev (issue 11, ONNX engine, idle): all ~12 sentences p50 124-134 ms,
-# answer_ok 0.200, found 0.600; 6: 46-53 ms, 0.200, 0.575; 5: 40 ms, 0.200, 0.575; 4: 33 ms, 0.200, 0.525.
-# Embedding the sentences with the int8 graph instead (6: 27 ms) cost answer_ok 0.150: not taken.
+# … at most this many of them and this many characters (embedding time grows with the tokens), those sharing most
+# with the question (terms, the kind of answer asked for) first. The 40 English questions over ViNewsQA dev (issue 11,
+# ONNX engine, idle 2-core EPYC; the only English set, so chosen and reported on the same questions):
+#   all (~12 sentences): p50 124-134 ms, answer_ok 0.200, found 0.600 | 6: 46-57 ms, 0.200, 0.575
+#   6 and 700 chars: 41 ms, 0.200, 0.600 | 6 and 600: 37 ms, 0.200, 0.525 | 5: 39 ms, 0.200, 0.575
+# Embedding them with the int8 graph instead (6: 27 ms) cost answer_ok 0.150: not taken.
 SEMANTIC_MAX = 6
+SEMANTIC_CHARS = 700
 # Cross-lingual support: the best sentence's cosine to the question. On the seeds, English questions the articles
 # answer scored 0.84–0.88 and unanswerable ones 0.75–0.79 (bench/RESULTS.md, issue 10); the 40 English ViNewsQA
 # questions do not separate at all, so this is a floor for the clear cases, not a calibrated probability.
@@ -192,9 +195,16 @@ class ExtractiveAnswerer:
     def _semantic(self, question: str, cands: list[Candidate]) -> _Choice:
         pool = [c for c in cands if c.rank < SEMANTIC_PASSAGES] or cands
         kinds = [FEATURES.index(f"asks_{kind}") for kind in QUESTION_KINDS]
-        if len(pool) > SEMANTIC_MAX:  # stable: ties keep passage rank and reading order
-            pool = sorted(pool, key=lambda c: -(c.features[0] + ANSWER_KIND_BONUS * sum(c.features[i] for i in kinds)))
-            pool = pool[:SEMANTIC_MAX]
+        if len(pool) > SEMANTIC_MAX or sum(len(c.text) for c in pool) > SEMANTIC_CHARS:
+            # stable: ties keep passage rank and reading order
+            shared = {id(c): c.features[0] + ANSWER_KIND_BONUS * sum(c.features[i] for i in kinds) for c in pool}
+            ranked = sorted(pool, key=lambda c: -shared[id(c)])
+            pool, chars = [], 0
+            for c in ranked:
+                if pool and (len(pool) >= SEMANTIC_MAX or chars + len(c.text) > SEMANTIC_CHARS):
+                    continue
+                pool.append(c)
+                chars += len(c.text)
         vectors = self.embedder.embed_passages([c.text for c in pool])
         sims = vectors @ self.embedder.embed_query(question)  # the search embedded it already (memoised)
         for c, sim in zip(pool, sims, strict=True):  # names and numbers shared, and the kind of answer asked for
