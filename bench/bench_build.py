@@ -116,10 +116,10 @@ def main() -> None:
     ap.add_argument("--raw-sample", type=int, default=0, help="raw speed on this many length-spread chunks (0: all)")
     args = ap.parse_args()
 
-    from index.bulk_engine import cpu_flags
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_engines import cpu_flags
 
-    model, flags = cpu_flags()
-    print(f"cpu: {model}; {os.cpu_count()} cores; {flags}")
+    print(f"cpu: {cpu_flags()}")
     print(f"command: {' '.join(sys.argv)}")
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     docs = args.workdir / f"docs-{args.n or 'all'}"

