@@ -126,3 +126,12 @@ def test_prune_keeps_what_kept_generations_use(chunks, tmp_path):
     keyword.prune(tmp_path, keep=[3])
     assert [p.name for p in tmp_path.glob("kw-*")] == ["kw-000002"]
     assert keyword.load(tmp_path, 3).search(chunks[0], 1)[0][0] == 0
+
+
+def test_building_in_blocks_gives_the_same_index(chunks, monkeypatch):
+    ids = list(range(len(chunks)))
+    whole = KeywordIndex.build(ids, chunks)
+    monkeypatch.setattr(keyword, "TOKENIZE_BLOCK", 3)  # many blocks, merged into one segment
+    blocks = KeywordIndex.build(ids, chunks)
+    for query in ("công nghệ Hàn Quốc", "đột quỵ giữ ấm", "trí tuệ nhân tạo Mỹ"):
+        assert blocks.search(query, 10) == whole.search(query, 10) != []
