@@ -87,8 +87,21 @@ class Assistant:
         return self.answerer({"question": question, "passages": passages, "focus": focus})
 
 
+MAX_QUESTION_CHARS = 2000  # a question, not a document: longer ones are refused (and would embed for seconds)
+
+
 def _clean_question(question: str) -> str:
+    """One line of printable text: bytes that were not valid UTF-8 (kept by Python as lone surrogates) become
+    U+FFFD, control characters go, whitespace runs become one space; empty or over-long questions are refused."""
+    try:  # argv and stdin keep undecodable bytes as U+DC80..U+DCFF (surrogateescape): get the bytes back
+        raw = question.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # other lone surrogates (e.g. from JSON)
+        raw = question.encode("utf-8", "surrogatepass")
+    question = raw.decode("utf-8", "replace")
+    question = "".join(c if c.isprintable() or c.isspace() else " " for c in question)
     question = " ".join(question.split())
     if not question:
         raise InputError("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InputError(f"the question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}")
     return question
