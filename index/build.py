@@ -18,7 +18,7 @@ from index.clean import clean_document
 from index.config import Settings
 from index.embed_cache import CACHE_FILE, EmbeddingCache, cache_path
 from index.embedders import Embedder, get_embedder
-from index.errors import InputError
+from index.errors import EmbedderMismatchError, InputError
 from index.loaders import find_files, read_files
 from index.progress import EmbedProgress
 from index.records import ChunkRecord, DocRecord, text_hash
@@ -169,6 +169,17 @@ def _texts(chunked: list[tuple[DocRecord, str, list[ChunkRecord]]]) -> tuple[lis
     return texts, ends
 
 
+def _check_embedder(root: str, embedder_id: str, rebuild: bool) -> None:
+    """The writer's embedder check (StoreWriter), made up front: a mismatch used to surface after all the
+    embedding (58 s for one file)."""
+    manifest = None if rebuild else read_manifest(root)
+    if manifest is not None and manifest.embedder != embedder_id:
+        raise EmbedderMismatchError(
+            f"the index at {root} was built with embedder '{manifest.embedder}', not '{embedder_id}': "
+            "use `kbqa index --rebuild` to rebuild it with the new one"
+        )
+
+
 def _committed_hashes(root: str) -> dict[str, str]:
     """doc_id → hash of the committed index (empty when there is none), read without taking the lock."""
     if read_manifest(root) is None:
@@ -207,6 +218,7 @@ def update_index(
     cache = EmbeddingCache(cache_path(settings.cache), embedder.id, embedder.dim)  # one per user, every store's
     try:
         cache.absorb(Path(settings.store) / CACHE_FILE)  # the store's own cache from before: imported once
+        _check_embedder(settings.store, embedder.id, rebuild)  # before any embedding work, not after it
         committed = {} if rebuild else _committed_hashes(settings.store)
         with clock("chunk"):
             todo = _chunked([(d, p) for d, p in docs if committed.get(d.doc_id) != indexed_hash(d, settings)], settings)

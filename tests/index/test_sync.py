@@ -141,3 +141,25 @@ def test_remove_by_id_and_by_path_and_unknown_target(tmp_path: Path, fresh_setti
     remove_documents([str(docs)], fresh_settings)  # a folder: every document from a file under it
     assert store.refresh() and store.documents() == [] and store.index.ntotal == 0
     assert os.path.exists(docs / "bakery.txt")  # removing from the index never touches the files
+
+
+def test_an_embedder_mismatch_is_reported_before_any_embedding(fresh_settings, tmp_path, monkeypatch):
+    import index.build
+    from index.errors import EmbedderMismatchError
+
+    (tmp_path / "a.txt").write_text("Tiêu đề\n\nMột câu về thời tiết ở Hà Nội hôm nay.\n", encoding="utf-8")
+    index.build.build_index([tmp_path / "a.txt"], fresh_settings)
+
+    class Other:
+        id, dim = "other-embedder", 384
+
+        def bulk(self, n_texts, sample=()):
+            return self
+
+        def embed_passages(self, texts, progress=None):
+            raise AssertionError("embedded before the mismatch was found")
+
+    monkeypatch.setattr(index.build, "get_embedder", lambda name: Other())
+    (tmp_path / "b.txt").write_text("Tiêu đề khác\n\nMột câu mới về giá vàng hôm nay.\n", encoding="utf-8")
+    with pytest.raises(EmbedderMismatchError, match="built with embedder 'e5-small-q4', not 'other-embedder'"):
+        index.build.update_index([tmp_path], fresh_settings, sync=True)
