@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -99,7 +98,7 @@ def embed_chunks(
     embedder: Embedder,
     texts: list[str],
     cache: EmbeddingCache,
-    show_progress: bool,
+    show_progress: bool | None,
     doc_ends: list[int] | None = None,
 ) -> tuple[np.ndarray, int, str]:
     """Vectors for `texts`, from the cache where possible; (vectors, number embedded now, the engine's name).
@@ -212,8 +211,6 @@ def update_index(
     paths = list(paths)
     with clock("read"):
         n_files, docs = load_documents(paths)
-    if show_progress is None:
-        show_progress = sys.stderr.isatty()
     embedder = get_embedder(settings.embedder)
     cache = EmbeddingCache(cache_path(settings.cache), embedder.id, embedder.dim)  # one per user, every store's
     try:
