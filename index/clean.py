@@ -279,19 +279,82 @@ def _marks(lines: list[str], kind: str = "article") -> tuple[tuple[int, int], ..
     return tuple((start, end) for start, end, _ in mark_spans(lines, kind))
 
 
-def clean_document(raw: str, source: str) -> list[DocRecord]:
-    """One file's text → its main article record, then one record per teaser block split off it."""
-    lines = [line for line in normalize(raw).split("\n") if line and not _is_boilerplate(line)]
+def _page_starts(body: list[str], kept: list[tuple[str, int]], pages: int) -> tuple[int, ...]:
+    """Offsets in "\\n".join(body) where each of `pages` pages starts. `kept` is (line, page) of every line the
+    body was picked from, in order; body lines are a subsequence of it (cleaning drops lines, never reorders)."""
+    line_pages: list[int] = []
+    j = 0
+    for line in body:
+        while j < len(kept) and kept[j][0] != line:
+            j += 1
+        line_pages.append(kept[j][1] if j < len(kept) else (line_pages[-1] if line_pages else 0))
+        j += 1
+    starts: list[int] = []
+    offset = 0
+    total = len("\n".join(body))
+    k = 0
+    offsets = []
+    for line in body:
+        offsets.append(offset)
+        offset += len(line) + 1
+    for page in range(pages):
+        while k < len(body) and line_pages[k] < page:
+            k += 1
+        starts.append(offsets[k] if k < len(body) else total)
+    return tuple(starts)
+
+
+def _line_pages(text: str, pages: tuple[int, ...]) -> list[int]:
+    """The 0-based page of each line of `text`, given the offsets where pages start."""
+    import bisect
+
+    out: list[int] = []
+    offset = 0
+    for line in text.split("\n"):
+        out.append(max(0, bisect.bisect_right(pages, offset) - 1))
+        offset += len(line) + 1
+    return out
+
+
+def clean_document(
+    raw: str,
+    source: str,
+    *,
+    date: str = "",
+    author: str = "",
+    pages: tuple[int, ...] = (),
+) -> list[DocRecord]:
+    """One file's text → its main article record, then one record per teaser block split off it.
+
+    `date`, `author` and `pages` (offsets in `raw` where each PDF page starts) come from the file's format; when
+    `raw` is an index.formats.LoadedText they are read from it. The title is the first line, capped.
+    """
+    from index.formats.text import cap_title, tidy
+
+    date = date or getattr(raw, "date", "")
+    author = author or getattr(raw, "author", "")
+    pages = pages or getattr(raw, "pages", ())
+    text = tidy(raw)  # controls out, over-long lines split (a no-op on a loader's text)
+    page_of_line = _line_pages(text, pages) if pages and text == raw else []
+    normalized = normalize(text).split("\n")
+    if page_of_line and len(page_of_line) != len(normalized):
+        page_of_line = []
+    kept = [
+        (line, page_of_line[i] if page_of_line else 0)
+        for i, line in enumerate(normalized)
+        if line and not _is_boilerplate(line)
+    ]
+    lines = [line for line, _ in kept]
     start = _teaser_start(lines)
     main, teasers = (lines, []) if start is None else (lines[:start], _split_teasers(lines[start:]))
     main = _dedupe(main)
 
-    date = source_line = ""
+    line_date = source_line = ""
     body: list[str] = []
     for line in main:
         match = DATE_LINE.match(line)
-        if match and not date:
-            date = line
+        if match and not line_date:
+            line_date = line
             continue
         if SOURCE_LINE.match(line) and not source_line:
             source_line = line
@@ -299,16 +362,18 @@ def clean_document(raw: str, source: str) -> list[DocRecord]:
         body.append(line)
     if not body:
         return []
-    title = re.sub(r"^#+\s*", "", body[0]).strip() or source
+    title = cap_title(re.sub(r"^#+\s*", "", body[0]).strip()) or source
     records = [
         DocRecord(
             doc_id=source,
             source=source,
             title=title,
             text="\n".join(body),
-            date=date,
+            date=cap_title(date) if date else line_date,
             source_line=source_line,
             marks=_marks(body),
+            author=cap_title(author) if author else "",
+            pages=_page_starts(body, kept, len(pages)) if page_of_line else (),
         )
     ]
     for n, teaser in enumerate(teasers, start=1):
@@ -317,7 +382,7 @@ def clean_document(raw: str, source: str) -> list[DocRecord]:
             DocRecord(
                 doc_id=f"{source}#related-{n}",
                 source=source,
-                title=teaser.headline,
+                title=cap_title(teaser.headline),
                 text="\n".join(lines),
                 kind="related",
                 marks=_marks(lines, "related"),

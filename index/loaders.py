@@ -8,13 +8,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import InputError
+from index.formats import SUPPORTED_SUFFIXES, LoadedText, load_file
+from index.formats.text import decode as _decode
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+__all__ = ["SUPPORTED_SUFFIXES", "LoadedText", "RawFile", "decode", "display_path", "find_files", "read_files"]
+_SHOWN = ", ".join(SUPPORTED_SUFFIXES)
+_OTHERS = ", ".join(s for s in SUPPORTED_SUFFIXES if s not in (".txt", ".md"))
 
 
 @dataclass(frozen=True)
 class RawFile:
-    """A file's text as read, before cleaning, with the path as the user gave it."""
+    """A file's text as read, before cleaning, with the path as the user gave it; `text` is a LoadedText when
+    read by read_files (it carries the title, date, author and page starts the format gave)."""
 
     source: str
     text: str
@@ -37,7 +42,7 @@ def find_files(paths: Iterable[str | Path]) -> list[Path]:
             raise InputError(f"no such file or folder: {given}")
         if path.is_file():
             if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-                raise InputError(f"unsupported file type {path.suffix or '(none)'}: {given} (supported: .txt, .md)")
+                raise InputError(f"unsupported file type {path.suffix or '(none)'}: {given} (supported: {_SHOWN})")
             found.append(path)
             continue
         for root, dirs, files in os.walk(path):
@@ -50,29 +55,19 @@ def find_files(paths: Iterable[str | Path]) -> list[Path]:
     unique = list(dict.fromkeys(found))
     if not unique:
         shown = ", ".join(str(p) for p in paths)
-        raise InputError(f"no .txt or .md files found in {shown}")
+        raise InputError(f"no .txt or .md files (nor {_OTHERS}) found in {shown}")
     return unique
 
 
 def decode(data: bytes, name: str) -> str:
-    """UTF-8 (with or without BOM) first; otherwise the encoding charset-normalizer detects."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
+    """UTF-8 (with or without BOM) first; then by evidence (see index.formats.text.decode); controls stripped."""
+    from index.formats.text import strip_controls
 
-    best = from_bytes(data).best()
-    if best is None:
-        raise InputError(f"{name}: not a text file (unknown encoding)")
-    return str(best)
+    return strip_controls(_decode(data, name))
 
 
 def read_files(paths: Iterable[Path]) -> Iterator[RawFile]:
-    """Read each file as text."""
+    """Read each file as text in the format its content shows (HTML, PDF, DOCX, Markdown, plain text)."""
     for path in paths:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {path}: {exc.strerror}") from None
-        yield RawFile(source=display_path(path), text=decode(data, str(path)))
+        source = display_path(path)
+        yield RawFile(source=source, text=load_file(path, str(path)))

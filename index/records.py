@@ -25,12 +25,25 @@ class DocRecord:
     # (start, end) spans of `text` that are searchable but never quoted as claims: the title line, photo
     # captions, bylines, source and credit lines, nav leftovers, teaser snippets (see clean.mark_spans)
     marks: tuple[tuple[int, int], ...] = ()
+    author: str = ""  # from the format's metadata (HTML, DOCX, PDF, Markdown front matter); "" when unknown
+    # a PDF's pages: offsets in `text` where page 1, 2, … starts (page of offset o: bisect_right(pages, o));
+    # () for formats without pages
+    pages: tuple[int, ...] = ()
 
     @property
     def hash(self) -> str:
         """Content and marks: a cleaner that marks differently re-stores the document (vectors stay cached)."""
         marks = ";".join(f"{s},{e}" for s, e in self.marks)
-        return text_hash(f"{self.title}\n{self.date}\n{self.source_line}\n{marks}\n{self.text}")
+        extra = ""  # only when set, so documents without them keep their hashes
+        if self.author or self.pages:
+            extra = f"\n{self.author}\n{','.join(map(str, self.pages))}"
+        return text_hash(f"{self.title}\n{self.date}\n{self.source_line}\n{marks}\n{self.text}{extra}")
+
+    def page_of(self, offset: int) -> int:
+        """The 1-based page holding `offset` of `text` (0 when the document has no pages)."""
+        import bisect
+
+        return bisect.bisect_right(self.pages, offset) if self.pages else 0
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,7 @@
+"""Read one file of any supported format (sniffed from its content) into text plus metadata."""
+
+from __future__ import annotations
+
+from index.formats.load import SUPPORTED_SUFFIXES, LoadedText, load_bytes, load_file
+
+__all__ = ["SUPPORTED_SUFFIXES", "LoadedText", "load_bytes", "load_file"]

@@ -1,0 +1,47 @@
+"""HTML pages: the article's main text, title, date and author via trafilatura (boilerplate left out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from index.errors import InputError
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What a page yields: its main text and metadata ("" when unknown)."""
+
+    text: str
+    title: str = ""
+    date: str = ""
+    author: str = ""
+
+
+def extract_html(html: str, name: str) -> Extracted:
+    """The page's article: trafilatura drops nav menus, related-article blocks, scripts and footers."""
+    import logging
+
+    import trafilatura
+
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
+    logging.getLogger("htmldate").setLevel(logging.CRITICAL)
+    try:
+        doc = trafilatura.bare_extraction(
+            html,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            include_images=False,
+            include_links=False,
+            favor_precision=True,
+            date_extraction_params={"extensive_search": True, "original_date": True, "outputformat": "%Y-%m-%d"},
+        )
+        if doc is None or not (doc.text or "").strip():  # precision too strict for a short page: try recall
+            doc = trafilatura.bare_extraction(
+                html, with_metadata=True, include_comments=False, favor_recall=True, include_links=False
+            )
+    except Exception as exc:  # noqa: BLE001 - any parser failure is one bad file, not a crash
+        raise InputError(f"{name}: cannot parse HTML ({type(exc).__name__})") from None
+    if doc is None or not (doc.text or "").strip():
+        raise InputError(f"{name}: no article text found in the HTML page")
+    return Extracted(text=doc.text, title=doc.title or "", date=doc.date or "", author=doc.author or "")

@@ -1,0 +1,101 @@
+"""One file → its text and metadata, whatever its format; every failure is a one-line InputError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.errors import InputError
+from index.formats import limits
+from index.formats.sniff import sniff
+from index.formats.text import cap_title, decode, tidy
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
+
+
+class LoadedText(str):
+    """A file's text (a str, as before) that also carries what its format told: title, date, author, and for a
+    PDF the offsets in the text where each page starts. `clean.clean_document` reads these."""
+
+    title: str
+    date: str
+    author: str
+    pages: tuple[int, ...]
+    format: str
+
+    def __new__(
+        cls,
+        text: str,
+        *,
+        title: str = "",
+        date: str = "",
+        author: str = "",
+        pages: tuple[int, ...] = (),
+        format: str = "text",  # noqa: A002 - the field's natural name
+    ) -> LoadedText:
+        obj = super().__new__(cls, text)
+        obj.title, obj.date, obj.author, obj.pages, obj.format = title, date, author, pages, format
+        return obj
+
+
+def _titled(text: str, title: str) -> str:
+    """The text with its title as the first line (the cleaner's convention), unless it starts with it already."""
+    title = cap_title(tidy(title).replace("\n", " ")) if title else ""
+    first = next((line.strip() for line in text.split("\n") if line.strip()), "")
+    if not title or first.lstrip("# ").strip() == title:
+        return text
+    return f"{title}\n{text}"
+
+
+def load_bytes(data: bytes, suffix: str, name: str) -> LoadedText:
+    """Read `data` (a file named `name`, extension `suffix`) as the format its content shows."""
+    kind = sniff(data, suffix.lower())
+    if kind == "binary":
+        raise InputError(f"{name}: not a text file (binary content)")
+    if kind == "zip":
+        raise InputError(f"{name}: a zip archive but not a Word .docx document")
+    if kind == "pdf":
+        from index.formats.pdf import extract_pdf
+
+        pages, author = extract_pdf(data, name)
+        starts: list[int] = []
+        texts: list[str] = []
+        offset = 0
+        for page in pages:
+            page = tidy(page).strip("\n")
+            starts.append(offset)
+            texts.append(page)
+            offset += len(page) + 1
+        return LoadedText("\n".join(texts), author=author, pages=tuple(starts), format="pdf")
+    if kind == "docx":
+        from index.formats.docx import extract_docx
+
+        doc = extract_docx(data, name)
+        return LoadedText(_titled(tidy(doc.text), doc.title), date=doc.date, author=doc.author, format="docx")
+    text = decode(data, name)
+    if kind == "html":
+        from index.formats.html import extract_html
+
+        doc = extract_html(text, name)
+        return LoadedText(_titled(tidy(doc.text), doc.title), date=doc.date, author=doc.author, format="html")
+    if kind == "markdown":
+        from index.formats.markdown import extract_markdown
+
+        doc = extract_markdown(text)
+        return LoadedText(_titled(tidy(doc.text), doc.title), date=doc.date, author=doc.author, format="markdown")
+    return LoadedText(tidy(text), format="text")
+
+
+def load_file(path: Path, name: str | None = None) -> LoadedText:
+    """Read the file at `path` (refused over limits.MAX_FILE_BYTES), named `name` in messages."""
+    name = name or str(path)
+    try:
+        size = path.stat().st_size
+        if size > limits.MAX_FILE_BYTES:
+            raise InputError(limits.file_size_message(name, size))
+        with path.open("rb") as handle:
+            data = handle.read(limits.MAX_FILE_BYTES + 1)  # the file may have grown since stat
+    except OSError as exc:
+        raise InputError(f"cannot read {name}: {exc.strerror or type(exc).__name__}") from None
+    if len(data) > limits.MAX_FILE_BYTES:
+        raise InputError(limits.file_size_message(name, len(data)))
+    return load_bytes(data, path.suffix, name)

@@ -1,0 +1,99 @@
+"""Bytes to clean text: encoding by evidence, control characters out, over-long lines split."""
+
+from __future__ import annotations
+
+import re
+
+from index.errors import InputError
+from index.formats import limits
+
+# C0 and C1 controls except \t and \n (\r and \f become newlines first), and DEL
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# bytes that cp1258 (Vietnamese) and cp1252 (Western) decode differently
+_CP1258_ONLY = frozenset(b"\xc3\xcc\xd0\xd2\xd5\xdd\xde\xe3\xec\xf0\xf2\xf5\xfd\xfe")
+_VI_COMBINING = re.compile(r"[A-Za-zÀ-ỹ][\u0300\u0301\u0303\u0309\u0323]")
+_VI_LETTERS = re.compile(r"[ăâêôơưđĂÂÊÔƠƯĐ]")
+_WESTERN_FAMILY = ("cp125", "latin", "iso8859", "mac_", "cp437", "cp850", "ascii", "windows")
+
+
+def strip_controls(text: str) -> str:
+    """Unify newlines (\\r\\n, \\r, form feed → \\n) and drop NUL and the other control characters."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
+    return _CONTROLS.sub("", text)
+
+
+def _single_byte(data: bytes) -> str:
+    """Vietnamese cp1258 when the bytes only it decodes form Vietnamese letters; else cp1252; else Latin-1."""
+    if any(b in _CP1258_ONLY for b in data):
+        vi = data.decode("cp1258", errors="replace")
+        evidence = len(_VI_COMBINING.findall(vi)) + len(_VI_LETTERS.findall(vi))
+        odd = sum(1 for b in data if b in _CP1258_ONLY)
+        if evidence and evidence * 2 >= odd:
+            return vi
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def decode(data: bytes, name: str) -> str:
+    """UTF-8 (BOM or not) first; UTF-16 by BOM; other scripts as charset-normalizer finds; Latin by evidence."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError(f"{name}: not valid UTF-16 text") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:262144]).best()  # a sample: detection time stays bounded
+    if best is not None and not best.encoding.lower().startswith(_WESTERN_FAMILY):
+        try:
+            return data.decode(best.encoding)
+        except (UnicodeDecodeError, LookupError):
+            pass
+    return _single_byte(data)
+
+
+def _cut(line: str, limit: int) -> int:
+    """Where to cut a line longer than `limit`: after a sentence end, else at a space, else at the limit."""
+    window = line[:limit]
+    for pattern in (". ", "! ", "? ", "… ", "; ", ", ", " "):
+        pos = window.rfind(pattern)
+        if pos > limit // 2:
+            return pos + len(pattern)
+    return limit
+
+
+def split_long_lines(text: str, limit: int | None = None) -> str:
+    """Every line at most `limit` characters (default limits.MAX_LINE_CHARS): longer ones are split."""
+    limit = limit or limits.MAX_LINE_CHARS
+    if all(len(line) <= limit for line in text.split("\n")):
+        return text
+    out: list[str] = []
+    for line in text.split("\n"):
+        while len(line) > limit:
+            cut = _cut(line, limit)
+            out.append(line[:cut].rstrip())
+            line = line[cut:].lstrip()
+        out.append(line)
+    return "\n".join(out)
+
+
+def tidy(text: str) -> str:
+    """Controls out, long lines split: what every format's text goes through."""
+    return split_long_lines(strip_controls(text))
+
+
+def cap_title(title: str, limit: int | None = None) -> str:
+    """A title cut to `limit` characters (default limits.MAX_TITLE_CHARS), at a word boundary when near."""
+    limit = limit or limits.MAX_TITLE_CHARS
+    title = " ".join(title.split())
+    if len(title) <= limit:
+        return title
+    head = title[: limit - 1]
+    cut = head.rfind(" ")
+    return (head[:cut] if cut > limit // 2 else head).rstrip(" ,;:-–") + "…"
