@@ -282,6 +282,7 @@ class SentenceTransformerEmbedder:
     def __init__(self, model: str) -> None:
         if not model:
             raise InputError(f"give a model after '{ST_PREFIX}', e.g. {ST_PREFIX}intfloat/multilingual-e5-small")
+        _check_reachable(model)
         from sentence_transformers import SentenceTransformer
 
         try:
@@ -308,6 +309,32 @@ class SentenceTransformerEmbedder:
 
     def bulk(self, n_texts: int, sample: Sequence[str] = ()) -> Embedder:
         return self
+
+
+def _check_reachable(model: str) -> None:
+    """A one-line error at once for a model that is neither a local folder nor in the Hugging Face cache while the hub
+    cannot be reached: sentence-transformers would retry for 80-110 s offline before failing the same way."""
+    if os.path.exists(os.path.expanduser(model)) or os.environ.get("HF_HUB_OFFLINE") == "1":
+        return  # a folder, or offline mode: sentence-transformers answers from disk at once
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        names = [model] if "/" in model else [model, f"sentence-transformers/{model}"]
+        if any(isinstance(try_to_load_from_cache(n, "config.json"), str) for n in names):
+            return
+    except (ImportError, ValueError):  # an old huggingface_hub, or a name that is no repo id: let it try
+        return
+    import socket
+    from urllib.parse import urlparse
+
+    host = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co").hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=5).close()
+    except OSError:
+        raise InputError(
+            f"cannot load sentence-transformers model '{model}': not a local folder, not in the Hugging Face cache, "
+            f"and {host} cannot be reached"
+        ) from None
 
 
 @lru_cache(maxsize=4)

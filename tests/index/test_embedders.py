@@ -75,3 +75,12 @@ def test_bad_engine_settings_are_one_line_errors(model_dir, monkeypatch):
 def test_unknown_embedder_is_an_input_error():
     with pytest.raises(InputError, match="unknown embedder"):
         get_embedder("word2vec")
+
+
+def test_an_unknown_model_fails_in_one_line_without_waiting_for_hub_retries(monkeypatch):
+    from index.embedders import SentenceTransformerEmbedder
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    with pytest.raises(InputError, match="cannot load sentence-transformers model 'no-such-org/no-such-model'") as err:
+        SentenceTransformerEmbedder("no-such-org/no-such-model")  # offline: 80-110 s of retries before the check
+    assert "\n" not in str(err.value)
