@@ -335,7 +335,12 @@ def clean_document(
     author = author or getattr(raw, "author", "")
     pages = pages or getattr(raw, "pages", ())
     text = tidy(raw)  # controls out, over-long lines split (a no-op on a loader's text)
-    page_of_line = _line_pages(text, pages) if pages and text == raw else []
+    if pages and text != raw:  # tidy each page on its own so the page starts stay known
+        bounds = [*pages, len(raw)]
+        parts = [tidy(raw[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+        text = "".join(parts)
+        pages = tuple(sum(len(p) for p in parts[:i]) for i in range(len(parts)))
+    page_of_line = _line_pages(text, pages) if pages else []
     normalized = normalize(text).split("\n")
     if page_of_line and len(page_of_line) != len(normalized):
         page_of_line = []

@@ -27,7 +27,7 @@ def looks_binary(head: bytes) -> bool:
     if not head or head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text is full of NULs
         return False
     controls = sum(1 for b in head if b < 32 and b not in _TEXT_CONTROLS)
-    return controls / len(head) > limits.BINARY_CONTROL_SHARE
+    return controls > max(8, len(head) * limits.BINARY_CONTROL_SHARE)
 
 
 def is_docx(data: bytes) -> bool:

@@ -13,7 +13,37 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _CP1258_ONLY = frozenset(b"\xc3\xcc\xd0\xd2\xd5\xdd\xde\xe3\xec\xf0\xf2\xf5\xfd\xfe")
 _VI_COMBINING = re.compile(r"[A-Za-zÀ-ỹ][\u0300\u0301\u0303\u0309\u0323]")
 _VI_LETTERS = re.compile(r"[ăâêôơưđĂÂÊÔƠƯĐ]")
-_WESTERN_FAMILY = ("cp125", "latin", "iso8859", "mac_", "cp437", "cp850", "ascii", "windows")
+# encodings of other scripts, where charset-normalizer's guess is trusted; for any Latin-script guess (cp1250,
+# cp775, mac_*, …) the Western/Vietnamese choice below decides, by evidence
+_OTHER_SCRIPTS = (
+    "cp1251",
+    "koi8",
+    "cp1253",
+    "cp1255",
+    "cp1256",
+    "iso8859_5",
+    "iso8859_6",
+    "iso8859_7",
+    "iso8859_8",
+    "cp866",
+    "mac_cyrillic",
+    "mac_greek",
+    "big5",
+    "gb",
+    "hz",
+    "shift_jis",
+    "cp932",
+    "cp936",
+    "cp949",
+    "cp950",
+    "euc",
+    "iso2022",
+    "johab",
+    "tis_620",
+    "cp874",
+    "utf_16",
+    "utf_32",
+)
 
 
 def strip_controls(text: str) -> str:
@@ -50,7 +80,7 @@ def decode(data: bytes, name: str) -> str:
     from charset_normalizer import from_bytes
 
     best = from_bytes(data[:262144]).best()  # a sample: detection time stays bounded
-    if best is not None and not best.encoding.lower().startswith(_WESTERN_FAMILY):
+    if best is not None and len(data) >= 64 and best.encoding.lower().startswith(_OTHER_SCRIPTS):
         try:
             return data.decode(best.encoding)
         except (UnicodeDecodeError, LookupError):
