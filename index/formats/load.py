@@ -41,7 +41,7 @@ def _titled(text: str, title: str) -> str:
     """The text with its title as the first line (the cleaner's convention), unless it starts with it already."""
     title = cap_title(tidy(title).replace("\n", " ")) if title else ""
     first = next((line.strip() for line in text.split("\n") if line.strip()), "")
-    if not title or first.lstrip("# ").strip() == title:
+    if not title or not first or first.lstrip("# ").strip() == title:  # a title alone is not a document
         return text
     return f"{title}\n{text}"
 

@@ -281,3 +281,79 @@ def test_property_page_starts_are_monotone_offsets(pages: list[str]) -> None:
             assert len(doc.pages) == len(pages)
             assert list(doc.pages) == sorted(doc.pages)
             assert all(0 <= s <= len(doc.text) for s in doc.pages)
+
+
+# --- more bad inputs, one row each: (file name, bytes, expected: text that must be in the title/text, or the
+# start of the InputError message after the file name) --------------------------------------------------------
+
+
+def _encrypted_pdf(password: str) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(samples.make_pdf([["Encrypted body text."]]))))
+    writer.encrypt(user_password=password, owner_password="owner", algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+CASES = [
+    ("locked.pdf", lambda: _encrypted_pdf("secret"), "error", "the PDF is encrypted"),
+    ("open.pdf", lambda: _encrypted_pdf(""), "text", "Encrypted body text."),
+    ("junk-header.pdf", lambda: b"%PDF-1.4\n" + b"\x00garbage" * 50, "error", "damaged or unreadable PDF"),
+    ("pdf-magic-only.txt", lambda: b"%PDF-", "error", "damaged or unreadable PDF"),
+    (
+        "script-only.html",
+        lambda: b"<html><head><script>var a=1;</script></head><body></body></html>",
+        "error",
+        "no article text",
+    ),
+    ("not-zip.docx", lambda: b"PK\x03\x04" + b"\x00" * 100, "error", "a zip archive but not"),
+    ("empty-zip.docx", lambda: b"PK\x05\x06" + b"\x00" * 18, "error", "a zip archive but not"),
+    ("text-named.pdf", lambda: "Tiêu đề thật\nNội dung bình thường.".encode(), "text", "Nội dung bình thường."),
+    ("text-named.docx", lambda: b"Plain title\nPlain body text.", "text", "Plain body text."),
+    ("unclosed.md", lambda: "---\ntitle: Không đóng\nNội dung vẫn đọc được.".encode(), "text", "Nội dung vẫn"),
+    ("unclosed-fence.md", lambda: "Tiêu đề\nTrước mã.\n```\ncode()\n".encode(), "text", "Trước mã."),
+    ("only-front-matter.md", lambda: b"---\ntitle: x\n---\n", "text", ""),
+    ("only-code.md", lambda: b"```\nprint(1)\n```\n", "text", ""),
+    ("crlf.txt", lambda: "Tiêu đề\r\nDòng hai.\r\n".encode(), "text", "Tiêu đề\nDòng hai."),
+    ("cr-only.txt", lambda: b"Title\rSecond line.\r", "text", "Title\nSecond line."),
+    ("nul-heavy.txt", lambda: b"\x00" * 1000, "error", "not a text file"),
+    ("elf.txt", lambda: b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200, "error", "not a text file"),
+    ("png.md", lambda: b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 300, "error", "not a text file"),
+    (
+        "xhtml.txt",
+        lambda: ('<?xml version="1.0"?>\n' + samples.vn_news_html().split("\n", 1)[1]).encode(),
+        "text",
+        samples.ARTICLE_PARAS[1],
+    ),
+    ("decomposed.txt", lambda: "Ha\u0300 No\u0323\u0302i\nNội dung.".encode(), "text", "Hà Nội"),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "outcome", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_table(tmp_path: Path, name: str, make, outcome: str, expected: str) -> None:
+    path = _write(tmp_path, name, make())
+    if outcome == "error":
+        message = _error(path)
+        assert message.startswith(f"{path}: {expected}"), message
+        return
+    docs = _docs(path)
+    if not expected:
+        assert docs == []
+        return
+    assert expected in docs[0].text
+
+
+def test_a_folder_of_every_format_builds_an_index(tmp_path: Path, fresh_settings) -> None:
+    from index.build import update_index
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    _write(folder, "news.html", samples.vn_news_html())
+    _write(folder, "report.pdf", samples.make_pdf([["Quarterly report."], ["Second page text."]]))
+    _write(folder, "finance.docx", samples.make_docx())
+    _write(folder, "guide.md", "---\ntitle: Hướng dẫn\n---\nCài đặt bằng pip.\n```\npip install x\n```\n")
+    _write(folder, "plain.txt", "Tiêu đề\nNội dung thường.")
+    report = update_index([folder], fresh_settings, sync=True, show_progress=False)
+    assert report.files == 5 and report.documents == 5
