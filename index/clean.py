@@ -27,6 +27,7 @@ DATE_LINE = re.compile(
     r"^(?:[^\d\n]{0,20})?(?:(?P<time>\d{1,2}:\d{2})\s*(?:\||,|-)?\s*)?"
     r"(?P<date>\d{1,2}/\d{1,2}/\d{4})(?:\s*(?:\||,|-)?\s*(?P<time2>\d{1,2}:\d{2}))?(?:\s*\(?GMT[+-]\d+\)?)?$"
 )
+_DATED_LINE = re.compile(r"^\D{0,20}\d{1,2}/\d{1,2}/\d{4}\b[\d\s:,|()GMT+\-]*$")
 SOURCE_LINE = re.compile(r"^\(\s*(?:theo|nguồn|source)\s*:?\s+[^()]{1,80}\)\.?$", re.IGNORECASE)
 ELLIPSIS_END = re.compile(r"(?:\.\.\.|…)\s*$")
 MAX_HEADLINE_CHARS = 250
@@ -356,8 +357,11 @@ def clean_document(
 
     line_date = source_line = ""
     body: list[str] = []
-    for line in main:
+    for n, line in enumerate(main):
         match = DATE_LINE.match(line)
+        if date and n < 3 and len(line) <= 60 and _DATED_LINE.search(line):  # "Thứ sáu, 15/3/2024, 08:30 (GMT+7)"
+            line_date = line_date or line  # the format's metadata gave the date: the page's date line is chrome
+            continue
         if match and not line_date:
             line_date = line
             continue

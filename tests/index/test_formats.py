@@ -37,6 +37,7 @@ def test_html_vietnamese_news_article_in_boilerplate_out(tmp_path: Path) -> None
     assert doc.date == "2024-03-15"
     assert doc.author == "Minh Anh"
     assert doc.text.startswith(samples.ARTICLE_TITLE)
+    assert "Thứ sáu" not in doc.text  # the page's date line: the date is in the metadata
 
 
 def test_htm_suffix_and_fragment(tmp_path: Path) -> None:
