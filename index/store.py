@@ -33,6 +33,7 @@ import numpy as np
 from index import ann, keyword
 from index.chunking import titled
 from index.errors import EmbedderMismatchError, IndexMissingError, StoreLockedError
+from index.health import IndexDamagedError, Problem, damaged, rebuild_fix, verify
 from index.records import ChunkRecord, DocRecord, Passage
 
 FORMAT = 2
@@ -85,24 +86,47 @@ def _faiss():  # faiss is imported where used: `kbqa --help` and errors need not
 def read_manifest(root: str | Path) -> Manifest | None:
     """The committed manifest of the store at `root`, or None when there is no index yet."""
     root = Path(root)
+
+    def bad(what: str) -> Exception:
+        return damaged(root, Problem(root / CURRENT, what, rebuild_fix(root)))
+
     try:
         data = json.loads((root / CURRENT).read_text(encoding="utf-8"))
     except (FileNotFoundError, NotADirectoryError):
         return None
     except ValueError:
-        raise IndexMissingError(
-            f"the index at {root} is damaged (bad {CURRENT}); rebuild it with `kbqa index`"
-        ) from None
+        raise bad("is empty" if not (root / CURRENT).stat().st_size else "is not valid JSON (damaged)") from None
+    except OSError as exc:
+        raise bad(f"cannot be read ({exc.strerror})") from None
+    if not isinstance(data, dict):
+        raise bad("is not a manifest (damaged)")
     if data.get("format") != FORMAT:
-        raise IndexMissingError(
-            f"the index at {root} was made by an older kbqa: rebuild it with `kbqa index --rebuild`"
-        )
+        if isinstance(data.get("format"), int) and data["format"] < FORMAT:
+            raise IndexMissingError(
+                f"the index at {root} was made by an older kbqa: rebuild it with `kbqa index --rebuild`"
+            )
+        raise bad("is not a manifest (damaged)")
     try:
-        return Manifest(**data)
+        manifest = Manifest(**data)
     except TypeError:
-        raise IndexMissingError(
-            f"the index at {root} is damaged (bad {CURRENT}); rebuild it with `kbqa index`"
-        ) from None
+        raise bad("is not a manifest (damaged)") from None
+    ints = (manifest.dim, manifest.documents, manifest.chunks, manifest.generation, manifest.rows)
+    if (
+        not all(isinstance(v, int) and v >= 0 for v in ints)
+        or not isinstance(manifest.data, str)
+        or not manifest.data.startswith("data-")
+        or "/" in manifest.data
+        or not isinstance(manifest.ann, str)
+    ):
+        raise bad("is not a manifest (damaged)")
+    return manifest
+
+
+def _current_or_none(root: Path) -> Manifest | None:
+    try:
+        return read_manifest(root)
+    except IndexDamagedError:
+        return None
 
 
 def _connect(path: Path, readonly: bool) -> sqlite3.Connection:
@@ -170,23 +194,25 @@ class Store:
                 raise IndexMissingError(f"no index at {self.root}: build one with `kbqa index [PATH ...]`")
             data = self.root / manifest.data
             try:
-                if not (data / "meta.sqlite").is_file():
-                    raise FileNotFoundError(data)
+                verify(self.root)  # cheap checks of every file: a damaged one is named with its fix
                 db = _connect(data / "meta.sqlite", readonly=True)
                 index = self._build_index(db, data, manifest) if self._vectors else None
-            except (FileNotFoundError, sqlite3.Error, ValueError, OSError):
-                if attempt == 4:
-                    raise IndexMissingError(
-                        f"the index at {self.root} is unreadable; rebuild it with `kbqa index`"
-                    ) from None
-                time.sleep(0.1)
-                continue
+            except (IndexDamagedError, sqlite3.Error, ValueError, OSError, RuntimeError, EOFError):
+                if attempt < 4 and _current_or_none(self.root) != manifest:  # a writer switched generations
+                    time.sleep(0.1)
+                    continue
+                verify(self.root, deep=True)
+                raise IndexDamagedError(
+                    f"the index at {self.root} is unreadable; repair it with `kbqa index --rebuild PATHS`"
+                ) from None
             old, self._db = self._db, db
             self.manifest, self.index = manifest, index
             self._marks = _has_marks(db)
             if old is not None:
                 old.close()
             return
+        verify(self.root, deep=True)
+        raise IndexDamagedError(f"the index at {self.root} is unreadable; repair it with `kbqa index --rebuild PATHS`")
 
     @staticmethod
     def _build_index(db: sqlite3.Connection, data: Path, manifest: Manifest):
@@ -354,7 +380,14 @@ class StoreWriter:
             raise
 
     def _open(self, embedder_id: str | None, dim: int | None, rebuild: bool) -> None:
-        previous = read_manifest(self.root)
+        try:
+            previous = read_manifest(self.root)
+        except IndexDamagedError:
+            if not rebuild:
+                raise
+            previous = None  # a damaged CURRENT: the rebuild starts over (and removes every data folder)
+        if previous is not None and not rebuild:
+            verify(self.root)  # appending to a damaged generation would leave it unreadable
         base = None if rebuild else previous
         if base is None and embedder_id is None:
             raise IndexMissingError(f"no index at {self.root}: build one with `kbqa index [PATH ...]`")

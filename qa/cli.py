@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -33,8 +34,23 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             _fail(str(exc))
         except KeyboardInterrupt:
             _fail("interrupted; the index is as it was before this run", 130)
+        except (sqlite3.DatabaseError, OSError, ValueError, RuntimeError, EOFError):
+            if "store" not in kwargs:
+                raise
+            _fail_if_damaged(kwargs["store"])  # a store file broke under the command: name it and the fix
+            raise
 
     return wrapper
+
+
+def _fail_if_damaged(store: str | None) -> None:
+    """One line naming the damaged store file and its fix, if an error came from one (else return)."""
+    from index.health import damaged, store_problems
+
+    root = load_settings({"store": store}).store
+    problems = store_problems(root)
+    if problems:
+        _fail(str(damaged(root, problems[0])))
 
 
 def store_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -129,6 +145,35 @@ def list_cmd(as_json: bool, store: str | None) -> None:
             click.echo(json.dumps({**doc, "added": added}, ensure_ascii=False))
         else:
             click.echo(f"{doc['doc_id']}\t{doc['title']}\t{doc['date']}\t{doc['source']}\t{doc['chunks']}\t{added}")
+
+
+@main.command()
+@click.option("--store", type=click.Path(file_okay=False), help="Index folder [env KBQA_STORE; default .kbqa].")
+@handle_errors
+def check(store: str | None) -> None:
+    """Say whether the index (and the embedding cache) is sound; if not, one line per problem with its fix.
+    Exit 0 when sound, 1 when damaged."""
+    from index.health import check as check_store
+    from index.store import read_manifest
+
+    settings = load_settings({"store": store})
+    problems = check_store(settings.store, settings.cache)
+    for problem in problems:
+        click.echo(f"kbqa: damaged: {problem.line()}", err=True)
+    if problems:
+        sys.exit(1)
+    try:
+        manifest = read_manifest(settings.store)
+    except KbqaError:
+        manifest = None
+    if manifest is None:
+        click.echo(f"kbqa: no index at {settings.store} (nothing to check); the embedding cache is sound", err=True)
+    else:
+        click.echo(
+            f"kbqa: the index at {settings.store} is sound: {manifest.documents} document(s), "
+            f"{manifest.chunks} chunk(s), generation {manifest.generation}; the embedding cache is sound",
+            err=True,
+        )
 
 
 def _open_assistant(settings: Settings) -> Any:

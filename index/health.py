@@ -1,0 +1,243 @@
+"""Store health: find what is damaged in a store (and the embedding cache), one line per problem with its fix."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import KbqaError
+
+DEFAULT_STORE = ".kbqa"
+TABLES = {"documents", "chunks"}
+CACHE_TABLES = {"vectors"}
+
+
+class IndexDamagedError(KbqaError):
+    """A store file is damaged: the message names it and says how to repair it (`kbqa index --rebuild`)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong: which file, what is wrong with it, and what repairs it."""
+
+    path: Path
+    what: str
+    fix: str
+
+    def line(self) -> str:
+        return f"{self.path}: {self.what}; {self.fix}"
+
+
+def rebuild_fix(root: str | Path) -> str:
+    """The command that repairs a damaged store at `root`."""
+    store = "" if Path(root) == Path(DEFAULT_STORE) else f" --store {root}"
+    return f"repair it with `kbqa index --rebuild{store} PATHS` (PATHS: your document folders)"
+
+
+def damaged(root: str | Path, problem: Problem) -> IndexDamagedError:
+    """The one-line error a command gives on a damaged store."""
+    try:
+        name = problem.path.relative_to(root)
+    except ValueError:
+        name = problem.path
+    return IndexDamagedError(f"the index at {root} is damaged: {name} {problem.what}; {problem.fix}")
+
+
+def _sqlite_header(path: Path) -> str | None:
+    """What is wrong with a SQLite file's size (a stat: the file is not opened, since closing a descriptor would
+    drop the POSIX locks this process's SQLite connections hold on it), or None."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    wal = path.with_name(path.name + "-wal")
+    if wal.is_file() and wal.stat().st_size > 0:  # pages may live in the WAL only: let SQLite judge
+        return None
+    if size == 0:
+        return "is empty"
+    if size < 512 or size % 512:
+        return f"is truncated ({size} bytes)"
+    return None
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    """A query-only connection (not `mode=ro`: that cannot read a WAL a killed writer left without its -shm)."""
+    return sqlite3.connect(path, timeout=60, check_same_thread=False)
+
+
+def _sqlite_tables(path: Path, tables: set[str], deep: bool) -> str | None:
+    """What is wrong with a SQLite file's tables (and, if `deep`, its pages: PRAGMA quick_check), or None."""
+    try:
+        db = _open(path)
+    except sqlite3.Error as exc:
+        return f"cannot be opened ({exc})"
+    try:
+        found = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables <= found:
+            return f"lacks the table(s) {', '.join(sorted(tables - found))}"
+        for table in sorted(tables):
+            db.execute(f"SELECT * FROM {table} LIMIT 1").fetchall()
+        wal = path.with_name(path.name + "-wal")
+        if not (wal.is_file() and wal.stat().st_size > 0):
+            page = db.execute("PRAGMA page_size").fetchone()[0]
+            pages = db.execute("PRAGMA page_count").fetchone()[0]
+            if path.stat().st_size < page * pages:
+                return f"is truncated ({path.stat().st_size} bytes, {pages} pages of {page} expected)"
+        if deep:
+            result = [r[0] for r in db.execute("PRAGMA quick_check")]
+            if result != ["ok"]:
+                return f"fails its integrity check ({result[0]})"
+    except sqlite3.Error as exc:
+        return f"is damaged ({exc})"
+    finally:
+        db.close()
+    return None
+
+
+def store_problems(root: str | Path, deep: bool = True) -> list[Problem]:
+    """What is wrong with the committed generation of the store at `root` (empty when sound or absent).
+
+    Without `deep`, only what is cheap at every open: CURRENT, the data folder, SQLite headers and tables, the
+    vectors file's size, the ANN and keyword files' presence and headers. `deep` adds SQLite's quick_check,
+    finite vectors, the ANN count and the keyword index's coverage of the live chunks."""
+    from index import ann, keyword
+    from index.store import ALIVE, CHUNKS_OF_DOCS, CURRENT, read_manifest
+
+    root = Path(root)
+    fix = rebuild_fix(root)
+    try:
+        manifest = read_manifest(root)
+    except KbqaError as exc:
+        return [Problem(root / CURRENT, f"is unreadable ({str(exc).split('(')[-1].split(')')[0]})", fix)]
+    if manifest is None:
+        return []
+    data = root / manifest.data
+    if not data.is_dir():
+        return [Problem(data, "(the data folder CURRENT names) is missing", fix)]
+    problems: list[Problem] = []
+    meta = data / "meta.sqlite"
+    wrong = _sqlite_header(meta) if meta.is_file() else "is missing"
+    wrong = wrong or _sqlite_tables(meta, TABLES, deep)
+    live = None
+    if wrong:
+        problems.append(Problem(meta, wrong, fix))
+    else:
+        try:
+            db = _open(meta)
+            try:
+                rows = db.execute(f"SELECT c.id {CHUNKS_OF_DOCS}{ALIVE}", {"g": manifest.generation}).fetchall()
+            finally:
+                db.close()
+            live = np.sort(np.array([r[0] for r in rows], dtype=np.int64))
+            if len(live) != manifest.chunks:
+                problems.append(Problem(meta, f"holds {len(live)} live chunks, CURRENT says {manifest.chunks}", fix))
+            elif len(live) and int(live[-1]) >= manifest.rows:
+                problems.append(Problem(meta, f"names chunk {int(live[-1])} beyond the {manifest.rows} vectors", fix))
+        except sqlite3.Error as exc:
+            problems.append(Problem(meta, f"is damaged ({exc})", fix))
+    vectors = data / "vectors.f32"
+    expected = manifest.rows * manifest.dim * 4
+    size = vectors.stat().st_size if vectors.is_file() else -1
+    if size < 0 and expected:
+        problems.append(Problem(vectors, "is missing", fix))
+    elif 0 <= size < expected or size % max(manifest.dim * 4, 1):
+        problems.append(
+            Problem(vectors, f"is {size} bytes, not {expected} ({manifest.rows} rows of {manifest.dim} floats)", fix)
+        )
+    elif deep and expected and not _finite(vectors, manifest.rows, manifest.dim):
+        problems.append(Problem(vectors, "holds values that are not numbers (overwritten?)", fix))
+    if manifest.ann:
+        wrong = _ann_problem(data, manifest.ann, deep, ann)
+        if wrong:
+            problems.append(Problem(data / manifest.ann, wrong, fix))
+    problems.extend(_keyword_problems(data, manifest.generation, live if deep else None, fix, keyword))
+    return problems
+
+
+def _finite(path: Path, rows: int, dim: int, block: int = 65536) -> bool:
+    table = np.memmap(path, dtype=np.float32, mode="r", shape=(rows, dim))
+    return all(np.isfinite(table[i : i + block]).all() for i in range(0, rows, block))
+
+
+def _ann_problem(data: Path, name: str, deep: bool, ann) -> str | None:  # noqa: ANN001
+    path = data / name
+    try:
+        _, _, held = ann.parse_name(name)
+    except ValueError:
+        return "is not a valid ANN file name"
+    if not path.is_file():
+        return "is missing"
+    if path.stat().st_size == 0:
+        return "is empty"
+    faiss = ann._faiss()
+    try:  # memory-mapped unless `deep`: costs little at every open
+        index = faiss.read_index(str(path), 0 if deep else faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+    except Exception as exc:  # noqa: BLE001 - faiss raises RuntimeError with its C++ message
+        return f"cannot be loaded ({str(exc).strip().splitlines()[0][:80] if str(exc).strip() else type(exc).__name__})"
+    if index.ntotal != held:
+        return f"holds {index.ntotal} vectors, its name says {held}"
+    return None
+
+
+def _keyword_problems(data: Path, generation: int, live: np.ndarray | None, fix: str, keyword) -> list[Problem]:  # noqa: ANN001
+    manifest = data / keyword.manifest_name(generation)
+    if not manifest.exists():
+        return []  # a store from before keyword files: the index is built from the chunks when asked
+    try:
+        spec = json.loads(manifest.read_text(encoding="utf-8"))
+        names = spec["segments"]
+        if not isinstance(names, list) or not isinstance(spec["removed"], list):
+            raise ValueError("bad manifest")
+    except (ValueError, KeyError, TypeError, OSError):
+        return [Problem(manifest, "is unreadable", fix)]
+    problems = []
+    for name in names:
+        for array in keyword.ARRAYS:
+            path = data / str(name) / f"{array}.npy"
+            try:
+                np.load(path, mmap_mode="r", allow_pickle=False)
+            except FileNotFoundError:
+                problems.append(Problem(path, "(of the keyword index) is missing", fix))
+            except Exception:  # noqa: BLE001 - numpy raises ValueError, EOFError, OSError... on a bad file
+                problems.append(Problem(path, "(of the keyword index) is unreadable", fix))
+    if problems or live is None:
+        return problems
+    try:
+        index = keyword.KeywordIndex.load(data, manifest.name)
+        ids = np.concatenate([np.asarray(s.ids) for s in index._segments] or [np.zeros(0, np.int64)])
+        covered = np.setdiff1d(ids, np.fromiter(index._removed, dtype=np.int64, count=len(index._removed)))
+    except Exception:  # noqa: BLE001
+        return [Problem(manifest, "cannot be loaded", fix)]
+    if not np.array_equal(np.sort(covered), live):
+        return [Problem(manifest, f"covers {len(covered)} chunks, not the {len(live)} live ones", fix)]
+    return []
+
+
+def cache_problems(cache_dir: str | Path) -> list[Problem]:
+    """What is wrong with the embedding cache in `cache_dir` (a damaged one is set aside by the next build)."""
+    from index.embed_cache import cache_path
+
+    path = cache_path(cache_dir)
+    if not path.is_file():
+        return []
+    wrong = _sqlite_header(path) or _sqlite_tables(path, CACHE_TABLES, deep=True)
+    if wrong == "is empty":
+        return []  # SQLite starts an empty file as a new database
+    fix = "the next `kbqa index` or `kbqa add` sets it aside and starts a new one (only re-embedding costs time)"
+    return [Problem(path, wrong, fix)] if wrong else []
+
+
+def check(root: str | Path, cache_dir: str | Path | None = None) -> list[Problem]:
+    """Every problem of the store at `root` and of the embedding cache in `cache_dir`; empty when sound."""
+    return store_problems(root, deep=True) + (cache_problems(cache_dir) if cache_dir is not None else [])
+
+
+def verify(root: str | Path, deep: bool = False) -> None:
+    """Raise the one-line IndexDamagedError for the first problem of the store at `root`, if any."""
+    problems = store_problems(root, deep=deep)
+    if problems:
+        raise damaged(root, problems[0])

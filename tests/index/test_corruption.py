@@ -1,0 +1,143 @@
+"""Each store file (and the embedding cache) truncated, emptied and overwritten with garbage: `ask`, `list`, `index`
+and `add` give one line (no traceback), `kbqa check` names the file, `kbqa index --rebuild` repairs it."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import index.ann
+from qa.cli import main
+
+DOCS = {
+    "otter.txt": "Otters of the Mekong\n\nRangers counted twenty-seven giant river otters near Kratie in March.\n",
+    "bakery.txt": "A bakery in Hoi An\n\nThe bakery on Tran Phu street sells banh mi from five in the morning.\n",
+    "ferry.txt": "The Can Tho ferry\n\nThe old ferry across the Hau river stopped running when the bridge opened.\n",
+}
+NEW = "Rice harvest in An Giang\n\nFarmers in An Giang brought in the winter-spring rice harvest early this year.\n"
+QUESTION = "How many otters did rangers count near Kratie?"
+ANN_LIMIT = 2  # every store here has an HNSW file
+
+
+def _store_file(pattern: str) -> Callable[[Path], Path]:
+    return lambda case: next((case / "store").glob(pattern))
+
+
+FILES: dict[str, Callable[[Path], Path]] = {
+    "CURRENT": _store_file("CURRENT"),
+    "meta.sqlite": _store_file("data-*/meta.sqlite"),
+    "vectors.f32": _store_file("data-*/vectors.f32"),
+    "ann": _store_file("data-*/ann-*.faiss"),
+    "keyword-manifest": _store_file("data-*/keyword-*.json"),
+    "keyword-segment": _store_file("data-*/kw-*/terms.npy"),
+    "embeddings.sqlite": lambda case: case / "cache" / "embeddings.sqlite",
+}
+
+
+def truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def garbage(path: Path) -> None:
+    path.write_bytes(random.Random(path.name).randbytes(1000))
+
+
+DAMAGES = {"truncated": truncate, "emptied": empty, "garbage": garbage}
+
+
+def run(case: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, [*args, "--store", str(case / "store")], env={"KBQA_CACHE": str(case / "cache")})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(autouse=True)
+def small_ann(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(index.ann, "EXACT_LIMIT", ANN_LIMIT)
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sound store of three documents with an HNSW file, its embedding cache and its documents."""
+    root = tmp_path_factory.mktemp("pristine")
+    (root / "docs").mkdir()
+    for name, text in DOCS.items():
+        (root / "docs" / name).write_text(text, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(index.ann, "EXACT_LIMIT", ANN_LIMIT)
+        code, _, err = run(root, "index", str(root / "docs"))
+    assert code == 0, err
+    assert all(FILES[name](root).is_file() for name in FILES)
+    return root
+
+
+@pytest.fixture
+def case(pristine: Path, tmp_path: Path) -> Path:
+    shutil.copytree(pristine, tmp_path / "case")
+    return tmp_path / "case"
+
+
+def test_pristine_store_is_sound(case: Path):
+    code, _, err = run(case, "check")
+    assert code == 0 and "is sound" in err and err.count("\n") == 1
+    code, out, _ = run(case, "ask", QUESTION)
+    assert code == 0 and "otter" in out.lower()
+
+
+def one_line_error(code: int, err: str, name: str) -> None:
+    assert code == 1, err
+    assert err.count("\n") == 1 and err.startswith("kbqa: error:"), err
+    assert "--rebuild" in err and name.split("-")[0].split(".")[0].lower() in err.lower(), err
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+@pytest.mark.parametrize("name", FILES)
+def test_damage_is_named_and_rebuild_repairs(case: Path, name: str, damage: str):
+    path = FILES[name](case)
+    DAMAGES[damage](path)
+    docs = str(case / "docs")
+    (case / "new.txt").write_text(NEW, encoding="utf-8")
+    code, _, err = run(case, "check")
+    if name == "embeddings.sqlite":
+        # the cache is only a shortcut: commands work, and the next build sets a damaged one aside
+        if damage != "emptied":  # SQLite takes an empty file for a new database: nothing is damaged
+            assert code == 1 and path.name in err and "sets it aside" in err, err
+        for args in (("ask", QUESTION), ("list",)):
+            code, _, err = run(case, *args)
+            assert code == 0, err
+        code, _, err = run(case, "add", str(case / "new.txt"))
+        assert code == 0, err
+        assert (damage == "emptied") == ("set aside" not in err), err
+    else:
+        assert code == 1 and err.count("\n") >= 1, err
+        assert path.name in err and "kbqa index --rebuild" in err, err
+        for args in (("ask", QUESTION), ("list",), ("add", str(case / "new.txt")), ("remove", "otter")):
+            one_line_error(*run(case, *args)[::2], name)
+        code, _, err = run(case, "index", docs)  # a plain index does not pass over the damage
+        one_line_error(code, err, name)
+    code, _, err = run(case, "index", "--rebuild", docs)
+    assert code == 0 and "the index now holds 3 document(s)" in err, err
+    code, _, err = run(case, "check")
+    assert code == 0 and "is sound" in err, err
+    code, out, err = run(case, "ask", QUESTION)
+    assert code == 0 and "otter" in out.lower(), err
+
+
+def test_missing_data_folder(case: Path):
+    shutil.rmtree(next((case / "store").glob("data-*")))
+    code, _, err = run(case, "check")
+    assert code == 1 and "data folder" in err
+    one_line_error(*run(case, "list")[::2], "data")
+    code, _, err = run(case, "index", "--rebuild", str(case / "docs"))
+    assert code == 0, err
+    assert run(case, "check")[0] == 0
