@@ -19,6 +19,10 @@ CACHE_TABLES = {"vectors"}
 class IndexDamagedError(KbqaError):
     """A store file is damaged: the message names it and says how to repair it (`kbqa index --rebuild`)."""
 
+    def __init__(self, message: str, problem: Problem | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -44,7 +48,7 @@ def damaged(root: str | Path, problem: Problem) -> IndexDamagedError:
         name = problem.path.relative_to(root)
     except ValueError:
         name = problem.path
-    return IndexDamagedError(f"the index at {root} is damaged: {name} {problem.what}; {problem.fix}")
+    return IndexDamagedError(f"the index at {root} is damaged: {name} {problem.what}; {problem.fix}", problem)
 
 
 def _sqlite_header(path: Path) -> str | None:
@@ -98,12 +102,13 @@ def _sqlite_tables(path: Path, tables: set[str], deep: bool) -> str | None:
     return None
 
 
-def store_problems(root: str | Path, deep: bool = True) -> list[Problem]:
+def store_problems(root: str | Path, deep: bool = True, finite: bool | None = None) -> list[Problem]:
     """What is wrong with the committed generation of the store at `root` (empty when sound or absent).
 
     Without `deep`, only what is cheap at every open: CURRENT, the data folder, SQLite headers and tables, the
     vectors file's size, the ANN and keyword files' presence and headers. `deep` adds SQLite's quick_check,
-    finite vectors, the ANN count and the keyword index's coverage of the live chunks."""
+    finite vectors (alone with `finite`), the ANN count and the keyword index's coverage of the live chunks."""
+    finite = deep if finite is None else finite
     from index import ann, keyword
     from index.store import ALIVE, CHUNKS_OF_DOCS, CURRENT, read_manifest
 
@@ -111,8 +116,10 @@ def store_problems(root: str | Path, deep: bool = True) -> list[Problem]:
     fix = rebuild_fix(root)
     try:
         manifest = read_manifest(root)
-    except KbqaError as exc:
-        return [Problem(root / CURRENT, f"is unreadable ({str(exc).split('(')[-1].split(')')[0]})", fix)]
+    except IndexDamagedError as exc:
+        return [exc.problem or Problem(root / CURRENT, "is unreadable", fix)]
+    except KbqaError:
+        return [Problem(root / CURRENT, "names a format of an older kbqa", fix)]
     if manifest is None:
         return []
     data = root / manifest.data
@@ -148,7 +155,7 @@ def store_problems(root: str | Path, deep: bool = True) -> list[Problem]:
         problems.append(
             Problem(vectors, f"is {size} bytes, not {expected} ({manifest.rows} rows of {manifest.dim} floats)", fix)
         )
-    elif deep and expected and not _finite(vectors, manifest.rows, manifest.dim):
+    elif finite and expected and not _finite(vectors, manifest.rows, manifest.dim):
         problems.append(Problem(vectors, "holds values that are not numbers (overwritten?)", fix))
     if manifest.ann:
         wrong = _ann_problem(data, manifest.ann, deep, ann)
@@ -236,8 +243,8 @@ def check(root: str | Path, cache_dir: str | Path | None = None) -> list[Problem
     return store_problems(root, deep=True) + (cache_problems(cache_dir) if cache_dir is not None else [])
 
 
-def verify(root: str | Path, deep: bool = False) -> None:
+def verify(root: str | Path, deep: bool = False, finite: bool | None = None) -> None:
     """Raise the one-line IndexDamagedError for the first problem of the store at `root`, if any."""
-    problems = store_problems(root, deep=deep)
+    problems = store_problems(root, deep=deep, finite=finite)
     if problems:
         raise damaged(root, problems[0])

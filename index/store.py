@@ -141,7 +141,10 @@ def _read_rows(path: Path, dim: int, rows: int, ids: np.ndarray) -> np.ndarray:
     if not len(ids):
         return np.zeros((0, dim), np.float32)
     table = np.memmap(path, dtype=np.float32, mode="r", shape=(rows, dim))
-    return np.ascontiguousarray(table[ids])
+    out = np.ascontiguousarray(table[ids])
+    if not np.isfinite(out).all():  # overwritten: a damaged store is named and repaired, never searched
+        raise ValueError(f"{path} holds values that are not numbers")
+    return out
 
 
 def _ids(db: sqlite3.Connection, sql: str, params: dict) -> np.ndarray:
@@ -387,7 +390,7 @@ class StoreWriter:
                 raise
             previous = None  # a damaged CURRENT: the rebuild starts over (and removes every data folder)
         if previous is not None and not rebuild:
-            verify(self.root)  # appending to a damaged generation would leave it unreadable
+            verify(self.root, finite=True)  # appending to a damaged generation would leave it unreadable
         base = None if rebuild else previous
         if base is None and embedder_id is None:
             raise IndexMissingError(f"no index at {self.root}: build one with `kbqa index [PATH ...]`")

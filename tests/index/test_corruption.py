@@ -52,7 +52,16 @@ def garbage(path: Path) -> None:
     path.write_bytes(random.Random(path.name).randbytes(1000))
 
 
+def scribbled(path: Path) -> None:
+    """Overwritten in place past the first page (SQLite) or entirely (vectors): the header and the size look right."""
+    data = bytearray(path.read_bytes())
+    page = int.from_bytes(data[16:18], "big") if path.suffix == ".sqlite" else 0
+    data[page:] = random.Random(path.name).randbytes(len(data) - page)
+    path.write_bytes(bytes(data))
+
+
 DAMAGES = {"truncated": truncate, "emptied": empty, "garbage": garbage}
+SCRIBBLED = ("meta.sqlite", "vectors.f32", "embeddings.sqlite")
 
 
 def run(case: Path, *args: str) -> tuple[int, str, str]:
@@ -133,6 +142,28 @@ def test_damage_is_named_and_rebuild_repairs(case: Path, name: str, damage: str)
     assert code == 0 and "otter" in out.lower(), err
 
 
+@pytest.mark.parametrize("name", SCRIBBLED)
+def test_overwritten_in_place_is_named_and_rebuild_repairs(case: Path, name: str):
+    path = FILES[name](case)
+    scribbled(path)
+    code, _, err = run(case, "check")
+    assert code == 1 and path.name in err, err
+    if name != "embeddings.sqlite":
+        # `list` reads no vectors, and `ask` searches the HNSW file's own copy: both still work with a store whose
+        # vectors file is overwritten in place (at its size), but writers check it, and `check` names it
+        readers = (("ask", QUESTION), ("list",)) if name == "meta.sqlite" else ()
+        for args in (*readers, ("add", str(case / "docs")), ("index", str(case / "docs"))):
+            one_line_error(*run(case, *args)[::2], name)
+    else:
+        code, _, err = run(case, "add", str(case / "docs"))
+        assert code == 0 and "set aside" in err, err
+    code, _, err = run(case, "index", "--rebuild", str(case / "docs"))
+    assert code == 0 and "the index now holds 3 document(s)" in err, err
+    code, _, err = run(case, "check")
+    assert code == 0 and "is sound" in err, err
+    assert "otter" in run(case, "ask", QUESTION)[1].lower()
+
+
 def test_missing_data_folder(case: Path):
     shutil.rmtree(next((case / "store").glob("data-*")))
     code, _, err = run(case, "check")
@@ -140,4 +171,14 @@ def test_missing_data_folder(case: Path):
     one_line_error(*run(case, "list")[::2], "data")
     code, _, err = run(case, "index", "--rebuild", str(case / "docs"))
     assert code == 0, err
+    assert run(case, "check")[0] == 0
+
+
+def test_exact_search_store_with_overwritten_vectors(case: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(index.ann, "EXACT_LIMIT", 20_000)  # no HNSW file: `ask` reads the vectors file
+    assert run(case, "index", "--rebuild", str(case / "docs"))[0] == 0
+    assert not list((case / "store").glob("data-*/ann-*"))
+    scribbled(FILES["vectors.f32"](case))
+    one_line_error(*run(case, "ask", QUESTION)[::2], "vectors")
+    assert run(case, "index", "--rebuild", str(case / "docs"))[0] == 0
     assert run(case, "check")[0] == 0
