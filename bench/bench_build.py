@@ -80,7 +80,7 @@ def chunk_texts(docs: Path) -> list[str]:
     from index.build import _chunked, _texts, load_documents
     from index.config import Settings
 
-    _, loaded = load_documents([docs])
+    loaded = load_documents([docs]).docs
     return list(dict.fromkeys(_texts(_chunked(loaded, Settings()))[0]))
 
 

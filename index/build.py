@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from index.config import Settings
 from index.embed_cache import CACHE_FILE, EmbeddingCache, cache_path
 from index.embedders import Embedder, get_embedder
 from index.errors import EmbedderMismatchError, InputError
-from index.loaders import find_files, read_files
+from index.loaders import display_path, find_files, read_files
 from index.progress import EmbedProgress
 from index.records import ChunkRecord, DocRecord, text_hash
 from index.store import Manifest, Store, StoredDoc, StoreWriter, read_manifest
@@ -43,18 +44,22 @@ class BuildReport:
     manifest: Manifest
     phases: dict[str, float] = field(default_factory=dict)  # seconds: read (load+clean), chunk, embed, write
     engine: str = ""  # what embedded the new chunks
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason): unreadable files left out
 
     def to_json(self) -> dict:
         """The report as plain JSON values (`kbqa index --json`)."""
-        out = {k: v for k, v in asdict(self).items() if k not in ("manifest", "phases")}
+        out = {k: v for k, v in asdict(self).items() if k not in ("manifest", "phases", "skipped")}
+        out["skipped"] = [{"file": f, "reason": r} for f, r in self.skipped]
         out["phases"] = {k: round(v, 3) for k, v in self.phases.items()}
         out["seconds"] = round(self.seconds, 3)
         out["index"] = {"documents": self.manifest.documents, "chunks": self.manifest.chunks}
         return out
 
     def summary(self) -> str:
+        skipped = f" ({len(self.skipped)} skipped: unreadable, see above)" if self.skipped else ""
         return (
-            f"indexed {self.files} file(s): {self.documents} document(s), {self.chunks} new or changed chunk(s) "
+            f"indexed {self.files - len(self.skipped)} file(s){skipped}: {self.documents} document(s), "
+            f"{self.chunks} new or changed chunk(s) "
             f"({self.embedded} embedded, {self.reused} from cache), {self.unchanged} document(s) unchanged, "
             f"{self.removed} removed (file gone); the index now holds {self.manifest.documents} document(s), "
             f"{self.manifest.chunks} chunk(s) [{self.seconds:.1f} s]"
@@ -76,18 +81,38 @@ class RemoveReport:
         )
 
 
-def load_documents(paths: Iterable[str | Path]) -> tuple[int, list[tuple[DocRecord, str]]]:
-    """(number of files, [(cleaned document, its file's resolved absolute path)]) for every file under `paths`."""
+@dataclass(frozen=True)
+class Loaded:
+    """What reading the files gave: their cleaned documents, and the files skipped with the reason."""
+
+    files: int
+    docs: list[tuple[DocRecord, str]]  # (document, its file's resolved absolute path)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file as given, one-line reason)
+
+
+def load_documents(paths: Iterable[str | Path], strict: bool = False) -> Loaded:
+    """Every document of every file under `paths`. A file that cannot be read is skipped with a one-line note on
+    stderr (`strict`: its error stops the run instead); if no file gives any text, that is the error."""
     paths = list(paths)
     files = find_files(paths)
-    docs = [
-        (doc, str(Path(raw.source).resolve()))
-        for raw in read_files(files)
-        for doc in clean_document(raw.text, raw.source)
-    ]
+    docs: list[tuple[DocRecord, str]] = []
+    skipped: list[tuple[str, str]] = []
+    for path in files:
+        try:
+            raw = next(iter(read_files([path])))
+            found = clean_document(raw.text, raw.source, date=raw.date, author=raw.author, pages=raw.pages)
+        except InputError as exc:
+            if strict:
+                raise
+            skipped.append((display_path(path), str(exc)))
+            print(f"kbqa: skipped {exc}", file=sys.stderr, flush=True)
+            continue
+        docs.extend((doc, str(Path(raw.source).resolve())) for doc in found)
     if not docs:
+        if skipped and len(skipped) == len(files):
+            raise InputError(skipped[0][1] if len(files) == 1 else f"no file could be read ({len(skipped)} skipped)")
         raise InputError(f"no text found in {', '.join(str(p) for p in paths)}")
-    return len(files), docs
+    return Loaded(len(files), docs, skipped)
 
 
 def _within(path: str, roots: list[str]) -> bool:
@@ -198,10 +223,12 @@ def update_index(
     rebuild: bool = False,
     show_progress: bool | None = None,
     wait: float = LOCK_WAIT,
+    strict: bool = False,
 ) -> BuildReport:
     """Add or update the documents of the files under `paths`: new and changed ones are embedded (vectors of
     chunks seen before come from the cache), unchanged ones are skipped. With `sync`, documents whose file is
     gone, or that lie under `paths` but are no longer produced, are removed. `rebuild` starts from empty.
+    A file that cannot be read is skipped (its documents already in the index stay); `strict` stops instead.
 
     Embedding happens before the write lock is taken, so concurrent writers only wait for each other's commit.
     """
@@ -210,7 +237,8 @@ def update_index(
     clock = _Clock(phases)
     paths = list(paths)
     with clock("read"):
-        n_files, docs = load_documents(paths)
+        loaded = load_documents(paths, strict=strict)
+        docs = loaded.docs
     embedder = get_embedder(settings.embedder)
     cache = EmbeddingCache(cache_path(settings.cache), embedder.id, embedder.dim)  # one per user, every store's
     try:
@@ -225,7 +253,8 @@ def update_index(
         write_started = time.perf_counter()
         with StoreWriter(settings.store, embedder.id, embedder.dim, rebuild=rebuild, wait=wait) as writer:
             stored = writer.documents()
-            removed = writer.remove(_stale(stored, docs, paths, sync))
+            kept = {str(Path(source).resolve()) for source, _ in loaded.skipped}  # unreadable now: keep what we had
+            removed = writer.remove(_stale([d for d in stored if d.path not in kept], docs, paths, sync))
             existing = writer.document_hashes()
             changed = [(d, p) for d, p in docs if existing.get(d.doc_id) != indexed_hash(d, settings)]
             chunked = todo if changed == [(d, p) for d, p, _ in todo] else _chunked(changed, settings)
@@ -245,7 +274,8 @@ def update_index(
         cache.close()
     embedded += late
     return BuildReport(
-        files=n_files,
+        files=loaded.files,
+        skipped=loaded.skipped,
         documents=len(docs),
         chunks=len(texts),
         embedded=embedded,
@@ -297,10 +327,14 @@ def build_index(
 
 
 def add_paths(
-    paths: Iterable[str | Path], settings: Settings, show_progress: bool | None = None, wait: float = LOCK_WAIT
+    paths: Iterable[str | Path],
+    settings: Settings,
+    show_progress: bool | None = None,
+    wait: float = LOCK_WAIT,
+    strict: bool = False,
 ) -> BuildReport:
     """`kbqa add`: add or update the documents of these files; nothing else is removed."""
-    return update_index(paths, settings, sync=False, show_progress=show_progress, wait=wait)
+    return update_index(paths, settings, sync=False, show_progress=show_progress, wait=wait, strict=strict)
 
 
 def remove_documents(targets: Iterable[str], settings: Settings, wait: float = LOCK_WAIT) -> RemoveReport:

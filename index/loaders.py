@@ -18,11 +18,14 @@ _OTHERS = ", ".join(s for s in SUPPORTED_SUFFIXES if s not in (".txt", ".md"))
 
 @dataclass(frozen=True)
 class RawFile:
-    """A file's text as read, before cleaning, with the path as the user gave it; `text` is a LoadedText when
-    read by read_files (it carries the title, date, author and page starts the format gave)."""
+    """A file's text as read, before cleaning, with the path as the user gave it, and what its format told:
+    date, author, and for a PDF the offsets in `text` where each page starts."""
 
     source: str
     text: str
+    date: str = ""
+    author: str = ""
+    pages: tuple[int, ...] = ()
 
 
 def display_path(path: Path) -> str:
@@ -69,5 +72,5 @@ def decode(data: bytes, name: str) -> str:
 def read_files(paths: Iterable[Path]) -> Iterator[RawFile]:
     """Read each file as text in the format its content shows (HTML, PDF, DOCX, Markdown, plain text)."""
     for path in paths:
-        source = display_path(path)
-        yield RawFile(source=source, text=load_file(path, str(path)))
+        text = load_file(path, str(path))
+        yield RawFile(display_path(path), str(text), text.date, text.author, text.pages)

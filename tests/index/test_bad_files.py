@@ -41,7 +41,7 @@ def _error(path: Path) -> str:
 
 def _docs(path: Path):
     (raw,) = list(read_files([path]))
-    return clean_document(raw.text, raw.source)
+    return clean_document(raw.text, raw.source, date=raw.date, author=raw.author, pages=raw.pages)
 
 
 # --- encodings ---------------------------------------------------------------------------------------------
@@ -193,7 +193,7 @@ def test_five_megabyte_single_line_is_bounded(tmp_path: Path) -> None:
     tracemalloc.start()
     started = time.perf_counter()
     (raw,) = list(read_files([path]))
-    docs = clean_document(raw.text, raw.source)
+    docs = clean_document(raw.text, raw.source, date=raw.date, author=raw.author, pages=raw.pages)
     chunks = chunk_document(docs[0], 1000, 1)
     seconds = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()

@@ -70,7 +70,7 @@ def wait_for_output(proc: subprocess.Popen, marker: str, timeout: float = 60) ->
 
 def needed_hashes(folder: Path, settings: Settings) -> set[str]:
     """The hashes of every chunk text the folder's documents need embedded."""
-    _, docs = load_documents([folder])
+    docs = load_documents([folder]).docs
     return {
         text_hash(embedding_text(d, c))
         for d, _ in docs
@@ -116,7 +116,7 @@ def test_sigkilled_builds_keep_a_working_index_and_their_embeddings(tmp_path: Pa
         committed = store.document_hashes()
         cached = set(cache.get(sorted(needed)))
         kept_by_killed_runs += len(cached - cached_at_start)
-        _, produced = load_documents([docs])
+        produced = load_documents([docs]).docs
         report = build_index([docs], settings)
         assert report.embedded == len(needed - cached)  # nothing already embedded is embedded again
         assert report.unchanged == sum(committed.get(d.doc_id) == indexed_hash(d, settings) for d, _ in produced)

@@ -22,7 +22,7 @@ def _write(tmp_path: Path, name: str, data: bytes | str) -> Path:
 
 def _one(path: Path):
     (raw,) = list(read_files([path]))
-    docs = clean_document(raw.text, raw.source)
+    docs = clean_document(raw.text, raw.source, date=raw.date, author=raw.author, pages=raw.pages)
     assert docs
     return docs[0]
 

@@ -163,3 +163,26 @@ def test_an_embedder_mismatch_is_reported_before_any_embedding(fresh_settings, t
     (tmp_path / "b.txt").write_text("Tiêu đề khác\n\nMột câu mới về giá vàng hôm nay.\n", encoding="utf-8")
     with pytest.raises(EmbedderMismatchError, match="built with embedder 'e5-small-q4', not 'other-embedder'"):
         index.build.update_index([tmp_path], fresh_settings, sync=True)
+
+
+def test_a_folder_run_skips_an_unreadable_file_keeps_its_old_documents_and_strict_stops(fresh_settings, tmp_path):
+    from index.build import update_index
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Tin tốt\n\nGiá lúa gạo ở đồng bằng sông Cửu Long tăng mạnh.\n", encoding="utf-8")
+    (folder / "report.txt").write_text("Báo cáo\n\nSản lượng cà phê năm nay giảm do hạn hán.\n", encoding="utf-8")
+    build_index([folder], fresh_settings)
+    (folder / "report.txt").write_bytes(b"%PDF-1.7\n garbage that is no PDF at all")  # the file got damaged
+    (folder / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    report = update_index([folder], fresh_settings, sync=True)
+    assert sorted(Path(f).name for f, _ in report.skipped) == ["broken.docx", "report.txt"]
+    assert all("\n" not in reason for _, reason in report.skipped)
+    assert "(2 skipped: unreadable, see above)" in report.summary() and report.removed == 0
+    store = Store(fresh_settings.store)
+    try:  # the damaged file's earlier version is still answerable
+        assert {d["title"] for d in store.documents()} == {"Tin tốt", "Báo cáo"}
+    finally:
+        store.close()
+    with pytest.raises(InputError, match="broken.docx"):
+        update_index([folder], fresh_settings, sync=True, strict=True)
