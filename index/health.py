@@ -102,12 +102,15 @@ def _sqlite_tables(path: Path, tables: set[str], deep: bool) -> str | None:
     return None
 
 
-def store_problems(root: str | Path, deep: bool = True, finite: bool | None = None) -> list[Problem]:
+def store_problems(
+    root: str | Path, deep: bool = True, finite: bool | None = None, load_ann: bool = True
+) -> list[Problem]:
     """What is wrong with the committed generation of the store at `root` (empty when sound or absent).
 
     Without `deep`, only what is cheap at every open: CURRENT, the data folder, SQLite headers and tables, the
     vectors file's size, the ANN and keyword files' presence and headers. `deep` adds SQLite's quick_check,
-    finite vectors (alone with `finite`), the ANN count and the keyword index's coverage of the live chunks."""
+    finite vectors (alone with `finite`), the live chunk count, the ANN count and the keyword index's coverage.
+    `load_ann=False` skips loading the ANN file when not `deep` (a reader about to load it anyway)."""
     finite = deep if finite is None else finite
     from index import ann, keyword
     from index.store import ALIVE, CHUNKS_OF_DOCS, CURRENT, read_manifest
@@ -132,7 +135,7 @@ def store_problems(root: str | Path, deep: bool = True, finite: bool | None = No
     live = None
     if wrong:
         problems.append(Problem(meta, wrong, fix))
-    else:
+    elif deep:
         try:
             db = _open(meta)
             try:
@@ -158,7 +161,7 @@ def store_problems(root: str | Path, deep: bool = True, finite: bool | None = No
     elif finite and expected and not _finite(vectors, manifest.rows, manifest.dim):
         problems.append(Problem(vectors, "holds values that are not numbers (overwritten?)", fix))
     if manifest.ann:
-        wrong = _ann_problem(data, manifest.ann, deep, ann)
+        wrong = _ann_problem(data, manifest.ann, deep, ann, load=deep or load_ann)
         if wrong:
             problems.append(Problem(data / manifest.ann, wrong, fix))
     problems.extend(_keyword_problems(data, manifest.generation, live if deep else None, fix, keyword))
@@ -170,7 +173,7 @@ def _finite(path: Path, rows: int, dim: int, block: int = 65536) -> bool:
     return all(np.isfinite(table[i : i + block]).all() for i in range(0, rows, block))
 
 
-def _ann_problem(data: Path, name: str, deep: bool, ann) -> str | None:  # noqa: ANN001
+def _ann_problem(data: Path, name: str, deep: bool, ann, load: bool) -> str | None:  # noqa: ANN001
     path = data / name
     try:
         _, _, held = ann.parse_name(name)
@@ -180,6 +183,8 @@ def _ann_problem(data: Path, name: str, deep: bool, ann) -> str | None:  # noqa:
         return "is missing"
     if path.stat().st_size == 0:
         return "is empty"
+    if not load:
+        return None
     faiss = ann._faiss()
     try:  # memory-mapped unless `deep`: costs little at every open
         index = faiss.read_index(str(path), 0 if deep else faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
@@ -243,8 +248,8 @@ def check(root: str | Path, cache_dir: str | Path | None = None) -> list[Problem
     return store_problems(root, deep=True) + (cache_problems(cache_dir) if cache_dir is not None else [])
 
 
-def verify(root: str | Path, deep: bool = False, finite: bool | None = None) -> None:
+def verify(root: str | Path, deep: bool = False, finite: bool | None = None, load_ann: bool = True) -> None:
     """Raise the one-line IndexDamagedError for the first problem of the store at `root`, if any."""
-    problems = store_problems(root, deep=deep, finite=finite)
+    problems = store_problems(root, deep=deep, finite=finite, load_ann=load_ann)
     if problems:
         raise damaged(root, problems[0])

@@ -197,7 +197,7 @@ class Store:
                 raise IndexMissingError(f"no index at {self.root}: build one with `kbqa index [PATH ...]`")
             data = self.root / manifest.data
             try:
-                verify(self.root)  # cheap checks of every file: a damaged one is named with its fix
+                verify(self.root, load_ann=not self._vectors)  # cheap checks: a damaged file is named with its fix
                 db = _connect(data / "meta.sqlite", readonly=True)
                 index = self._build_index(db, data, manifest) if self._vectors else None
             except (IndexDamagedError, sqlite3.Error, ValueError, OSError, RuntimeError, EOFError):
