@@ -45,11 +45,13 @@ class BuildReport:
     phases: dict[str, float] = field(default_factory=dict)  # seconds: read (load+clean), chunk, embed, write
     engine: str = ""  # what embedded the new chunks
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason): unreadable files left out
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file, the file with the same text indexed)
 
     def to_json(self) -> dict:
         """The report as plain JSON values (`kbqa index --json`)."""
-        out = {k: v for k, v in asdict(self).items() if k not in ("manifest", "phases", "skipped")}
+        out = {k: v for k, v in asdict(self).items() if k not in ("manifest", "phases", "skipped", "duplicates")}
         out["skipped"] = [{"file": f, "reason": r} for f, r in self.skipped]
+        out["duplicates"] = [{"file": f, "indexed_as": kept} for f, kept in self.duplicates]
         out["phases"] = {k: round(v, 3) for k, v in self.phases.items()}
         out["seconds"] = round(self.seconds, 3)
         out["index"] = {"documents": self.manifest.documents, "chunks": self.manifest.chunks}
@@ -57,6 +59,8 @@ class BuildReport:
 
     def summary(self) -> str:
         skipped = f" ({len(self.skipped)} skipped: unreadable, see above)" if self.skipped else ""
+        if self.duplicates:
+            skipped += f" ({len({f for f, _ in self.duplicates})} duplicate(s) of other files, see above)"
         return (
             f"indexed {self.files - len(self.skipped)} file(s){skipped}: {self.documents} document(s), "
             f"{self.chunks} new or changed chunk(s) "
@@ -88,6 +92,7 @@ class Loaded:
     files: int
     docs: list[tuple[DocRecord, str]]  # (document, its file's resolved absolute path)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file as given, one-line reason)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file, the file indexed in its place)
 
 
 def load_documents(paths: Iterable[str | Path], strict: bool = False) -> Loaded:
@@ -97,6 +102,8 @@ def load_documents(paths: Iterable[str | Path], strict: bool = False) -> Loaded:
     files = find_files(paths)
     docs: list[tuple[DocRecord, str]] = []
     skipped: list[tuple[str, str]] = []
+    duplicates: list[tuple[str, str]] = []  # (file, the file whose identical text is indexed)
+    first_source: dict[str, str] = {}
     for path in files:
         try:
             raw = next(iter(read_files([path])))
@@ -107,12 +114,20 @@ def load_documents(paths: Iterable[str | Path], strict: bool = False) -> Loaded:
             skipped.append((display_path(path), str(exc)))
             print(f"kbqa: skipped {exc}", file=sys.stderr, flush=True)
             continue
-        docs.extend((doc, str(Path(raw.source).resolve())) for doc in found)
+        for doc in found:
+            key = text_hash(" ".join(doc.text.split()))
+            if key in first_source:  # the same article under another name (syndicated news): indexed once
+                duplicates.append((raw.source, first_source[key]))
+                continue
+            first_source[key] = raw.source
+            docs.append((doc, str(Path(raw.source).resolve())))
+    for dup, kept in dict.fromkeys(duplicates):
+        print(f"kbqa: {dup}: same text as {kept}, which is indexed instead", file=sys.stderr, flush=True)
     if not docs:
         if skipped and len(skipped) == len(files):
             raise InputError(skipped[0][1] if len(files) == 1 else f"no file could be read ({len(skipped)} skipped)")
         raise InputError(f"no text found in {', '.join(str(p) for p in paths)}")
-    return Loaded(len(files), docs, skipped)
+    return Loaded(len(files), docs, skipped, list(dict.fromkeys(duplicates)))
 
 
 def _within(path: str, roots: list[str]) -> bool:
@@ -276,6 +291,7 @@ def update_index(
     return BuildReport(
         files=loaded.files,
         skipped=loaded.skipped,
+        duplicates=loaded.duplicates,
         documents=len(docs),
         chunks=len(texts),
         embedded=embedded,

@@ -186,3 +186,18 @@ def test_a_folder_run_skips_an_unreadable_file_keeps_its_old_documents_and_stric
         store.close()
     with pytest.raises(InputError, match="broken.docx"):
         update_index([folder], fresh_settings, sync=True, strict=True)
+
+
+def test_the_same_article_under_two_names_is_indexed_once(fresh_settings, tmp_path, capsys):
+    from index.build import update_index
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    article = "Bão số 3 đổ bộ\n\nCơn bão số 3 đổ bộ vào Quảng Ninh chiều nay với sức gió cấp 12.\n"
+    (folder / "a-vnexpress.txt").write_text(article, encoding="utf-8")
+    (folder / "b-syndicated.txt").write_text(article.replace("\n\n", "\n\n  "), encoding="utf-8")  # same words
+    (folder / "c-other.txt").write_text("Tin khác\n\nGiá xăng giảm nhẹ từ 15 giờ hôm nay.\n", encoding="utf-8")
+    report = update_index([folder], fresh_settings, sync=True)
+    assert [(Path(f).name, Path(k).name) for f, k in report.duplicates] == [("b-syndicated.txt", "a-vnexpress.txt")]
+    assert "b-syndicated.txt: same text as" in capsys.readouterr().err
+    assert report.manifest.documents == 2 and "1 duplicate(s) of other files" in report.summary()
