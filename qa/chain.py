@@ -68,7 +68,7 @@ class Assistant:
     def stream(self, question: str, k: int | None = None, focus: str = "") -> Iterator[Event]:
         """Answer `question` step by step as the work is done: `Retrieved`, then `Delta`s of the answer text, then
         the `Answer` itself (always the last event). `focus`: see `ask`."""
-        question = _clean_question(question)
+        question = _clean_question(question, self.settings.max_question_chars)
         passages = self.search.search(question, k or self.settings.k)
         yield Retrieved(question, passages)
         answer = self.answerer({"question": question, "passages": passages, "focus": focus})
@@ -82,15 +82,15 @@ class Assistant:
 
         Calls the search and the answerer directly, without the Runnable plumbing: importing LangChain and its
         first invoke cost ~2 s of a cold `kbqa ask` (bench/RESULTS.md); `chain()` composes the same two steps."""
-        question = _clean_question(question)
+        question = _clean_question(question, self.settings.max_question_chars)
         passages = self.search.search(question, k or self.settings.k)
         return self.answerer({"question": question, "passages": passages, "focus": focus})
 
 
-MAX_QUESTION_CHARS = 2000  # a question, not a document: longer ones are refused (and would embed for seconds)
+MAX_QUESTION_CHARS = Settings().max_question_chars  # the default; Assistant uses its settings' value
 
 
-def _clean_question(question: str) -> str:
+def _clean_question(question: str, limit: int = MAX_QUESTION_CHARS) -> str:
     """One line of printable text: bytes that were not valid UTF-8 (kept by Python as lone surrogates) become
     U+FFFD, control characters go, whitespace runs become one space; empty or over-long questions are refused."""
     try:  # argv and stdin keep undecodable bytes as U+DC80..U+DCFF (surrogateescape): get the bytes back
@@ -102,6 +102,6 @@ def _clean_question(question: str) -> str:
     question = " ".join(question.split())
     if not question:
         raise InputError("the question is empty")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise InputError(f"the question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}")
+    if len(question) > limit:  # a question, not a document (and a long one would embed for seconds)
+        raise InputError(f"the question is {len(question):,} characters long; the limit is {limit:,}")
     return question

@@ -1,10 +1,18 @@
-"""Hard input limits of the loaders (to move into index.config.Settings when the integrator wires them)."""
+"""Hard input limits of the loaders, read once from the settings (index.config defines their defaults)."""
 
 from __future__ import annotations
 
-MAX_FILE_BYTES = 20 * 1024 * 1024  # a larger file is refused with a one-line error
-MAX_TITLE_CHARS = 300  # a longer title is cut (at a word boundary when one is near)
-MAX_LINE_CHARS = 20_000  # a longer line is split (at a space or sentence end when one is near)
+from index.config import Settings, load_settings
+from index.errors import InputError
+
+try:  # KBQA_MAX_FILE_MB etc. or kbqa.toml; a bad kbqa.toml is reported by the command itself, not at import
+    _settings = load_settings()
+except InputError:
+    _settings = Settings()
+
+MAX_FILE_BYTES = _settings.max_file_mb * 1024 * 1024  # a larger file is refused with a one-line error
+MAX_TITLE_CHARS = _settings.max_title_chars  # a longer title is cut (at a word boundary when one is near)
+MAX_LINE_CHARS = _settings.max_line_chars  # a longer line is split (at a space or sentence end when one is near)
 SNIFF_BYTES = 4096  # how much of a file's start decides its format
 BINARY_CONTROL_SHARE = 0.05  # more control bytes than this share (and than 8) in the start: not a text file
 

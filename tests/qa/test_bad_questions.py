@@ -14,9 +14,11 @@ from qa.chain import MAX_QUESTION_CHARS, _clean_question
 from tests.conftest import ROOT
 
 
-def _kbqa(args: list[bytes], store: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+def _kbqa(
+    args: list[bytes], store: str, stdin: bytes | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess:
     """The real CLI in a subprocess, arguments and stdin as raw bytes (as a shell would pass them)."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "KBQA_STORE": store}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "KBQA_STORE": store, **(env or {})}
     cmd = [os.fsencode(sys.executable), b"-m", b"qa.cli", *args]
     return subprocess.run(cmd, cwd=ROOT, env=env, input=stdin, capture_output=True, timeout=300)
 
@@ -55,3 +57,17 @@ def test_cli_answers_an_invalid_utf8_question_and_a_batch_goes_on(seed_settings)
 
     done = _kbqa([b"ask", b"a" * (MAX_QUESTION_CHARS + 1)], seed_settings.store)
     assert done.returncode == 1 and done.stderr.decode().count("\n") == 1 and b"limit is" in done.stderr
+
+
+def test_the_limits_are_settings(seed_settings, tmp_path):
+    done = _kbqa(
+        [b"ask", b"a question of forty-odd characters, too long"],
+        seed_settings.store,
+        env={"KBQA_MAX_QUESTION_CHARS": "20"},
+    )
+    assert done.returncode == 1 and b"the limit is 20\n" in done.stderr and done.stderr.count(b"\n") == 1
+    big = tmp_path / "big.txt"
+    big.write_text("Tiêu đề\n\n" + "Một câu dài về thời tiết. " * 60_000, encoding="utf-8")  # ~1.6 MB
+    done = _kbqa([b"add", os.fsencode(big)], str(tmp_path / ".kbqa"), env={"KBQA_MAX_FILE_MB": "1"})
+    assert done.returncode == 1 and done.stderr.count(b"\n") == 1
+    assert b"file too large" in done.stderr and b"the limit is 1 MB" in done.stderr
