@@ -3,6 +3,7 @@ and `add` give one line (no traceback), `kbqa check` names the file, `kbqa index
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 from collections.abc import Callable
@@ -180,5 +181,15 @@ def test_exact_search_store_with_overwritten_vectors(case: Path, monkeypatch: py
     assert not list((case / "store").glob("data-*/ann-*"))
     scribbled(FILES["vectors.f32"](case))
     one_line_error(*run(case, "ask", QUESTION)[::2], "vectors")
+    assert run(case, "index", "--rebuild", str(case / "docs"))[0] == 0
+    assert run(case, "check")[0] == 0
+
+
+def test_keyword_index_that_misses_a_live_chunk_is_named(case: Path):
+    path = FILES["keyword-manifest"](case)
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**spec, "removed": [0]}), encoding="utf-8")  # chunk 0 is live
+    code, _, err = run(case, "check")
+    assert code == 1 and path.name in err and "live ones" in err, err
     assert run(case, "index", "--rebuild", str(case / "docs"))[0] == 0
     assert run(case, "check")[0] == 0
