@@ -77,11 +77,14 @@ class Passage:
     # the document's marks (DocRecord.marks) that meet this passage, relative to `passage` and clipped to it:
     # text there (title, caption, byline, source line, nav, teaser snippet) is context, never a claim to quote
     unquotable: tuple[tuple[int, int], ...] = ()
+    page: int = 0  # 1-based page of a PDF document where the passage starts; 0 when the format has no pages
 
     def to_json(self) -> dict:
-        """The passage as the JSON fields the CLI prints (the documented format: no chunk id, no marks)."""
+        """The passage as the JSON fields the CLI prints (the documented format: no chunk id, no marks; `page`
+        null for formats without pages)."""
         out = asdict(self)
         out.pop("chunk_id")
         out.pop("unquotable")
+        out["page"] = self.page or None
         out["score"] = round(float(self.score), 4)
         return out

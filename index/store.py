@@ -16,6 +16,7 @@ first undoes whatever a killed writer left beyond CURRENT. `--rebuild` writes a 
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import json
 import os
@@ -43,7 +44,8 @@ SCHEMA = """
 CREATE TABLE documents (
     key INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, source TEXT NOT NULL, path TEXT NOT NULL, title TEXT NOT NULL,
     date TEXT NOT NULL, source_line TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL, hash TEXT NOT NULL,
-    added REAL NOT NULL, gen_added INTEGER NOT NULL, gen_removed INTEGER, marks TEXT NOT NULL DEFAULT '[]'
+    added REAL NOT NULL, gen_added INTEGER NOT NULL, gen_removed INTEGER, marks TEXT NOT NULL DEFAULT '[]',
+    meta TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX documents_id ON documents(doc_id);
 CREATE INDEX documents_path ON documents(path);
@@ -59,6 +61,8 @@ ALIVE = "d.gen_added <= :g AND (d.gen_removed IS NULL OR d.gen_removed > :g)"
 # `marks` (DocRecord.marks as JSON) came after FORMAT 2: a store made before lacks the column until a writer
 # opens it and adds it, so readers check for it; no format bump, since an old store needs no rebuild
 ADD_MARKS = "ALTER TABLE documents ADD COLUMN marks TEXT NOT NULL DEFAULT '[]'"
+# `meta` (JSON: the format's author and a PDF's page starts) came after marks, the same way
+ADD_META = "ALTER TABLE documents ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'"
 
 
 @dataclass(frozen=True)
@@ -161,8 +165,14 @@ def _chunk_texts(db: sqlite3.Connection, where: str, generation: int) -> tuple[l
 
 
 def _has_marks(db: sqlite3.Connection) -> bool:
-    """Whether the documents table has the `marks` column (a store written before it existed has not)."""
-    return any(row[1] == "marks" for row in db.execute("PRAGMA table_info(documents)"))
+    """Whether the documents table has the `marks` and `meta` columns (a store written before them has not)."""
+    return {"marks", "meta"} <= {row[1] for row in db.execute("PRAGMA table_info(documents)")}
+
+
+def _page(meta_json: str, start: int) -> int:
+    """The 1-based page of a PDF document holding offset `start` (0 for documents without pages)."""
+    pages = json.loads(meta_json).get("pages") if meta_json and meta_json != "{}" else None
+    return bisect.bisect_right(pages, start) if pages else 0
 
 
 def _unquotable(marks_json: str, start: int, end: int) -> tuple[tuple[int, int], ...]:
@@ -296,14 +306,16 @@ class Store:
             return {}
         params = ",".join("?" * len(chunk_ids))
         with self._mutex:
-            marks = "d.marks" if self._marks else "'[]'"
+            marks = "d.marks, d.meta" if self._marks else "'[]', '{}'"
             rows = self._db.execute(
                 f'SELECT c.id, d.doc_id, d.source, d.title, d.date, c.text, c.start, c."end", {marks} FROM chunks c '
                 f"JOIN documents d ON d.key = c.doc_key WHERE c.id IN ({params})",
                 list(chunk_ids),
             ).fetchall()
         return {
-            r[0]: Passage(r[1], r[2], r[3], r[4], r[5], r[6], r[7], 0.0, r[0], _unquotable(r[8], r[6], r[7]))
+            r[0]: Passage(
+                r[1], r[2], r[3], r[4], r[5], r[6], r[7], 0.0, r[0], _unquotable(r[8], r[6], r[7]), _page(r[9], r[6])
+            )
             for r in rows
         }
 
@@ -405,9 +417,11 @@ class StoreWriter:
             self.data = self.root / base.data
             self.embedder_id, self.dim = base.embedder, base.dim
             self.db = _connect(self.data / "meta.sqlite", readonly=False)
-            if not _has_marks(self.db):  # a store from before marks: readers see them empty until re-indexed
-                with self.db:
-                    self.db.execute(ADD_MARKS)
+            columns = {row[1] for row in self.db.execute("PRAGMA table_info(documents)")}
+            with self.db:  # a store from before marks/meta: readers see them empty until re-indexed
+                for name, add in (("marks", ADD_MARKS), ("meta", ADD_META)):
+                    if name not in columns:
+                        self.db.execute(add)
             self._rows = base.rows
             self._recover(base)
             ann.remove_stale(self.data, keep=ann.committed(self.data, base.generation))
@@ -482,8 +496,8 @@ class StoreWriter:
         path = path or str(Path(doc.source).resolve())
         key = self.db.execute(
             "INSERT INTO documents (doc_id, source, path, title, date, source_line, kind, text, hash, added, "
-            "gen_added, marks) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "gen_added, marks, meta) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 doc.doc_id,
                 doc.source,
@@ -497,6 +511,7 @@ class StoreWriter:
                 time.time(),
                 self.generation,
                 json.dumps([list(span) for span in doc.marks]),
+                json.dumps({k: v for k, v in (("author", doc.author), ("pages", list(doc.pages))) if v}),
             ),
         ).lastrowid
         ids = range(self._next_id, self._next_id + len(chunks))

@@ -13,7 +13,8 @@ def _sources(answer: Answer, width: int) -> list[str]:
     lines = []
     numbered = [(c.n, c.passage) for c in answer.citations] or list(enumerate(answer.passages, start=1))
     for n, p in numbered:
-        meta = " · ".join(x for x in (p.date, f"{p.source} [{p.start}:{p.end}]") if x)
+        page = f" p. {p.page}" if p.page else ""
+        meta = " · ".join(x for x in (p.date, f"{p.source}{page} [{p.start}:{p.end}]") if x)
         lines.append(f"[{n}] {p.title} — {meta}")
         lines.append(textwrap.indent(textwrap.fill(p.passage, width - 4), "    "))
     return lines

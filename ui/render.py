@@ -118,7 +118,7 @@ def source_label(source: str, docs_dir: str | Path | None = None) -> str:
 
 def passage_label(p: Passage, docs_dir: str | Path | None = None) -> str:
     """ "title — date · source [start:end]": a passage's one-line reference in plain text."""
-    where = f"{source_label(p.source, docs_dir)} [{p.start}:{p.end}]"
+    where = f"{source_label(p.source, docs_dir)}{f' p. {p.page}' if p.page else ''} [{p.start}:{p.end}]"
     return f"{p.title} — {' · '.join(x for x in (p.date, where) if x)}"
 
 
@@ -135,7 +135,7 @@ def card_html(
     gets a card without a [n]: nothing cites it."""
     n = citation.n if isinstance(citation, Citation) else None
     p = citation.passage if isinstance(citation, Citation) else citation
-    where = f"{source_label(p.source, docs_dir)} [{p.start}:{p.end}]"
+    where = f"{source_label(p.source, docs_dir)}{f' p. {p.page}' if p.page else ''} [{p.start}:{p.end}]"
     meta = " · ".join(escape(x) for x in (p.date, where) if x)
     context = (
         context_html(doc_text, p.start, p.end, phrases)

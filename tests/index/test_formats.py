@@ -114,3 +114,30 @@ def test_unsupported_type_message_lists_suffixes(tmp_path: Path) -> None:
     assert "\n" not in message and str(path) in message
     for suffix in (".txt", ".md", ".html", ".htm", ".pdf", ".docx"):
         assert suffix in message
+
+
+def test_a_pdf_answer_cites_its_page(tmp_path: Path) -> None:
+    from index.build import build_index
+    from index.config import Settings
+    from qa.chain import Assistant
+    from qa.render import answer_text
+
+    filler = [f"Section {i} of the report lists the dikes, pumps and canals of district {i}." for i in range(30)]
+    pages = [
+        ["Annual report of the river authority.", *filler],
+        [
+            "Water levels.",
+            *(f"Gauge {i} at the ferry of commune {i} is read twice a day by hand." for i in range(25)),
+            "In 2023 the Mekong river fell to its lowest level in forty years.",
+        ],
+    ]
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "report.pdf").write_bytes(samples.make_pdf(pages))
+    settings = Settings(store=str(tmp_path / ".kbqa"))
+    build_index([tmp_path / "docs"], settings)
+    answer = Assistant(settings).ask("When did the Mekong river fall to its lowest level in forty years?")
+    holding = [p for p in answer.passages if "lowest level in forty years" in p.passage]
+    assert holding and holding[0].page == 2  # the chunk holding it starts on page 2 (repeated lines are dropped)
+    assert {p.page for p in answer.passages} <= {1, 2}
+    assert answer.to_json()["passages"][0]["page"] in (1, 2)
+    assert " p. " in answer_text(answer)
