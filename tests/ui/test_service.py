@@ -77,6 +77,23 @@ def test_upload_then_remove(tmp_path: Path, seed_settings: Settings, chat_servic
         chat_service.remove(source)
 
 
+def test_an_uploaded_news_page_is_answerable_and_a_broken_pdf_is_named(
+    tmp_path: Path, chat_service: ChatService
+) -> None:
+    from tests.index import samples
+
+    page = tmp_path / "metro.html"
+    page.write_text(samples.vn_news_html(), encoding="utf-8")
+    broken = tmp_path / "scan.pdf"
+    broken.write_bytes(b"%PDF-1.4 cut off")
+    added = chat_service.add_files([page, broken])
+    assert "metro.html" in added and "scan.pdf" in added  # the summary names the skipped upload
+    answer = chat_service.assistant.ask("Tuyến metro số 5 của Hà Nội dài bao nhiêu km?")
+    assert answer.found and answer.citations[0].passage.source.endswith("metro.html")
+    assert "Tin liên quan" not in answer.citations[0].passage.passage  # the page's boilerplate is not indexed
+    chat_service.remove(next(s for s in chat_service.sources() if s.endswith("metro.html")))
+
+
 def test_no_index_lists_nothing_and_asking_says_so(tmp_path: Path) -> None:
     from index.errors import IndexMissingError
 
