@@ -67,10 +67,13 @@ def machine_key(candidates: Sequence[str]) -> str:
     return f"{model} | {os.cpu_count()} cores | {flags} | {libs} | {','.join(candidates)}"
 
 
-def measure(loaders: dict[str, Loader], sample: Sequence[str], rounds: int = 2) -> dict[str, float]:
+def measure(
+    loaders: dict[str, Loader], sample: Sequence[str], rounds: int = 2
+) -> tuple[dict[str, float], dict[str, Any]]:
     """Passages/s of each engine on `sample`: loaded and run once on it untimed (torch's oneDNN builds kernels per
     new shape: timed cold it looked 35% slower than it is), then timed in `rounds` interleaved rounds, keeping each
-    engine's best (other work on the machine only ever slows a round down). An engine that fails is left out."""
+    engine's best (other work on the machine only ever slows a round down). An engine that fails is left out.
+    Returns (passages/s, the loaded engines) by name."""
     engines: dict[str, Any] = {}
     for name, load in loaders.items():
         try:
@@ -84,7 +87,7 @@ def measure(loaders: dict[str, Loader], sample: Sequence[str], rounds: int = 2) 
             started = time.perf_counter()
             engine.embed_passages(list(sample))
             speeds[name] = max(speeds.get(name, 0.0), len(sample) / max(time.perf_counter() - started, 1e-9))
-    return speeds
+    return speeds, engines
 
 
 def spread(texts: Sequence[str], n: int = SAMPLE) -> list[str]:
@@ -96,20 +99,21 @@ def spread(texts: Sequence[str], n: int = SAMPLE) -> list[str]:
     return [ordered[int(i * step)] for i in range(n)]
 
 
-def pick(loaders: dict[str, Loader], sample: Sequence[str], cache_dir: Path) -> str:
+def pick(loaders: dict[str, Loader], sample: Sequence[str], cache_dir: Path) -> tuple[str, Any | None]:
     """The fastest of `loaders` on this machine: remembered in `<cache_dir>/bulk-engine.json` per machine_key,
-    else measured now on `sample` and remembered. With one candidate, that one."""
+    else measured now on `sample` and remembered. With one candidate, that one. Returns (its name, the engine
+    when measuring loaded it now, else None)."""
     names = list(loaders)
     if len(names) == 1:
-        return names[0]
+        return names[0], None
     key = machine_key(names)
     path = Path(cache_dir) / CHOICE_FILE
     known = _read(path)
     entry = known.get(key)
     if isinstance(entry, dict) and entry.get("pick") in loaders:
-        return str(entry["pick"])
+        return str(entry["pick"]), None
     print(f"kbqa: timing {', '.join(names)} once on this CPU to pick the fastest for large jobs ...", file=sys.stderr)
-    speeds = measure(loaders, sample)
+    speeds, engines = measure(loaders, sample)
     if not speeds:
         raise RuntimeError("no bulk embedding engine could be loaded")
     best = max(speeds, key=lambda n: speeds[n])
@@ -122,7 +126,7 @@ def pick(loaders: dict[str, Loader], sample: Sequence[str], cache_dir: Path) -> 
         "measured": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     _write(path, known)
-    return best
+    return best, engines[best]
 
 
 def _read(path: Path) -> dict:

