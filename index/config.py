@@ -37,6 +37,10 @@ class Settings:
     max_title_chars: int = 300
     max_line_chars: int = 20_000
     max_question_chars: int = 2_000
+    # generative answers (qa.llm, pip install -e ".[llm]"): "" = extractive (the default), else ollama:<model>,
+    # openai:<model> (key from OPENAI_API_KEY) or llamacpp:<path.gguf>; llm_base_url: an OpenAI-compatible server
+    llm: str = ""
+    llm_base_url: str = ""
 
 
 CHOICES = {

@@ -58,6 +58,11 @@ class Assistant:
         self.keywords = StoreKeywords(self.store)
         self.search = HybridSearch(self.store, self.embedder, self.keywords, settings.k)
         self.answerer = ExtractiveAnswerer(self.embedder, evidence=self.search.evidence)
+        if settings.llm:  # generative answers; the extractive answerer stays as the fallback
+            from qa.llm import GenerativeAnswerer, chat_model
+
+            model = chat_model(settings.llm, settings.llm_base_url)
+            self.answerer = GenerativeAnswerer(model, self.embedder, fallback=self.answerer)
 
     def chain(self, k: int | None = None) -> Runnable:
         """The same search and answerer as `ask`, composed as a LangChain Runnable (for LLM answerers, tracing)."""
@@ -71,7 +76,12 @@ class Assistant:
         question = _clean_question(question, self.settings.max_question_chars)
         passages = self.search.search(question, k or self.settings.k)
         yield Retrieved(question, passages)
-        answer = self.answerer({"question": question, "passages": passages, "focus": focus})
+        inputs = {"question": question, "passages": passages, "focus": focus}
+        if hasattr(self.answerer, "stream"):  # an LLM answerer: its tokens as they come, then the checked Answer
+            for item in self.answerer.stream(inputs):
+                yield item if isinstance(item, Answer) else Delta(item)
+            return
+        answer = self.answerer(inputs)
         for claim in answer.claims:
             yield Delta(claim.text)
         yield answer

@@ -36,14 +36,20 @@ class Citation:
 @dataclass(frozen=True)
 class Claim:
     """One sentence of an answer and the passages it cites. `marks`: (start, end) spans of `text` holding the
-    words that answer the question (a date for "when", a number for "how many"), where they could be found."""
+    words that answer the question (a date for "when", a number for "how many"), where they could be found.
+    `verified`: whether a passage it cites was checked to support it (None: not checked, as for a verbatim quote);
+    a written (LLM) sentence with False is flagged."""
 
     text: str
     cites: tuple[int, ...]
     marks: tuple[tuple[int, int], ...] = ()
+    verified: bool | None = None
 
     def to_json(self) -> dict:
-        return {"text": self.text, "cites": list(self.cites), "marks": [list(m) for m in self.marks]}
+        out = {"text": self.text, "cites": list(self.cites), "marks": [list(m) for m in self.marks]}
+        if self.verified is not None:
+            out["verified"] = self.verified
+        return out
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,65 @@
+"""A LangChain chat model from a spec: `ollama:<model>`, `openai:<model>`, `llamacpp:<path.gguf>`."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from index.errors import InputError
+
+DEFAULT_TIMEOUT = 120.0  # seconds for one request; past it the answerer falls back to the extractive answer
+EXTRA = 'pip install -e ".[llm]"'
+PREFIXES = ("ollama", "openai", "llamacpp")
+
+
+def chat_model(spec: str, base_url: str = "", timeout: float = DEFAULT_TIMEOUT) -> Any:
+    """The chat model `spec` names. `base_url`: the server (any OpenAI-compatible one for `openai:`; Ollama's
+    for `ollama:`). Raises InputError (one line) for an unknown prefix or a missing package."""
+    prefix, _, name = spec.strip().partition(":")
+    prefix = prefix.lower()
+    if prefix not in PREFIXES or not name.strip():
+        raise InputError(f"llm '{spec}' must be one of ollama:<model>, openai:<model>, llamacpp:<path.gguf>")
+    name = name.strip()
+    if prefix == "ollama":
+        return _ollama(name, base_url, timeout)
+    if prefix == "openai":
+        return _openai(name, base_url, timeout)
+    return _llamacpp(name, timeout)
+
+
+def _missing(package: str, spec: str) -> InputError:
+    return InputError(f"llm '{spec}' needs the package {package}: {EXTRA}")
+
+
+def _ollama(name: str, base_url: str, timeout: float) -> Any:
+    try:
+        from langchain_ollama import ChatOllama
+    except ImportError:
+        raise _missing("langchain-ollama", f"ollama:{name}") from None
+    extra = {"base_url": base_url} if base_url else {}
+    return ChatOllama(model=name, temperature=0, client_kwargs={"timeout": timeout}, **extra)
+
+
+def _openai(name: str, base_url: str, timeout: float) -> Any:
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError:
+        raise _missing("langchain-openai", f"openai:{name}") from None
+    key = os.environ.get("OPENAI_API_KEY", "")
+    if not key and not base_url:
+        raise InputError(f"llm 'openai:{name}' needs OPENAI_API_KEY (or --llm-base-url for a local server)")
+    extra = {"base_url": base_url} if base_url else {}
+    # a local OpenAI-compatible server (llama.cpp, vLLM, LM Studio) takes any key; the client insists on one
+    return ChatOpenAI(model=name, api_key=key or "not-needed", temperature=0, timeout=timeout, max_retries=1, **extra)
+
+
+def _llamacpp(path: str, timeout: float) -> Any:
+    if not os.path.isfile(path):
+        raise InputError(f"llm 'llamacpp:{path}': no such model file")
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        raise _missing("llama-cpp-python", f"llamacpp:{path}") from None
+    from qa.llm.llamacpp import LlamaCppChat
+
+    return LlamaCppChat.load(path)
