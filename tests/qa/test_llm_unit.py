@@ -259,3 +259,40 @@ def test_llm_settings_come_from_the_environment(monkeypatch, tmp_path):
     settings = load_settings(toml_path=tmp_path / "none.toml")
     assert (settings.llm, settings.llm_base_url) == ("openai:qwen", "http://127.0.0.1:8080/v1")
     assert replace(settings, llm="").llm == ""
+
+
+def test_the_assistant_uses_the_llm_when_set_and_streams_its_tokens(seed_settings, monkeypatch):
+    import qa.llm
+    from qa.chain import Assistant, Delta, Retrieved
+
+    reply = "Theo bài viết, đây là câu trả lời [1]."
+    monkeypatch.setattr(qa.llm, "chat_model", lambda spec, base_url="": FakeListChatModel(responses=[reply] * 3))
+    assistant = Assistant(replace(seed_settings, llm="openai:fake", llm_base_url="http://127.0.0.1:1/v1"))
+    assert isinstance(assistant.answerer, GenerativeAnswerer)
+    assert isinstance(assistant.answerer.fallback, ExtractiveAnswerer)
+    events = list(assistant.stream("Giá vàng tăng bao nhiêu?"))
+    assert isinstance(events[0], Retrieved) and isinstance(events[-1], Answer)
+    assert "".join(e.text for e in events if isinstance(e, Delta)) == reply == events[-1].answer
+    assert assistant.ask("Giá vàng tăng bao nhiêu?").answer == reply
+    assert assistant.chain().invoke("Giá vàng tăng bao nhiêu?").answer == reply
+    assert type(Assistant(seed_settings).answerer) is ExtractiveAnswerer  # the default stays extractive
+
+
+def test_the_llamacpp_adapter_speaks_langchain():
+    from qa.llm.llamacpp import LlamaCppChat
+
+    class FakeLlama:
+        def create_chat_completion(self, messages, stream=False, **kwargs):
+            assert [m["role"] for m in messages] == ["system", "user"] and kwargs["temperature"] == 0.0
+            if not stream:
+                return {"choices": [{"message": {"content": "Đáp án [1]."}}]}
+            return iter(
+                [{"choices": [{"delta": {"role": "assistant"}}]}]
+                + [{"choices": [{"delta": {"content": t}}]} for t in ("Đáp ", "án ", "[1].")]
+            )
+
+    model = LlamaCppChat(llama=FakeLlama())
+    assert model.invoke(messages(VI_Q, PASSAGES)).content == "Đáp án [1]."
+    assert [c.content for c in model.stream(messages(VI_Q, PASSAGES)) if c.content] == ["Đáp ", "án ", "[1]."]
+    answer = GenerativeAnswerer(model, BagEmbedder(), fallback=ExtractiveAnswerer(None))(_inputs())
+    assert answer.answer == "Đáp án [1]." and answer.claims[0].cites == (1,)
