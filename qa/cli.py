@@ -215,17 +215,46 @@ def _open_assistant(settings: Settings) -> Any:
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (JSON Lines in batch mode).")
 @click.option("--k", type=int, help="How many passages to retrieve [env KBQA_K; default 5].")
+@click.option(
+    "--llm",
+    help="Answer in prose through a chat model: ollama:<model>, openai:<model>, llamacpp:<file.gguf> [env KBQA_LLM; "
+    "default: none, extractive]. Needs pip install -e '.[llm]'.",
+)
+@click.option("--llm-base-url", help="OpenAI-compatible server URL for openai:<model> [env KBQA_LLM_BASE_URL].")
 @store_options
 @handle_errors
-def ask(question: str | None, as_json: bool, k: int | None, store: str | None, embedder: str | None) -> None:
+def ask(
+    question: str | None,
+    as_json: bool,
+    k: int | None,
+    llm: str | None,
+    llm_base_url: str | None,
+    store: str | None,
+    embedder: str | None,
+) -> None:
     """Answer QUESTION with citations. Without QUESTION, answer each line of stdin (model loaded once)."""
     from index.errors import InputError
     from qa.render import answer_text, one_line
 
-    settings = load_settings({"store": store, "embedder": embedder, "k": k})
+    settings = load_settings({"store": store, "embedder": embedder, "k": k, "llm": llm, "llm_base_url": llm_base_url})
     if question is not None and not question.strip():
         raise InputError("the question is empty")
     assistant = _open_assistant(settings)
+    if question is not None and not as_json and settings.llm:  # an LLM's tokens are shown as they come
+        from qa.answer import Answer
+        from qa.chain import Delta
+
+        answer = None
+        for event in assistant.stream(question):
+            if isinstance(event, Delta):
+                click.echo(event.text, nl=False)
+                sys.stdout.flush()
+            elif isinstance(event, Answer):
+                answer = event
+        click.echo("")
+        if answer is not None:
+            click.echo(answer_text(answer, body=False))
+        return
     if question is not None:
         answer = assistant.ask(question)
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False) if as_json else answer_text(answer))

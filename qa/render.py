@@ -20,10 +20,11 @@ def _sources(answer: Answer, width: int) -> list[str]:
     return lines
 
 
-def answer_text(answer: Answer, width: int = 100) -> str:
+def answer_text(answer: Answer, width: int = 100, body: bool = True) -> str:
     """The answer (or "not found"), its note, then its numbered sources — or, when not found, the closest
-    passages, labelled as such — with title, date, file and offsets, and the passage."""
-    lines = [textwrap.fill(answer.answer, width)]
+    passages, labelled as such — with title, date, file and offsets, and the passage. `body=False` leaves out the
+    answer itself (already printed as it streamed)."""
+    lines = [textwrap.fill(answer.answer, width)] if body else []
     if answer.note:
         lines.append(f"({answer.note})")
     lines.append("")

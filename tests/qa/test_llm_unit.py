@@ -296,3 +296,21 @@ def test_the_llamacpp_adapter_speaks_langchain():
     assert [c.content for c in model.stream(messages(VI_Q, PASSAGES)) if c.content] == ["Đáp ", "án ", "[1]."]
     answer = GenerativeAnswerer(model, BagEmbedder(), fallback=ExtractiveAnswerer(None))(_inputs())
     assert answer.answer == "Đáp án [1]." and answer.claims[0].cites == (1,)
+
+
+def test_kbqa_ask_llm_prints_tokens_then_the_sources(seed_settings, monkeypatch):
+    from click.testing import CliRunner
+
+    import qa.llm
+    from qa.cli import main
+
+    reply = "Hàn Quốc và Mỹ hợp tác về công nghệ [1]."
+    monkeypatch.setattr(qa.llm, "chat_model", lambda spec, base_url="": FakeListChatModel(responses=[reply] * 3))
+    args = ["ask", "--store", seed_settings.store, "--llm", "openai:fake", "--llm-base-url", "http://127.0.0.1:1/v1"]
+    result = CliRunner().invoke(main, [*args, "Hàn Quốc và Mỹ hợp tác về công nghệ nào?"])
+    assert result.exit_code == 0, result.output
+    first, rest = result.stdout.split("\n", 1)
+    assert first == reply  # the streamed text, once
+    assert rest.count(reply) == 0 and "[1] " in rest and "seeds/" in rest  # then the sources
+    json_out = CliRunner().invoke(main, [*args, "--json", "Hàn Quốc và Mỹ hợp tác về công nghệ nào?"])
+    assert json.loads(json_out.stdout)["answer"] == reply
