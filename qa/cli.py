@@ -61,6 +61,18 @@ def store_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def llm_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--llm and --llm-base-url, shared by the commands that answer."""
+    func = click.option(
+        "--llm-base-url", help="OpenAI-compatible server URL for openai:<model> [env KBQA_LLM_BASE_URL]."
+    )(func)
+    return click.option(
+        "--llm",
+        help="Answer in prose through a chat model: ollama:<model>, openai:<model>, llamacpp:<file.gguf> "
+        "[env KBQA_LLM; default: none, extractive]. Needs pip install -e '.[llm]'.",
+    )(func)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """kbqa: ask questions about a folder of articles; every answer cites its passages."""
@@ -215,12 +227,7 @@ def _open_assistant(settings: Settings) -> Any:
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (JSON Lines in batch mode).")
 @click.option("--k", type=int, help="How many passages to retrieve [env KBQA_K; default 5].")
-@click.option(
-    "--llm",
-    help="Answer in prose through a chat model: ollama:<model>, openai:<model>, llamacpp:<file.gguf> [env KBQA_LLM; "
-    "default: none, extractive]. Needs pip install -e '.[llm]'.",
-)
-@click.option("--llm-base-url", help="OpenAI-compatible server URL for openai:<model> [env KBQA_LLM_BASE_URL].")
+@llm_options
 @store_options
 @handle_errors
 def ask(
@@ -316,15 +323,24 @@ def eval_cmd(
 @click.option("--auth", envvar="KBQA_AUTH", help="user:pass required to open the page [env KBQA_AUTH].")
 @click.option("--share", is_flag=True, help="Also open a public gradio.live link.")
 @click.option("--docs", type=click.Path(file_okay=False), help="Folder for uploaded documents [default: kbqa-docs/].")
+@llm_options
 @store_options
 @handle_errors
 def chat(
-    host: str, port: int, auth: str | None, share: bool, docs: str | None, store: str | None, embedder: str | None
+    host: str,
+    port: int,
+    auth: str | None,
+    share: bool,
+    docs: str | None,
+    llm: str | None,
+    llm_base_url: str | None,
+    store: str | None,
+    embedder: str | None,
 ) -> None:
     """Open the chat in the browser (http://HOST:PORT)."""
     from ui.app import serve
 
-    settings = load_settings({"store": store, "embedder": embedder})
+    settings = load_settings({"store": store, "embedder": embedder, "llm": llm, "llm_base_url": llm_base_url})
     try:
         assistant = _open_assistant(settings)
     except IndexMissingError:  # no index and no seeds/: open the page anyway, to upload documents into
