@@ -64,6 +64,21 @@ class Assistant:
             model = chat_model(settings.llm, settings.llm_base_url)
             self.answerer = GenerativeAnswerer(model, self.embedder, fallback=self.answerer)
 
+    def use_llm(self, spec: str, base_url: str = "") -> None:
+        """Answer with the chat model `spec` from the next question on ("": extractive), keeping the store, the
+        embedder and the search. A bad spec or a missing package raises InputError and leaves the answerer as it was."""
+        from dataclasses import replace
+
+        spec, base_url = spec.strip(), base_url.strip()
+        extractive = getattr(self.answerer, "fallback", self.answerer)  # an LLM answerer's fallback is extractive
+        answerer = extractive
+        if spec:
+            from qa.llm import GenerativeAnswerer, chat_model
+
+            answerer = GenerativeAnswerer(chat_model(spec, base_url), self.embedder, fallback=extractive)
+        self.answerer = answerer
+        self.settings = replace(self.settings, llm=spec, llm_base_url=base_url)
+
     def chain(self, k: int | None = None) -> Runnable:
         """The same search and answerer as `ask`, composed as a LangChain Runnable (for LLM answerers, tracing)."""
         from qa.retriever import PassageRetriever
