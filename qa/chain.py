@@ -10,7 +10,7 @@ from index.config import Settings
 from index.embedders import get_embedder
 from index.errors import InputError
 from index.records import Passage
-from index.store import Store
+from index.store_api import open_store
 from qa.answer import Answer, ExtractiveAnswerer
 from qa.search import HybridSearch, StoreKeywords
 
@@ -52,7 +52,7 @@ class Assistant:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = Store(settings.store)
+        self.store = open_store(settings.store)
         self.embedder = get_embedder(settings.embedder)
         self.store.check_embedder(self.embedder.id)
         self.keywords = StoreKeywords(self.store)

@@ -160,9 +160,9 @@ def list_cmd(as_json: bool, store: str | None) -> None:
     """List the indexed documents: id, title, date, source, chunk count, time added."""
     import time
 
-    from index.store import Store
+    from index.store_api import open_store
 
-    index = Store(load_settings({"store": store}).store, vectors=False)
+    index = open_store(load_settings({"store": store}).store, vectors=False)
     for doc in index.documents():
         added = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(doc["added"]))
         if as_json:
