@@ -1,0 +1,140 @@
+"""The PostgreSQL store's tables and its per-process connection pools (psycopg 3, psycopg_pool)."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import re
+import threading
+import zlib
+from typing import Any
+
+FORMAT = 1
+SCHEMA = "kbqa"  # the PostgreSQL schema holding a store's tables: one database can hold several stores
+KEEP_GENERATIONS = 10  # removed rows stay this many generations, so lagging readers still find them
+# A row is live in generation :g from gen_added to gen_removed (documents and their chunks carry both)
+ALIVE = "{t}.gen_added <= %(g)s AND ({t}.gen_removed IS NULL OR {t}.gen_removed > %(g)s)"
+
+STORE_TABLE = """
+CREATE TABLE store (
+    id int PRIMARY KEY CHECK (id = 1), format int NOT NULL, embedder text NOT NULL, dim int NOT NULL,
+    generation bigint NOT NULL, documents bigint NOT NULL, chunks bigint NOT NULL, tokens bigint NOT NULL,
+    next_id bigint NOT NULL, tokenizer text NOT NULL, created double precision NOT NULL
+);
+CREATE TABLE documents (
+    key bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, doc_id text NOT NULL, source text NOT NULL,
+    path text NOT NULL, title text NOT NULL, date text NOT NULL, source_line text NOT NULL, kind text NOT NULL,
+    text text NOT NULL, hash text NOT NULL, added double precision NOT NULL, gen_added bigint NOT NULL,
+    gen_removed bigint, marks text NOT NULL DEFAULT '[]', meta text NOT NULL DEFAULT '{}'
+);
+CREATE INDEX documents_id ON documents (doc_id);
+CREATE INDEX documents_source ON documents (source, key);
+CREATE INDEX documents_removed ON documents (gen_removed);
+-- BM25 postings (index/keyword.py's hashed term ids); a chunk's token count is chunks.length
+CREATE TABLE postings (term int NOT NULL, chunk_id bigint NOT NULL, tf real NOT NULL);
+CREATE INDEX postings_term ON postings (term) INCLUDE (chunk_id, tf);
+CREATE INDEX postings_chunk ON postings (chunk_id);
+"""
+# chunk ids are the writer's (store.next_id), in the order documents are added, as the embedded engine's
+CHUNKS_TABLE = """
+CREATE TABLE chunks (
+    id bigint PRIMARY KEY, doc_key bigint NOT NULL REFERENCES documents (key), ord int NOT NULL,
+    start int NOT NULL, "end" int NOT NULL, text text NOT NULL, hash text NOT NULL, length int NOT NULL,
+    gen_added bigint NOT NULL, gen_removed bigint, embedding vector({dim}) NOT NULL
+);
+CREATE INDEX chunks_doc ON chunks (doc_key);
+CREATE INDEX chunks_removed ON chunks (gen_removed);
+CREATE INDEX chunks_embedding ON chunks USING hnsw (embedding vector_ip_ops);
+"""
+
+
+def display(location: str) -> str:
+    """The location without its password, for messages."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1@", location)
+
+
+def lock_key(schema: str) -> int:
+    """The advisory lock writers of `schema` take (a signed 64-bit number)."""
+    return zlib.crc32(f"kbqa-writer:{schema}".encode())
+
+
+def has_tables(conn: Any) -> bool:
+    """Whether the store's tables exist (in the connection's search_path schema)."""
+    return conn.execute("SELECT to_regclass('store') IS NOT NULL AND to_regclass('chunks') IS NOT NULL").fetchone()[0]
+
+
+def create_tables(conn: Any, schema: str, dim: int) -> None:
+    """The extension, schema and tables (inside the caller's transaction)."""
+    from psycopg import sql
+
+    conn.execute("CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public")
+    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+    if conn.execute("SELECT to_regclass('store') IS NULL").fetchone()[0]:
+        conn.execute(STORE_TABLE)
+    if conn.execute("SELECT to_regclass('chunks') IS NULL").fetchone()[0]:
+        create_chunks(conn, dim)
+
+
+def create_chunks(conn: Any, dim: int) -> None:
+    """The chunks table for vectors of `dim` numbers (dropped first if it exists: a rebuild with another dim)."""
+    conn.execute("DROP TABLE IF EXISTS chunks")
+    conn.execute(CHUNKS_TABLE.format(dim=int(dim)))
+
+
+_pools: dict[tuple[str, str, int], Any] = {}
+_pools_lock = threading.Lock()
+
+
+def pool(location: str, schema: str = SCHEMA) -> Any:
+    """This process's connection pool for the store at `location` (autocommit connections whose search_path is
+    the store's schema, then public for pgvector's type)."""
+    from psycopg_pool import ConnectionPool
+
+    key = (location, schema, os.getpid())  # a forked child makes its own connections
+    with _pools_lock:
+        found = _pools.get(key)
+        if found is None:
+
+            def configure(conn: Any) -> None:
+                from psycopg import sql
+
+                conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
+
+            _reachable(location)
+            found = ConnectionPool(
+                location,
+                min_size=1,
+                max_size=int(os.environ.get("KBQA_PG_POOL", "8")),
+                kwargs={"autocommit": True},
+                configure=configure,
+                open=False,
+                name=f"kbqa-{schema}",
+            )
+            found.open(wait=True, timeout=30)
+            _pools[key] = found
+        return found
+
+
+def _reachable(location: str) -> None:
+    """A one-line error when no PostgreSQL server answers at `location` (the pool would retry for 30 s)."""
+    import psycopg
+
+    from index.errors import InputError
+
+    try:
+        psycopg.connect(location, connect_timeout=10).close()
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot connect to the store {display(location)}: {reason}") from None
+
+
+def close_pools(location: str | None = None) -> None:
+    """Close this process's pools (for `location` only, if given); the next use opens new ones."""
+    with _pools_lock:
+        for key in [k for k in _pools if location in (None, k[0])]:
+            each = _pools.pop(key)
+            if key[2] == os.getpid():
+                each.close()
+
+
+atexit.register(close_pools)

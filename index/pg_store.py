@@ -1,0 +1,206 @@
+"""The PostgreSQL + pgvector store: a reader of one committed generation, and the engine's factories.
+
+Documents, chunks (with their vectors in a pgvector column under an HNSW index) and BM25 postings live in
+one database, in the schema `kbqa` (tables in index/pg_schema.py). Rows carry the generation that added and
+the one that removed them; the `store` row names the committed generation and is updated in the writer's
+transaction (index/pg_writer.py), so a reader, which reads rows live in the generation it holds, sees the
+index as one commit left it until `refresh()` moves it to a newer one.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from index.ann import EXACT_LIMIT
+from index.errors import EmbedderMismatchError, IndexMissingError
+from index.pg_keyword import PgKeywords
+from index.pg_schema import ALIVE, SCHEMA, display, has_tables, pool
+from index.records import Passage
+
+PASSAGE = (
+    'SELECT c.id, d.doc_id, d.source, d.title, d.date, c.text, c.start, c."end", d.marks, d.meta '
+    "FROM chunks c JOIN documents d ON d.key = c.doc_key"
+)
+# The nearest live chunks by inner product (vectors are L2-normalised: the cosine), as the embedded engine's
+# IndexFlatIP; HNSW's iterative scan goes on past rows the generation filter drops
+NEAREST = f"""
+WITH nn AS MATERIALIZED (
+    SELECT c.id, c.embedding <#> %(q)s::vector AS distance FROM chunks c WHERE {ALIVE.format(t="c")}
+    ORDER BY c.embedding <#> %(q)s::vector LIMIT %(k)s
+)
+SELECT nn.id, -nn.distance, d.doc_id, d.source, d.title, d.date, c.text, c.start, c."end", d.marks, d.meta
+FROM nn JOIN chunks c ON c.id = nn.id JOIN documents d ON d.key = c.doc_key ORDER BY nn.distance, nn.id
+"""
+MANIFEST = "SELECT embedder, dim, documents, chunks, generation, created, tokens, next_id, tokenizer, format FROM store"
+
+
+@dataclass(frozen=True)
+class PgManifest:
+    """What a committed generation holds and which embedder made its vectors (the `store` row)."""
+
+    embedder: str
+    dim: int
+    documents: int
+    chunks: int
+    generation: int
+    created: float
+    tokens: int = 0  # keyword tokens of the live chunks (BM25's average length is tokens / chunks)
+    next_id: int = 0  # the id the next chunk gets
+    tokenizer: str = "bigram"
+    format: int = 1
+    data: str = ""  # the embedded engine's fields, empty here
+    ann: str = ""
+
+
+def read_manifest(conn: Any) -> PgManifest | None:
+    """The committed generation's manifest, or None when the database holds no index."""
+    if not has_tables(conn):
+        return None
+    row = conn.execute(MANIFEST).fetchone()
+    return PgManifest(*row) if row else None
+
+
+def _unquotable(marks_json: str, start: int, end: int) -> tuple[tuple[int, int], ...]:
+    """The document's marks that meet the chunk [start, end), relative to the chunk and clipped to it."""
+    spans = json.loads(marks_json) if marks_json else []
+    return tuple((max(s, start) - start, min(e, end) - start) for s, e in spans if s < end and e > start)
+
+
+def _page(meta_json: str, start: int) -> int:
+    """The 1-based page of a PDF document holding offset `start` (0 for documents without pages)."""
+    pages = json.loads(meta_json).get("pages") if meta_json and meta_json != "{}" else None
+    return bisect.bisect_right(pages, start) if pages else 0
+
+
+def _passage(row: Sequence[Any], score: float = 0.0) -> Passage:
+    cid, doc_id, source, title, date, text, start, end, marks, meta = row
+    return Passage(doc_id, source, title, date, text, start, end, score, cid, _unquotable(marks, start, end),
+                   _page(meta, start))  # fmt: skip
+
+
+class PgStore:
+    """A read-only view of one committed generation of a PostgreSQL store; `refresh()` moves to a newer one."""
+
+    def __init__(self, location: str, vectors: bool = True, schema: str = SCHEMA) -> None:
+        self.location, self.schema = location, schema
+        self.root = display(location)
+        self._pool = pool(location, schema)
+        with self._pool.connection() as conn:
+            manifest = read_manifest(conn)
+        if manifest is None:
+            raise IndexMissingError(f"no index at {self.root}: build one with `kbqa index [PATH ...]`")
+        self.manifest = manifest
+
+    def refresh(self) -> bool:
+        """Move to a newer committed generation if a writer made one; True if it did."""
+        with self._pool.connection() as conn:
+            manifest = read_manifest(conn)
+        if manifest is None or manifest.generation == self.manifest.generation:
+            return False
+        self.manifest = manifest
+        return True
+
+    def check_embedder(self, embedder_id: str) -> None:
+        """A one-line error when the index was built by another embedder than `embedder_id`."""
+        if self.manifest.embedder != embedder_id:
+            raise EmbedderMismatchError(
+                f"the index at {self.root} was built with embedder '{self.manifest.embedder}', not '{embedder_id}': "
+                f"rebuild it with `kbqa index --rebuild --embedder {embedder_id}` "
+                f"or ask with --embedder {self.manifest.embedder}"
+            )
+
+    def search(self, query: np.ndarray, k: int) -> list[Passage]:
+        """The `k` passages nearest to `query` (an L2-normalised vector), best first: exact up to
+        ann.EXACT_LIMIT live chunks (as the embedded engine), through the HNSW index above."""
+        manifest = self.manifest
+        if manifest.chunks == 0 or k < 1:
+            return []
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        params = {"q": "[" + ",".join(map(repr, q.tolist())) + "]", "k": min(k, manifest.chunks)}
+        params["g"] = manifest.generation
+        with self._pool.connection() as conn, conn.transaction():
+            if manifest.chunks <= EXACT_LIMIT:
+                conn.execute("SET LOCAL enable_indexscan = off")
+            else:
+                conn.execute(f"SET LOCAL hnsw.ef_search = {min(1000, max(100, 2 * k))}")
+                conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+            rows = conn.execute(NEAREST, params).fetchall()
+        return [_passage((r[0], *r[2:]), float(r[1])) for r in rows]
+
+    def chunk_texts(self) -> tuple[list[int], list[str]]:
+        """(ids, texts as embedded and keyword-indexed: title first) of this generation's chunks."""
+        from index.chunking import titled
+
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT c.id, d.title, c.text FROM chunks c JOIN documents d ON d.key = c.doc_key "
+                f"WHERE {ALIVE.format(t='c')} ORDER BY c.id",
+                {"g": self.manifest.generation},
+            ).fetchall()
+        return [r[0] for r in rows], [titled(title, text) for _, title, text in rows]
+
+    def passages(self, chunk_ids: Sequence[int]) -> dict[int, Passage]:
+        """Chunk id → passage with its document's metadata and unquotable spans (score 0)."""
+        if not len(chunk_ids):
+            return {}
+        with self._pool.connection() as conn:
+            rows = conn.execute(f"{PASSAGE} WHERE c.id = ANY(%s)", ([int(i) for i in chunk_ids],)).fetchall()
+        return {r[0]: _passage(r) for r in rows}
+
+    def documents(self) -> list[dict]:
+        """Every document with its chunk count, in source order."""
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT d.doc_id, d.title, d.date, d.source, d.path, d.kind, d.added, "
+                "(SELECT count(*) FROM chunks c WHERE c.doc_key = d.key) "
+                f"FROM documents d WHERE {ALIVE.format(t='d')} ORDER BY d.source, d.key",
+                {"g": self.manifest.generation},
+            ).fetchall()
+        keys = ("doc_id", "title", "date", "source", "path", "kind", "added", "chunks")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def document_hashes(self) -> dict[str, str]:
+        """doc_id → the hash each of this generation's documents was stored under (build.indexed_hash)."""
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT d.doc_id, d.hash FROM documents d WHERE {ALIVE.format(t='d')}",
+                {"g": self.manifest.generation},
+            ).fetchall()
+        return dict(rows)
+
+    def document_text(self, doc_id: str) -> str | None:
+        """A document's cleaned text (the context of its passages' offsets)."""
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                f"SELECT d.text FROM documents d WHERE d.doc_id = %(id)s AND {ALIVE.format(t='d')}",
+                {"id": doc_id, "g": self.manifest.generation},
+            ).fetchone()
+        return row[0] if row else None
+
+    def keywords(self) -> PgKeywords:
+        """The keyword (BM25) index of this generation, searched in the database."""
+        m = self.manifest
+        return PgKeywords(self._pool, m.generation, m.chunks, m.tokens, m.tokenizer)
+
+    def close(self) -> None:
+        """Nothing to release: connections belong to the process's pool for this location."""
+
+
+def open_store(location: str, **kw: Any) -> PgStore:
+    """The reader of the PostgreSQL store at `location` (kw: `vectors`, ignored here; `schema`)."""
+    return PgStore(location, **kw)
+
+
+def open_writer(
+    location: str, embedder_id: str | None, dim: int | None, rebuild: bool = False, wait: float = 600, **kw: Any
+) -> Any:
+    """The writer of the PostgreSQL store at `location` (kw: `schema`); see index/pg_writer.py."""
+    from index.pg_writer import PgStoreWriter
+
+    return PgStoreWriter(location, embedder_id, dim, rebuild=rebuild, wait=wait, **kw)

@@ -1,0 +1,248 @@
+"""The PostgreSQL store's writer: one transaction per generation, writers serialised by an advisory lock.
+
+The writer takes a connection from the pool, begins a transaction and takes `pg_advisory_xact_lock` (a second
+writer waits up to `wait` seconds, saying so, then fails with StoreLockedError). Everything it adds and removes
+is written into that transaction, tagged with the new generation; `commit()` then updates the `store` row and
+commits, so readers see all of it or none of it; `abort()` (or any failure) rolls it back.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.chunking import titled
+from index.errors import EmbedderMismatchError, IndexMissingError, StoreLockedError
+from index.pg_keyword import postings
+from index.pg_schema import ALIVE, FORMAT, KEEP_GENERATIONS, SCHEMA, create_chunks, create_tables, display, lock_key
+from index.pg_schema import pool as pool_for
+from index.pg_store import PgManifest, read_manifest
+from index.records import ChunkRecord, DocRecord
+from index.store import StoredDoc
+from index.tokenize_vi import DEFAULT_TOKENIZER, get_tokenizer
+
+ALIVE_D = ALIVE.format(t="d")
+COUNTS = f"""
+SELECT (SELECT count(*) FROM documents d WHERE {ALIVE_D}),
+       (SELECT count(*) FROM chunks c WHERE {ALIVE.format(t="c")}),
+       (SELECT coalesce(sum(length), 0) FROM chunks c WHERE {ALIVE.format(t="c")})
+"""
+
+
+class PgStoreWriter:
+    """Writes the next generation of a PostgreSQL store in one transaction and commits it on `commit()`.
+
+    `embedder_id=None` keeps the index's embedder (for removals, which embed nothing)."""
+
+    def __init__(
+        self,
+        location: str,
+        embedder_id: str | None,
+        dim: int | None,
+        rebuild: bool = False,
+        wait: float = 600,
+        schema: str = SCHEMA,
+    ) -> None:
+        self.root = display(location)
+        self._pool = pool_for(location, schema)
+        self.conn = self._pool.getconn()
+        self._open_tx = False
+        try:
+            self.conn.autocommit = False
+            self._open_tx = True
+            self._lock(schema, wait)
+            self._open(schema, embedder_id, dim, rebuild)
+        except BaseException:
+            self._release(commit=False)
+            raise
+
+    def _lock(self, schema: str, wait: float) -> None:
+        import psycopg
+
+        key = lock_key(schema)
+        if self.conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (key,)).fetchone()[0]:
+            return
+        if wait <= 0:
+            raise StoreLockedError(f"{self.root} is being written by another process; try again later")
+        print(f"kbqa: waiting for another process writing {self.root} ...", file=sys.stderr, flush=True)
+        self.conn.execute(f"SET LOCAL lock_timeout = {max(1, int(wait * 1000))}")
+        try:
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+        except psycopg.errors.LockNotAvailable:
+            raise StoreLockedError(f"{self.root} is being written by another process; try again later") from None
+        self.conn.execute("SET LOCAL lock_timeout TO DEFAULT")
+
+    def _open(self, schema: str, embedder_id: str | None, dim: int | None, rebuild: bool) -> None:
+        from pgvector.psycopg import register_vector
+
+        previous = read_manifest(self.conn)
+        base = None if rebuild else previous
+        if base is None and embedder_id is None:
+            raise IndexMissingError(f"no index at {self.root}: build one with `kbqa index [PATH ...]`")
+        if base and embedder_id is not None and base.embedder != embedder_id:
+            raise EmbedderMismatchError(
+                f"the index at {self.root} was built with embedder '{base.embedder}', not '{embedder_id}': "
+                "use `kbqa index --rebuild` to rebuild it with the new one"
+            )
+        self.generation = (previous.generation if previous else 0) + 1
+        self.embedder_id, self.dim = (base.embedder, base.dim) if base else (embedder_id, int(dim))
+        create_tables(self.conn, schema, self.dim)
+        register_vector(self.conn)
+        self._tokenizer = base.tokenizer if base else DEFAULT_TOKENIZER
+        self._tokenize = get_tokenizer(self._tokenizer)
+        self._next_id = previous.next_id if previous else 0
+        if previous is None:
+            self.conn.execute(
+                "INSERT INTO store VALUES (1, %s, %s, %s, 0, 0, 0, 0, 0, %s, %s) ON CONFLICT (id) DO NOTHING",
+                (FORMAT, self.embedder_id, self.dim, self._tokenizer, time.time()),
+            )
+        elif rebuild and previous.dim != self.dim:  # vector(dim) changes: nothing of the old index can stay
+            self.conn.execute("DELETE FROM postings")
+            create_chunks(self.conn, self.dim)
+            self.conn.execute("DELETE FROM documents")
+        elif rebuild:  # readers of the old generation keep finding its rows until they refresh
+            self._remove_where(f"{ALIVE_D}")
+        self._base = base
+        self._dirty = base is None
+
+    def documents(self) -> list[StoredDoc]:
+        """The documents of the generation being written."""
+        rows = self.conn.execute(
+            "SELECT d.doc_id, d.source, d.path, d.hash, (SELECT count(*) FROM chunks c WHERE c.doc_key = d.key) "
+            f"FROM documents d WHERE {ALIVE_D} ORDER BY d.key",
+            {"g": self.generation},
+        ).fetchall()
+        return [StoredDoc(*row) for row in rows]
+
+    def document_hashes(self) -> dict[str, str]:
+        """doc_id → the hash each document of the generation being written was stored under."""
+        rows = self.conn.execute(f"SELECT d.doc_id, d.hash FROM documents d WHERE {ALIVE_D}", {"g": self.generation})
+        return dict(rows.fetchall())
+
+    def add(
+        self,
+        doc: DocRecord,
+        chunks: Sequence[ChunkRecord],
+        vectors: np.ndarray,
+        path: str | None = None,
+        stored_hash: str | None = None,
+    ) -> None:
+        """Add (or replace) a document with its chunks, their vectors and their keyword postings.
+
+        `path` is the file's resolved absolute path; by default `doc.source` resolved against the cwd.
+        `stored_hash` is what `document_hashes` returns for it later; by default the document's content hash."""
+        self.remove([doc.doc_id])
+        path = path or str(Path(doc.source).resolve())
+        marks = json.dumps([list(span) for span in doc.marks])
+        meta = json.dumps({k: v for k, v in (("author", doc.author), ("pages", list(doc.pages))) if v})
+        (key,) = self.conn.execute(
+            "INSERT INTO documents (doc_id, source, path, title, date, source_line, kind, text, hash, added, "
+            "gen_added, marks, meta) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING key",
+            (doc.doc_id, doc.source, path, doc.title, doc.date, doc.source_line, doc.kind, doc.text,
+             stored_hash or doc.hash, time.time(), self.generation, marks, meta),
+        ).fetchone()  # fmt: skip
+        if len(chunks):
+            vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), self.dim)
+            with self.conn.cursor() as cur:
+                with cur.copy(
+                    'COPY chunks (id, doc_key, ord, start, "end", text, hash, length, gen_added, embedding) FROM STDIN'
+                ) as copy:
+                    tokens = []
+                    for i, (chunk, vector) in enumerate(zip(chunks, vectors, strict=True)):
+                        tokens.append(self._tokenize(titled(doc.title, chunk.text)))
+                        row = (self._next_id + i, key, chunk.ord, chunk.start, chunk.end, chunk.text, chunk.hash)
+                        copy.write_row((*row, len(tokens[-1]), self.generation, vector))
+                with cur.copy("COPY postings (term, chunk_id, tf) FROM STDIN") as copy:
+                    for i, chunk_tokens in enumerate(tokens):
+                        for row in postings(self._next_id + i, chunk_tokens):
+                            copy.write_row(row)
+            self._next_id += len(chunks)
+        self._dirty = True
+
+    def remove(self, doc_ids: Iterable[str]) -> int:
+        """Remove documents (from the generation being written); returns how many were there."""
+        ids = list(dict.fromkeys(doc_ids))
+        if not ids:
+            return 0
+        return self._remove_where(f"d.doc_id = ANY(%(ids)s) AND {ALIVE_D}", ids=ids)
+
+    def _remove_where(self, where: str, **params: Any) -> int:
+        keys = [
+            r[0]
+            for r in self.conn.execute(
+                f"UPDATE documents d SET gen_removed = %(g)s WHERE {where} RETURNING d.key",
+                {"g": self.generation, **params},
+            )
+        ]
+        if keys:
+            self.conn.execute(
+                "UPDATE chunks SET gen_removed = %(g)s WHERE doc_key = ANY(%(keys)s) AND gen_removed IS NULL",
+                {"g": self.generation, "keys": keys},
+            )
+            self._dirty = True
+        return len(keys)
+
+    def commit(self) -> PgManifest:
+        """Update the `store` row to the new generation and commit: readers see every change of it at once.
+
+        A writer that changed nothing makes no new generation and returns the committed manifest."""
+        if not self._dirty and self._base is not None:
+            self.abort()
+            return self._base
+        documents, chunks, tokens = self.conn.execute(COUNTS, {"g": self.generation}).fetchone()
+        self._prune()
+        manifest = PgManifest(
+            self.embedder_id, self.dim, documents, chunks, self.generation, time.time(), int(tokens), self._next_id,
+            self._tokenizer, FORMAT,
+        )  # fmt: skip
+        self.conn.execute(
+            "UPDATE store SET format = %s, embedder = %s, dim = %s, documents = %s, chunks = %s, generation = %s, "
+            "created = %s, tokens = %s, next_id = %s, tokenizer = %s",
+            (FORMAT, manifest.embedder, manifest.dim, documents, chunks, manifest.generation, manifest.created,
+             manifest.tokens, manifest.next_id, manifest.tokenizer),
+        )  # fmt: skip
+        self._release(commit=True)
+        return manifest
+
+    def _prune(self) -> None:
+        """Forget rows removed more than KEEP_GENERATIONS generations ago."""
+        old = {"old": self.generation - KEEP_GENERATIONS}
+        self.conn.execute(
+            "DELETE FROM postings WHERE chunk_id IN (SELECT id FROM chunks WHERE gen_removed <= %(old)s)", old
+        )
+        self.conn.execute("DELETE FROM chunks WHERE gen_removed <= %(old)s", old)
+        self.conn.execute(
+            "DELETE FROM documents d WHERE gen_removed <= %(old)s "
+            "AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.doc_key = d.key)",
+            old,
+        )
+
+    def abort(self) -> None:
+        """Forget the uncommitted generation; the committed index is untouched."""
+        self._release(commit=False)
+
+    def _release(self, commit: bool) -> None:
+        if self.conn is None:
+            return
+        conn, self.conn = self.conn, None
+        try:
+            if commit:
+                conn.commit()
+            else:
+                conn.rollback()
+            conn.autocommit = True
+        finally:
+            self._pool.putconn(conn)
+
+    def __enter__(self) -> PgStoreWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if exc_type is not None and self.conn is not None:
+            self.abort()
