@@ -59,6 +59,11 @@ button.kbqa-copy { font-size: .8em; padding: .1em .6em; border: 1px solid var(--
 ul.kbqa-docs { font-size: .85em; max-height: 320px; overflow-y: auto; margin: 0; padding-left: 1.1em;
   overflow-wrap: anywhere; }
 ul.kbqa-docs .kbqa-meta { opacity: .7; }
+.kbqa-unverified { text-decoration: underline wavy #d97706; text-underline-offset: 3px; }
+.kbqa-flag { font-size: .75em; color: #b45309; white-space: nowrap; }
+.kbqa-card.kbqa-card-unverified { border-color: #d97706; }
+.kbqa-llm-status { font-size: .85em; opacity: .8; }
+.kbqa-llm-status.kbqa-error { color: var(--error-text-color, #b91c1c); opacity: 1; }
 """
 
 # Clicking an [n] marker opens source card n of the same answer and brings it into view.
@@ -150,7 +155,7 @@ def build_app(service: ChatService, banner: str | None = None) -> gr.Blocks:
                     status = f"Reading {len(event.passages)} passage{'s' if len(event.passages) != 1 else ''}…"
                     history[-1] = _message("assistant", render.pending_html(status, shown))
                 elif isinstance(event, Delta):
-                    text = f"{text} {event.text}".strip() if text else event.text
+                    text += event.text  # an LLM's tokens as they come (ChatService spaces an extractive one's claims)
                     history[-1] = _message("assistant", render.pending_html("Writing…", shown, text))
                 elif isinstance(event, Answer):
                     anchor = f"a{len(history)}-{int(time.time() * 1000) % 100000}"
@@ -194,6 +199,18 @@ def build_app(service: ChatService, banner: str | None = None) -> gr.Blocks:
         except KbqaError as exc:
             history.append(_message("assistant", render.notice_html(render.scrub_paths(f"Remove failed: {exc}"))))
         return (history, *documents_view())
+
+    def choose_llm(spec: str, base_url: str) -> str:
+        """The model setting changed: answer the next question with it (or say in one line why not)."""
+        try:
+            return render.llm_status_html(service.set_llm(spec or "", base_url or ""))
+        except KbqaError as exc:
+            return render.llm_status_html(service.llm_status(), render.scrub_paths(str(exc)))
+
+    def llm_view() -> tuple[str, str, str]:
+        """The model setting as it stands (another page may have changed it since this one was built)."""
+        settings = service.settings
+        return settings.llm, settings.llm_base_url, render.llm_status_html(service.llm_status())
 
     def clear() -> tuple:
         return [], [], ""
@@ -245,6 +262,7 @@ def build_app(service: ChatService, banner: str | None = None) -> gr.Blocks:
                         remove_btn = gr.Button("Remove", variant="stop", scale=1, elem_id="kbqa-remove-btn")
                 with gr.Accordion("Settings", open=False):
                     k = gr.Slider(1, 10, value=service.settings.k, step=1, label="Passages retrieved per question")
+                    llm, llm_url, use_llm, llm_status = _llm_controls(service, editable=banner is None)
 
         question.submit(respond, [question, chat, queries, k], [question, chat, queries])
         new_chat.click(clear, None, [chat, queries, question])
@@ -252,7 +270,39 @@ def build_app(service: ChatService, banner: str | None = None) -> gr.Blocks:
         files.upload(upload, [files, chat], [chat, files, docs, chosen])
         remove_btn.click(remove, [chosen, chat], [chat, docs, chosen])
         app.load(documents_view, None, [docs, chosen])
+        app.load(llm_view, None, [llm, llm_url, llm_status])
+        if use_llm is not None:  # no endpoint at all when the page is exposed without a password
+            for trigger in (use_llm.click, llm.submit, llm_url.submit):
+                trigger(choose_llm, [llm, llm_url], llm_status)
     return app
+
+
+def _llm_controls(service: ChatService, editable: bool) -> tuple[gr.Textbox, gr.Textbox, gr.Button | None, gr.HTML]:
+    """The model setting: its spec (empty: extractive), the server URL, the button that applies them, the status
+    line. Not `editable` when the page is exposed without a password: a visitor could point the server (and the
+    OPENAI_API_KEY it sends) at a host of theirs, or load any file as a model."""
+    settings = service.settings
+    spec = gr.Textbox(
+        value=settings.llm,
+        label="Language model (empty: quote the documents, no model)"
+        if editable
+        else "Language model (set with kbqa chat --llm: not changeable on a page served without --auth)",
+        placeholder="ollama:qwen2.5:7b · openai:gpt-4o-mini · openai:local · llamacpp:/models/m.gguf",
+        elem_id="kbqa-llm",
+        interactive=editable,
+        max_lines=1,
+    )
+    url = gr.Textbox(
+        value=settings.llm_base_url,
+        label="Model server URL (openai:/ollama:; empty: the default)",
+        placeholder="http://127.0.0.1:8000/v1",
+        elem_id="kbqa-llm-url",
+        interactive=editable,
+        max_lines=1,
+    )
+    apply = gr.Button("Use this model", size="sm", elem_id="kbqa-llm-apply") if editable else None
+    status = gr.HTML(render.llm_status_html(service.llm_status()), elem_id="kbqa-llm-status")
+    return spec, url, apply, status
 
 
 def parse_auth(auth: str | None) -> tuple[str, str] | None:

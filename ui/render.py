@@ -9,7 +9,7 @@ from html import escape
 from pathlib import Path
 
 from index.records import Passage
-from qa.answer import Answer, Citation, language
+from qa.answer import Answer, Citation, Claim, language
 
 CONTEXT_CHARS = 1200  # document text shown on each side of a passage when its card is opened
 _CLAIM = re.compile(r"(.+?) \[(\d+)\](?= |$)", re.DOTALL)
@@ -80,13 +80,35 @@ def answer_html(text: str, anchor: str) -> str:
 
 def claims_html(answer: Answer, anchor: str) -> str:
     """The answer's claims, the words that answer the question emphasised, each claim followed by its [n] links
-    (the answer text with its markers for an answer without claims)."""
+    (the answer text with its markers for an answer without claims). A written (LLM) claim that its cited passage
+    was found not to support is underlined and flagged (`flag`)."""
     if not answer.claims:
         return answer_html(answer.answer, anchor)
     parts = []
     for claim in answer.claims:
         text = _wrap(claim.text, sorted(claim.marks), '<strong class="kbqa-mark">', "</strong>")
-        parts.append(text + "".join(f" {_marker(n, anchor)}" for n in claim.cites))
+        markers = "".join(f" {_marker(n, anchor)}" for n in claim.cites)
+        if claim.verified is False:
+            reason = escape(flag(claim))
+            text = f'<span class="kbqa-unverified" title="{reason}">{text}</span>'
+            markers += f' <span class="kbqa-flag" role="note">⚠ {reason}</span>'
+        parts.append(text + markers)
+    return " ".join(parts)
+
+
+def flag(claim: Claim) -> str:
+    """Why a claim is flagged: it cites no passage, or the passage it cites does not support it."""
+    return "cites no passage" if not claim.cites else "not supported by the cited passage"
+
+
+def answer_plain(answer: Answer) -> str:
+    """The answer's text as shown (without markup): the claims with their [n] and flags, or the answer text."""
+    if not answer.found or not answer.claims:
+        return answer.answer
+    parts = []
+    for claim in answer.claims:
+        markers = "".join(f" [{n}]" for n in claim.cites)
+        parts.append(claim.text + markers + (f" ⚠ {flag(claim)}" if claim.verified is False else ""))
     return " ".join(parts)
 
 
@@ -145,9 +167,11 @@ def card_html(
     if n is None:
         opening = f'<details class="kbqa-card kbqa-closest" id="{anchor}-c{index}"><summary>'
     else:
-        opening = (
-            f'<details class="kbqa-card" id="{anchor}-{n}" data-n="{n}"><summary><span class="kbqa-n">[{n}]</span> '
-        )
+        unverified = isinstance(citation, Citation) and citation.verified is False
+        cls = "kbqa-card kbqa-card-unverified" if unverified else "kbqa-card"
+        opening = f'<details class="{cls}" id="{anchor}-{n}" data-n="{n}"><summary><span class="kbqa-n">[{n}]</span> '
+        if unverified:
+            meta += ' · <span class="kbqa-flag">⚠ does not support every sentence citing it</span>'
     return (
         f'{opening}<b class="kbqa-title">{escape(p.title)}</b>'
         f' <span class="kbqa-meta">{meta}</span>'
@@ -160,7 +184,7 @@ def plain_text(answer: Answer, docs_dir: str | Path | None = None) -> str:
     """The answer as plain text (what the copy button copies and screen readers read): the answer with its [n]
     markers, the note, then "Sources:" with one "[n] title — date · source [start:end]" line per citation; a
     not-found answer lists its closest passages instead, without numbers."""
-    lines = [answer.answer]
+    lines = [answer_plain(answer)]
     if answer.note:
         lines.append(answer.note)
     if answer.found and answer.citations:
@@ -305,3 +329,15 @@ def exposure_warning(host: str, share: bool, auth: object | None) -> str | None:
 def banner_html(warning: str) -> str:
     """The exposure warning at the top of the page (escaped)."""
     return f'<div class="kbqa-banner" role="alert">⚠️ {text_html(warning)}</div>'
+
+
+def llm_status_html(status: str, error: str = "") -> str:
+    """The line under the chat's model setting: how questions are answered, or (escaped, one line) why the model
+    asked for could not be used, with the answerer that stays."""
+    if error:
+        line = " ".join(error.split())
+        return (
+            f'<div class="kbqa-llm-status kbqa-error" role="alert">⚠️ {escape(line)}'
+            f' <span class="kbqa-meta">(unchanged: {escape(status)})</span></div>'
+        )
+    return f'<div class="kbqa-llm-status" role="status">{escape(status)}</div>'

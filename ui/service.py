@@ -6,14 +6,15 @@ import re
 import shutil
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from index.config import Settings
-from index.errors import IndexMissingError, InputError
+from index.errors import IndexMissingError, InputError, KbqaError
 from index.loaders import SUPPORTED_SUFFIXES
 from qa.answer import Answer
+from qa.chain import Delta
 from qa.followup import Rewrite, rewrite
 from ui.render import source_label
 
@@ -61,20 +62,29 @@ class ChatService:
 
     def stream(self, question: str, previous_query: str | None, k: int | None = None) -> Iterator[Any]:
         """The turn as it happens: the `Rewrite` (the standalone query, for a follow-up on `previous_query`), then
-        the assistant's events: `Retrieved`, `Delta`s of the answer text, and the `Answer` last."""
+        the assistant's events: `Retrieved`, `Delta`s of the answer text, and the `Answer` last. The Deltas' texts,
+        concatenated, are the answer so far (an LLM's tokens as they come; an extractive answer's claims, spaced)."""
         if not question or not question.strip():
             raise InputError("the question is empty: type a question first")
         turn = rewrite(question, previous_query)
         yield turn
         with self._lock:  # a "what about X?" follow-up quotes a sentence about X (its focus)
-            events = self.assistant.stream(turn.query, k, focus=turn.focus)
+            assistant = self.assistant
+            events = assistant.stream(turn.query, k, focus=turn.focus)
+        written = False  # whether a Delta has been passed on
         while True:
             # The lock is held for each step, not across yields: Gradio may resume the generator on another
-            # thread, and an abandoned generator must not keep the store's shared reader locked.
+            # thread, and an abandoned generator must not keep the store's shared reader locked. The answerer is
+            # looked at in the same step (set_llm takes the lock too): its kind decides how Deltas join.
             with self._lock:
                 event = next(events, None)
+                tokens = _streams_tokens(assistant)
             if event is None:
                 return
+            if isinstance(event, Delta):
+                if written and not tokens:
+                    event = Delta(f" {event.text}")
+                written = written or bool(event.text)
             yield event
 
     def ask(self, question: str, previous_query: str | None, k: int | None = None) -> Reply:
@@ -88,6 +98,33 @@ class ChatService:
                 answer = event
         assert turn is not None and answer is not None  # the stream always starts with one, ends with the other
         return Reply(turn, answer)
+
+    def set_llm(self, spec: str, base_url: str = "") -> str:
+        """Answer the next questions with the chat model `spec` (`ollama:<m>`, `openai:<m>` with `base_url`,
+        `llamacpp:<path.gguf>`; "" = extractive), rebuilding only the answerer. A bad spec or a missing package
+        raises InputError (one line) and the answerer stays as it was. Returns `llm_status()`."""
+        spec, base_url = " ".join(spec.split()), base_url.strip()
+        with self._lock:  # not while a question is between two steps of its answer
+            try:
+                if self._assistant is not None:
+                    self._assistant.use_llm(spec, base_url)
+                elif spec:  # no index opened yet: check the spec now; the assistant is built with it later
+                    from qa.llm.models import chat_model
+
+                    chat_model(spec, base_url)
+            except KbqaError:
+                raise
+            except Exception as exc:  # the client refused its arguments (e.g. a malformed URL): one line
+                raise InputError(f"llm '{spec}': {type(exc).__name__}: {' '.join(str(exc).split())[:200]}") from exc
+            self.settings = replace(self.settings, llm=spec, llm_base_url=base_url)
+        return self.llm_status()
+
+    def llm_status(self) -> str:
+        """One line: how the next question will be answered."""
+        if not self.settings.llm:
+            return "Answers quote the documents (extractive; no language model)."
+        where = f" at {self.settings.llm_base_url}" if self.settings.llm_base_url else ""
+        return f"Answers are written by {self.settings.llm}{where}; every citation is checked."
 
     def source_label(self, source: str) -> str:
         """A document's source as shown in the page: an uploaded file by its name, others as stored."""
@@ -162,3 +199,8 @@ class ChatService:
         with self._lock:
             if self._assistant is not None:
                 self._assistant.store.refresh()
+
+
+def _streams_tokens(assistant: Any) -> bool:
+    """Whether the assistant's answerer streams an LLM's tokens (else its Deltas are whole claims)."""
+    return hasattr(getattr(assistant, "answerer", None), "stream")

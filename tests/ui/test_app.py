@@ -92,6 +92,9 @@ class _Service:
     def source_label(self, source: str) -> str:
         return source
 
+    def llm_status(self) -> str:
+        return "Answers quote the documents."
+
 
 def _function(page, name: str):
     return next(f.fn for f in page.fns.values() if f.name == name)

@@ -164,3 +164,30 @@ def test_exposure_warning_only_beyond_this_machine_without_auth() -> None:
 def test_pending_message_is_busy_and_says_what_it_does() -> None:
     html = render.pending_html("Reading 5 passages…", rewrite="Khi nào <Trung Quốc>?")
     assert 'aria-busy="true"' in html and "Reading 5 passages…" in html and "&lt;Trung Quốc&gt;" in html
+
+
+def test_written_claims_not_supported_by_their_passage_are_flagged() -> None:
+    base = _answer()
+    passage = base.citations[0].passage
+    claims = [
+        Claim("The cited sentence is this one.", (1,), verified=True),
+        Claim(f"Made up {PAYLOAD}.", (1,), verified=False),
+        Claim("No citation at all.", (), verified=False),
+    ]
+    answer = Answer("q?", "…", [Citation(1, passage, verified=False)], [passage], claims=claims, note="2 of 3 …")
+    html = render.message_html(answer, "a3", lambda doc_id: DOC)
+    assert html.count('class="kbqa-unverified"') == 2 and "<script" not in html
+    assert "⚠ not supported by the cited passage</span>" in html and "⚠ cites no passage</span>" in html
+    assert '<details class="kbqa-card kbqa-card-unverified" id="a3-1" data-n="1">' in html
+    assert '<div class="kbqa-note">2 of 3 …</div>' in html
+    plain = render.plain_text(answer)
+    assert plain.startswith(
+        "The cited sentence is this one. [1] Made up " + PAYLOAD + ". [1] ⚠ not supported by the cited passage"
+        " No citation at all. ⚠ cites no passage\n2 of 3 …"
+    )
+
+
+def test_the_model_status_line_is_escaped_and_one_line() -> None:
+    assert render.llm_status_html("Answers <b>") == '<div class="kbqa-llm-status" role="status">Answers &lt;b&gt;</div>'
+    html = render.llm_status_html("Answers quote.", "llm 'x<y>'\nmust be one of …")
+    assert "kbqa-error" in html and "x&lt;y&gt;" in html and "\n" not in html and "unchanged: Answers quote." in html
