@@ -18,11 +18,12 @@ from index.clean import clean_document
 from index.config import Settings
 from index.embed_cache import CACHE_FILE, EmbeddingCache, cache_path
 from index.embedders import Embedder, get_embedder
-from index.errors import EmbedderMismatchError, InputError
+from index.errors import EmbedderMismatchError, IndexMissingError, InputError
 from index.loaders import display_path, find_files, read_files
 from index.progress import EmbedProgress
 from index.records import ChunkRecord, DocRecord, text_hash
-from index.store import Manifest, Store, StoredDoc, StoreWriter, read_manifest
+from index.store import Manifest, StoredDoc, read_manifest
+from index.store_api import open_store, open_writer
 
 # vectors are cached after each batch: a killed build loses at most one batch (KBQA_EMBED_BATCH: for tests)
 EMBED_BATCH = int(os.environ.get("KBQA_EMBED_BATCH", "64"))
@@ -231,9 +232,10 @@ def _check_embedder(root: str, embedder_id: str, rebuild: bool) -> None:
 
 def _committed_hashes(root: str) -> dict[str, str]:
     """doc_id → hash of the committed index (empty when there is none), read without taking the lock."""
-    if read_manifest(root) is None:
+    try:
+        store = open_store(root, vectors=False)
+    except IndexMissingError:
         return {}
-    store = Store(root, vectors=False)
     try:
         return store.document_hashes()
     finally:
@@ -276,7 +278,7 @@ def update_index(
         with clock("embed"):
             _, embedded, engine = embed_chunks(embedder, texts, cache, show_progress, ends)
         write_started = time.perf_counter()
-        with StoreWriter(settings.store, embedder.id, embedder.dim, rebuild=rebuild, wait=wait) as writer:
+        with open_writer(settings.store, embedder.id, embedder.dim, rebuild=rebuild, wait=wait) as writer:
             stored = writer.documents()
             kept = {str(Path(source).resolve()) for source, _ in loaded.skipped}  # unreadable now: keep what we had
             removed = writer.remove(_stale([d for d in stored if d.path not in kept], docs, paths, sync))
@@ -370,7 +372,7 @@ def remove_documents(targets: Iterable[str], settings: Settings, wait: float = L
     targets = list(targets)
     if not targets:
         raise InputError("give the document id(s) or path(s) to remove")
-    with StoreWriter(settings.store, None, None, wait=wait) as writer:
+    with open_writer(settings.store, None, None, wait=wait) as writer:
         stored = writer.documents()
         chosen: list[str] = []
         for target in targets:

@@ -4,51 +4,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from index.errors import KbqaError
+from index.store_core import CURRENT, data_folder, read_manifest
+from index.store_damage import DEFAULT_STORE, IndexDamagedError, Problem, damaged, rebuild_fix
+from index.store_records import ALIVE, CHUNKS_OF_DOCS, META, TABLES
+from index.store_vectors import VECTORS
 
-DEFAULT_STORE = ".kbqa"
-TABLES = {"documents", "chunks"}
 CACHE_TABLES = {"vectors"}
 
-
-class IndexDamagedError(KbqaError):
-    """A store file is damaged: the message names it and says how to repair it (`kbqa index --rebuild`)."""
-
-    def __init__(self, message: str, problem: Problem | None = None) -> None:
-        super().__init__(message)
-        self.problem = problem
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong: which file, what is wrong with it, and what repairs it."""
-
-    path: Path
-    what: str
-    fix: str
-
-    def line(self) -> str:
-        return f"{self.path}: {self.what}; {self.fix}"
-
-
-def rebuild_fix(root: str | Path) -> str:
-    """The command that repairs a damaged store at `root`."""
-    store = "" if Path(root) == Path(DEFAULT_STORE) else f" --store {root}"
-    return f"repair it with `kbqa index --rebuild{store} PATHS` (PATHS: your document folders)"
-
-
-def damaged(root: str | Path, problem: Problem) -> IndexDamagedError:
-    """The one-line error a command gives on a damaged store."""
-    try:
-        name = problem.path.relative_to(root)
-    except ValueError:
-        name = problem.path
-    return IndexDamagedError(f"the index at {root} is damaged: {name} {problem.what}; {problem.fix}", problem)
+__all__ = ["DEFAULT_STORE", "IndexDamagedError", "Problem", "check", "damaged", "rebuild_fix", "verify"]
 
 
 def _sqlite_header(path: Path) -> str | None:
@@ -113,7 +81,6 @@ def store_problems(
     `load_ann=False` skips loading the ANN file when not `deep` (a reader about to load it anyway)."""
     finite = deep if finite is None else finite
     from index import ann, keyword
-    from index.store import ALIVE, CHUNKS_OF_DOCS, CURRENT, read_manifest
 
     root = Path(root)
     fix = rebuild_fix(root)
@@ -125,11 +92,11 @@ def store_problems(
         return [Problem(root / CURRENT, "names a format of an older kbqa", fix)]
     if manifest is None:
         return []
-    data = root / manifest.data
+    data = data_folder(root, manifest)
     if not data.is_dir():
         return [Problem(data, "(the data folder CURRENT names) is missing", fix)]
     problems: list[Problem] = []
-    meta = data / "meta.sqlite"
+    meta = data / META
     wrong = _sqlite_header(meta) if meta.is_file() else "is missing"
     wrong = wrong or _sqlite_tables(meta, TABLES, deep)
     live = None
@@ -149,7 +116,7 @@ def store_problems(
                 problems.append(Problem(meta, f"names chunk {int(live[-1])} beyond the {manifest.rows} vectors", fix))
         except sqlite3.Error as exc:
             problems.append(Problem(meta, f"is damaged ({exc})", fix))
-    vectors = data / "vectors.f32"
+    vectors = data / VECTORS
     expected = manifest.rows * manifest.dim * 4
     size = vectors.stat().st_size if vectors.is_file() else -1
     if size < 0 and expected:

@@ -277,7 +277,6 @@ def prune(folder: str | Path, keep: Iterable[int]) -> None:
 
 
 def for_store(store: object) -> KeywordIndex:
-    """The keyword index of a `Store`'s current generation: saved with it, or else built from its chunks."""
-    manifest = store.manifest
-    saved = load(Path(store.root) / manifest.data, manifest.generation)
+    """The keyword index of a store's current generation: saved with it, or else built from its chunks."""
+    saved = store.keywords()
     return saved if saved is not None else KeywordIndex.build(*store.chunk_texts())

@@ -13,11 +13,39 @@ if TYPE_CHECKING:
     import numpy as np
 
     from index.records import ChunkRecord, DocRecord, Passage
-    from index.store_core import Manifest
     from index.store_records import StoredDoc
 
 SERVER_SCHEMES = ("postgresql://", "postgres://")
 LOCK_WAIT = 600.0
+
+
+@runtime_checkable
+class Manifest(Protocol):
+    """What every engine's manifest tells: the committed generation, its size and the embedder of its vectors."""
+
+    @property
+    def embedder(self) -> str:
+        """The id of the embedder that made the vectors."""
+
+    @property
+    def dim(self) -> int:
+        """The vectors' dimension."""
+
+    @property
+    def documents(self) -> int:
+        """How many documents the generation holds."""
+
+    @property
+    def chunks(self) -> int:
+        """How many chunks the generation holds."""
+
+    @property
+    def generation(self) -> int:
+        """The generation's number (each commit adds one)."""
+
+    @property
+    def created(self) -> float:
+        """When it was committed (seconds since the epoch)."""
 
 
 @runtime_checkable
@@ -143,12 +171,17 @@ def open_store(location: str | Path, **kw: object) -> StoreReader:
 
 
 def open_writer(
-    location: str | Path, embedder_id: str | None, dim: int | None, rebuild: bool = False, wait: float = LOCK_WAIT
+    location: str | Path,
+    embedder_id: str | None,
+    dim: int | None,
+    rebuild: bool = False,
+    wait: float = LOCK_WAIT,
+    **kw: object,
 ) -> StoreWriterAPI:
     """The writer of the store at `location` (waiting up to `wait` seconds for another writer).
-    `embedder_id=None` keeps the index's embedder; `rebuild` starts from empty."""
+    `embedder_id=None` keeps the index's embedder; `rebuild` starts from empty; `kw`: a server engine's options."""
     if is_server(location):
-        return _server_engine().open_writer(str(location), embedder_id, dim, rebuild=rebuild, wait=wait)
+        return _server_engine().open_writer(str(location), embedder_id, dim, rebuild=rebuild, wait=wait, **kw)
     from index.store import StoreWriter
 
-    return StoreWriter(location, embedder_id, dim, rebuild=rebuild, wait=wait)
+    return StoreWriter(location, embedder_id, dim, rebuild=rebuild, wait=wait, **kw)

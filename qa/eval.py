@@ -94,9 +94,9 @@ def corpus_store(
         store = work / "store"
         settings = replace(settings, store=str(store), cache=str(cache) if cache else settings.cache)
         build_index([files], settings, show_progress=None)
-        from index.store import Store
+        from index.store_api import open_store
 
-        index = Store(store, vectors=False)
+        index = open_store(store, vectors=False)
         try:
             ids = {d["doc_id"]: names[Path(d["source"]).name] for d in index.documents()}
         finally:
@@ -180,18 +180,18 @@ def evaluate(
     questions whose document is not in the store count as unanswerable. `details` gets one JSON line per
     question (its answer, support, and what was right)."""
     from index.embedders import get_embedder
-    from index.keyword import KeywordIndex
-    from index.store import Store
+    from index.keyword import for_store
+    from index.store_api import open_store
     from qa.answer import ExtractiveAnswerer
     from qa.search import HybridSearch
 
     if mode not in MODES:
         raise InputError(f"unknown retriever '{mode}' (use one of {', '.join(MODES)})")
     indexed = set(ids.values())
-    store = Store(settings.store)
+    store = open_store(settings.store)
     try:
         embedder = get_embedder(settings.embedder)
-        keyword = KeywordIndex.build(*store.chunk_texts())
+        keyword = for_store(store)  # the one saved with the generation (or built from its chunks)
         retriever = HybridSearch(store, embedder, keyword, settings.k)
         answerer = ExtractiveAnswerer(embedder, evidence=retriever.evidence if mode == "hybrid" else None)
         hits1 = hits5 = mrr = cited = answer_ok = found = abstained = 0.0

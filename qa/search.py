@@ -8,7 +8,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from index.records import Passage
@@ -76,20 +75,22 @@ class StoreKeywords:
             if self._generation == manifest.generation:
                 return self._index
             self._generation = manifest.generation
-            from index import keyword
-
-            saved = keyword.load(Path(self.store.root) / manifest.data, manifest.generation)
+            saved = self.store.keywords()
             if saved is not None or manifest.chunks <= self.INLINE_CHUNKS:
-                self._index = saved if saved is not None else keyword.for_store(self.store)
+                self._index = saved if saved is not None else self._built()
             else:
                 self._index = None  # never the previous generation's: it may name removed chunks
                 threading.Thread(target=self._build, args=(manifest.generation,), daemon=True).start()
             return self._index
 
-    def _build(self, generation: int) -> None:
+    def _built(self) -> Any:
+        """A keyword index built from the store's chunks (a store that saved none)."""
         from index.keyword import KeywordIndex
 
-        built = KeywordIndex.build(*self.store.chunk_texts())
+        return KeywordIndex.build(*self.store.chunk_texts())
+
+    def _build(self, generation: int) -> None:
+        built = self._built()
         with self._lock:
             if self._generation == generation:
                 self._index = built

@@ -118,3 +118,15 @@ def test_a_store_without_the_marks_column_is_read_then_migrated_by_the_next_writ
         got = reader.passages([0, 1, 2])
         assert got[0].unquotable == got[1].unquotable == ()  # stored before: no marks until re-indexed
         assert got[2].unquotable == ((0, 9),) and got[2].passage[:9] == "Phạm Bích"
+
+
+def test_the_store_hands_out_its_generations_keyword_index(tmp_path):
+    write(tmp_path, add=["a", "b"])
+    store = Store(tmp_path)
+    saved = store.keywords()
+    assert len(saved) == 4 and {i for i, _ in saved.search("a chunk", 4)} == {0, 1, 2, 3}
+    write(tmp_path, remove=["a"])
+    assert store.refresh() and len(store.keywords()) == 2
+    for path in (tmp_path / store.manifest.data).glob("keyword-*.json"):  # a store from before keyword files
+        path.unlink()
+    assert store.keywords() is None

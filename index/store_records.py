@@ -1,0 +1,279 @@
+"""The embedded store's records: documents and chunks in SQLite (meta.sqlite), every query, and the "live" rule.
+
+A document row lives from `gen_added` to `gen_removed`: generation g sees the rows ALIVE says (`:g`), so a writer
+adds rows tagged with its new generation and readers of older generations never see them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.chunking import titled
+from index.records import ChunkRecord, DocRecord, Passage
+
+META = "meta.sqlite"
+TABLES = {"documents", "chunks"}
+SCHEMA = """
+CREATE TABLE documents (
+    key INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, source TEXT NOT NULL, path TEXT NOT NULL, title TEXT NOT NULL,
+    date TEXT NOT NULL, source_line TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL, hash TEXT NOT NULL,
+    added REAL NOT NULL, gen_added INTEGER NOT NULL, gen_removed INTEGER, marks TEXT NOT NULL DEFAULT '[]',
+    meta TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX documents_id ON documents(doc_id);
+CREATE INDEX documents_path ON documents(path);
+CREATE INDEX documents_added ON documents(gen_added);
+CREATE INDEX documents_removed ON documents(gen_removed);
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY, doc_key INTEGER NOT NULL REFERENCES documents(key), ord INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL, hash TEXT NOT NULL
+);
+CREATE INDEX chunks_doc ON chunks(doc_key);
+"""
+ALIVE = "d.gen_added <= :g AND (d.gen_removed IS NULL OR d.gen_removed > :g)"  # the one "live" rule
+CHUNKS_OF_DOCS = "FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE "  # + a condition on d (and :g)
+# `marks` (DocRecord.marks as JSON) came after FORMAT 2: a store made before lacks the column until a writer
+# opens it and adds it, so readers check for it; no format bump, since an old store needs no rebuild
+ADD_MARKS = "ALTER TABLE documents ADD COLUMN marks TEXT NOT NULL DEFAULT '[]'"
+# `meta` (JSON: the format's author and a PDF's page starts) came after marks, the same way
+ADD_META = "ALTER TABLE documents ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'"
+
+
+@dataclass(frozen=True)
+class StoredDoc:
+    """A document as the writer sees it: enough to decide whether to keep, replace or remove it."""
+
+    doc_id: str
+    source: str
+    path: str
+    hash: str
+    chunks: int
+
+
+def connect(path: Path, readonly: bool) -> sqlite3.Connection:
+    """A connection to a records file (query-only for readers)."""
+    db = sqlite3.connect(path, timeout=60, check_same_thread=False)
+    if readonly:
+        db.execute("PRAGMA query_only = ON")
+    return db
+
+
+def _page(meta_json: str, start: int) -> int:
+    """The 1-based page of a PDF document holding offset `start` (0 for documents without pages)."""
+    pages = json.loads(meta_json).get("pages") if meta_json and meta_json != "{}" else None
+    return bisect.bisect_right(pages, start) if pages else 0
+
+
+def _unquotable(marks_json: str, start: int, end: int) -> tuple[tuple[int, int], ...]:
+    """The document's marks that meet the chunk [start, end), relative to the chunk and clipped to it."""
+    spans = json.loads(marks_json) if marks_json else []
+    return tuple((max(s, start) - start, min(e, end) - start) for s, e in spans if s < end and e > start)
+
+
+class Records:
+    """The records of one data folder. Readers pass the generation they see; a writer writes one generation."""
+
+    def __init__(self, data: Path, readonly: bool = True) -> None:
+        self.db = connect(Path(data) / META, readonly=readonly)
+        self.has_marks = False
+        self.check_columns()
+
+    @classmethod
+    def create(cls, data: Path) -> Records:
+        """New, empty records in `data`, for a writer."""
+        db = connect(Path(data) / META, readonly=False)
+        db.execute("PRAGMA journal_mode = WAL")
+        db.executescript(SCHEMA)
+        db.close()
+        return cls.for_writer(data)
+
+    @classmethod
+    def for_writer(cls, data: Path) -> Records:
+        """The records of `data` opened for writing, with columns added since they were made (empty until the
+        documents are re-indexed), every write synced to disk."""
+        records = cls(data, readonly=False)
+        with records.db:
+            for name, add in (("marks", ADD_MARKS), ("meta", ADD_META)):
+                if name not in records._columns():
+                    records.db.execute(add)
+        records.check_columns()
+        records.db.execute("PRAGMA synchronous = FULL")
+        return records
+
+    def _columns(self) -> set[str]:
+        return {row[1] for row in self.db.execute("PRAGMA table_info(documents)")}
+
+    def check_columns(self) -> None:
+        """Note whether the documents table has the `marks` and `meta` columns (a writer may add them later)."""
+        self.has_marks = self.has_marks or {"marks", "meta"} <= self._columns()
+
+    def _ids(self, sql: str, params: dict) -> np.ndarray:
+        return np.fromiter((r[0] for r in self.db.execute(sql, params)), dtype=np.int64)
+
+    # --- what a generation sees
+
+    def live_chunk_ids(self, generation: int) -> np.ndarray:
+        """The sorted ids of the chunks of generation `generation`."""
+        return np.sort(self._ids(f"SELECT c.id {CHUNKS_OF_DOCS}{ALIVE}", {"g": generation}))
+
+    def changed_chunk_ids(self, old: int, new: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids gone, ids added) between generations `old` and `new` (new > old)."""
+        params = {"old": old, "new": new}
+        join = f"SELECT c.id {CHUNKS_OF_DOCS}"
+        gone = self._ids(join + "d.gen_removed > :old AND d.gen_removed <= :new AND d.gen_added <= :old", params)
+        added = self._ids(
+            join + "d.gen_added > :old AND d.gen_added <= :new AND (d.gen_removed IS NULL OR d.gen_removed > :new)",
+            params,
+        )
+        return gone, added
+
+    def _chunk_texts(self, where: str, generation: int) -> tuple[list[int], list[str]]:
+        rows = self.db.execute(f"SELECT c.id, d.title, c.text {CHUNKS_OF_DOCS}{where}", {"g": generation}).fetchall()
+        return [r[0] for r in rows], [titled(title, t) for _, title, t in rows]
+
+    def chunk_texts(self, generation: int) -> tuple[list[int], list[str]]:
+        """(ids, texts as embedded and keyword-indexed: title first) of generation `generation`'s chunks."""
+        return self._chunk_texts(ALIVE, generation)
+
+    def added_chunk_texts(self, generation: int) -> tuple[list[int], list[str]]:
+        """(ids, texts) of the live chunks that generation `generation` added."""
+        return self._chunk_texts(f"{ALIVE} AND d.gen_added = :g", generation)
+
+    def removed_chunk_ids(self, generation: int) -> list[int]:
+        """The ids of chunks of earlier generations that generation `generation` removed."""
+        return self._chunk_texts("d.gen_removed = :g AND d.gen_added < :g", generation)[0]
+
+    def passages(self, chunk_ids: Sequence[int]) -> dict[int, Passage]:
+        """Chunk id → passage with its document's metadata and unquotable spans (score 0)."""
+        if not chunk_ids:
+            return {}
+        params = ",".join("?" * len(chunk_ids))
+        marks = "d.marks, d.meta" if self.has_marks else "'[]', '{}'"
+        rows = self.db.execute(
+            f'SELECT c.id, d.doc_id, d.source, d.title, d.date, c.text, c.start, c."end", {marks} FROM chunks c '
+            f"JOIN documents d ON d.key = c.doc_key WHERE c.id IN ({params})",
+            list(chunk_ids),
+        ).fetchall()
+        return {
+            r[0]: Passage(
+                r[1], r[2], r[3], r[4], r[5], r[6], r[7], 0.0, r[0], _unquotable(r[8], r[6], r[7]), _page(r[9], r[6])
+            )
+            for r in rows
+        }
+
+    def documents(self, generation: int) -> list[dict]:
+        """Every document of the generation with its chunk count, in source order."""
+        rows = self.db.execute(
+            "SELECT d.doc_id, d.title, d.date, d.source, d.path, d.kind, d.added, "
+            "(SELECT COUNT(*) FROM chunks c WHERE c.doc_key = d.key) "
+            f"FROM documents d WHERE {ALIVE} ORDER BY d.source, d.key",
+            {"g": generation},
+        ).fetchall()
+        keys = ("doc_id", "title", "date", "source", "path", "kind", "added", "chunks")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def stored_docs(self, generation: int) -> list[StoredDoc]:
+        """The documents of the generation as the writer sees them."""
+        rows = self.db.execute(
+            "SELECT d.doc_id, d.source, d.path, d.hash, (SELECT COUNT(*) FROM chunks c WHERE c.doc_key = d.key) "
+            f"FROM documents d WHERE {ALIVE}",
+            {"g": generation},
+        )
+        return [StoredDoc(*row) for row in rows]
+
+    def document_hashes(self, generation: int) -> dict[str, str]:
+        """doc_id → the hash each document of the generation was stored under."""
+        return dict(self.db.execute(f"SELECT d.doc_id, d.hash FROM documents d WHERE {ALIVE}", {"g": generation}))
+
+    def document_text(self, doc_id: str, generation: int) -> str | None:
+        """A document's cleaned text, if the generation holds it."""
+        row = self.db.execute(
+            f"SELECT d.text FROM documents d WHERE d.doc_id = :id AND {ALIVE}", {"id": doc_id, "g": generation}
+        ).fetchone()
+        return row[0] if row else None
+
+    # --- writing generation `generation` (one transaction, committed by the writer)
+
+    def add(
+        self,
+        doc: DocRecord,
+        chunks: Sequence[ChunkRecord],
+        chunk_ids: Sequence[int],
+        generation: int,
+        path: str,
+        stored_hash: str,
+    ) -> None:
+        """Add a document row and its chunk rows (ids `chunk_ids`, rows of the vectors file) to `generation`."""
+        key = self.db.execute(
+            "INSERT INTO documents (doc_id, source, path, title, date, source_line, kind, text, hash, added, "
+            "gen_added, marks, meta) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                doc.doc_id,
+                doc.source,
+                path,
+                doc.title,
+                doc.date,
+                doc.source_line,
+                doc.kind,
+                doc.text,
+                stored_hash,
+                time.time(),
+                generation,
+                json.dumps([list(span) for span in doc.marks]),
+                json.dumps({k: v for k, v in (("author", doc.author), ("pages", list(doc.pages))) if v}),
+            ),
+        ).lastrowid
+        self.db.executemany(
+            'INSERT INTO chunks (id, doc_key, ord, start, "end", text, hash) VALUES (?,?,?,?,?,?,?)',
+            [(i, key, c.ord, c.start, c.end, c.text, c.hash) for i, c in zip(chunk_ids, chunks, strict=True)],
+        )
+
+    def remove(self, doc_id: str, generation: int) -> list[int]:
+        """Mark the document's live rows removed in `generation`; the chunk count of each row removed."""
+        rows = self.db.execute(
+            "SELECT d.key, (SELECT COUNT(*) FROM chunks c WHERE c.doc_key = d.key) FROM documents d "
+            f"WHERE d.doc_id = :id AND {ALIVE}",
+            {"id": doc_id, "g": generation},
+        ).fetchall()
+        for key, _ in rows:
+            self.db.execute("UPDATE documents SET gen_removed = ? WHERE key = ?", (generation, key))
+        return [n for _, n in rows]
+
+    def recover(self, generation: int) -> None:
+        """Undo the rows a killed writer left beyond the committed `generation`."""
+        with self.db:
+            self.db.execute(
+                "DELETE FROM chunks WHERE doc_key IN (SELECT key FROM documents WHERE gen_added > ?)", (generation,)
+            )
+            self.db.execute("DELETE FROM documents WHERE gen_added > ?", (generation,))
+            self.db.execute("UPDATE documents SET gen_removed = NULL WHERE gen_removed > ?", (generation,))
+
+    def prune(self, removed_by: int) -> None:
+        """Forget rows removed in generation `removed_by` or before (their vectors stay in the file)."""
+        with contextlib.suppress(sqlite3.Error), self.db:
+            self.db.execute(
+                "DELETE FROM chunks WHERE doc_key IN (SELECT key FROM documents WHERE gen_removed <= ?)", (removed_by,)
+            )
+            self.db.execute("DELETE FROM documents WHERE gen_removed <= ?", (removed_by,))
+
+    def commit(self) -> None:
+        self.db.commit()
+
+    def rollback(self) -> None:
+        """Drop the uncommitted rows and close (errors ignored: the committed records are untouched)."""
+        with contextlib.suppress(sqlite3.Error):
+            self.db.rollback()
+            self.db.close()
+
+    def close(self) -> None:
+        self.db.close()
