@@ -4,13 +4,16 @@ failed and concurrent writers, and three processes sharing one database."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from index.errors import EmbedderMismatchError, IndexMissingError, StoreLockedError
 from index.pg_store import open_store, open_writer
-from index.records import ChunkRecord, DocRecord
+from index.records import ChunkRecord, DocRecord, Passage
 
 pytest_plugins = ["tests.pgfixture"]  # the `pg_url` fixture: a fresh database on a real server
 
@@ -172,3 +175,315 @@ def test_a_second_writer_waits_or_fails_with_one_line(pg_url, capsys):
     assert done == [{"a", "b"}]
     store = open_store(pg_url)
     assert names(store) == {"a", "b", "c"} and store.manifest.generation == 3
+
+
+# --- with the real default embedder, through the same steps as index/build.py ---
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTICLES = {
+    "metro": (
+        "Hà Nội khởi công tuyến metro số 5",
+        "Sáng 15/3, thành phố Hà Nội khởi công tuyến đường sắt đô thị số 5 dài 39 km với 20 nhà ga. "
+        "Tuyến dự kiến khai thác thương mại năm 2030, phục vụ khoảng 500.000 lượt khách mỗi ngày.",
+    ),
+    "caphe": (
+        "Giá cà phê Tây Nguyên lập đỉnh mới",
+        "Giá cà phê nhân xô tại Đắk Lắk tăng lên 120.000 đồng mỗi kg, cao nhất từ trước tới nay. "
+        "Nông dân Tây Nguyên cho biết sản lượng vụ này giảm vì hạn hán kéo dài.",
+    ),
+    "bao": (
+        "Bão số 3 đổ bộ vào miền Trung",
+        "Bão số 3 đổ bộ vào Quảng Ngãi với sức gió cấp 12, gây mưa lớn trên diện rộng. "
+        "Hơn 30.000 hộ dân được sơ tán khỏi vùng nguy hiểm trước khi bão vào bờ.",
+    ),
+    "bongda": (
+        "Đội tuyển bóng đá nữ giành vé dự World Cup",
+        "Đội tuyển bóng đá nữ Việt Nam thắng Đài Bắc Trung Hoa 2-1 và lần đầu giành vé dự World Cup. "
+        "Huấn luyện viên Mai Đức Chung gọi đây là kỳ tích của bóng đá nữ.",
+    ),
+    "dienmattroi": (
+        "Điện mặt trời mái nhà được gỡ vướng",
+        "Bộ Công Thương trình quy định mới cho điện mặt trời mái nhà tự sản xuất, tự tiêu thụ. "
+        "Doanh nghiệp được bán phần điện dư cho lưới điện quốc gia với giá bằng không.",
+    ),
+    "lua": (
+        "Xuất khẩu gạo đạt kỷ lục 8 triệu tấn",
+        "Việt Nam xuất khẩu 8 triệu tấn gạo trong năm, thu về gần 5 tỷ USD. "
+        "Philippines và Indonesia là hai thị trường mua gạo lớn nhất của Việt Nam.",
+    ),
+}
+
+
+def write_articles(folder: Path, names: Sequence[str]) -> list[Path]:
+    """Articles as .txt files: title line, blank line, text."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in names:
+        title, text = ARTICLES[name]
+        (folder / f"{name}.txt").write_text(f"{title}\n\n{text}\n", encoding="utf-8")
+        paths.append(folder / f"{name}.txt")
+    return paths
+
+
+def index_files(location: str, paths: Sequence[Path | str], sync: bool = True) -> tuple[list[str], int, Any]:
+    """What `kbqa index` does (index/build.py), on the store at `location`: documents whose stored hash differs
+    are chunked, embedded (the session's cache) and added; with `sync`, documents no longer produced are removed.
+    (changed doc ids, removed count, manifest)"""
+    from index.build import embed_chunks, indexed_hash, load_documents
+    from index.chunking import chunk_document, embedding_text
+    from index.config import Settings
+    from index.embed_cache import EmbeddingCache, cache_path
+    from index.embedders import get_embedder
+
+    settings = Settings()
+    embedder = get_embedder(settings.embedder)
+    docs = load_documents(paths).docs
+    cache = EmbeddingCache(cache_path(settings.cache), embedder.id, embedder.dim)
+    try:
+        with open_writer(location, embedder.id, embedder.dim, wait=120) as writer:
+            existing = writer.document_hashes()
+            produced = {d.doc_id for d, _ in docs}
+            removed = writer.remove([i for i in existing if i not in produced]) if sync else 0
+            changed = [(d, p) for d, p in docs if existing.get(d.doc_id) != indexed_hash(d, settings)]
+            for doc_, path in changed:
+                chunks = chunk_document(doc_, settings.chunk_chars, settings.chunk_overlap)
+                texts = [embedding_text(doc_, c) for c in chunks]
+                vectors, _, _ = embed_chunks(embedder, texts, cache, False, [len(texts)])
+                writer.add(doc_, chunks, vectors, path=path, stored_hash=indexed_hash(doc_, settings))
+            manifest = writer.commit()
+    finally:
+        cache.close()
+    return [d.doc_id for d, _ in changed], removed, manifest
+
+
+def cited(passages: Sequence[Passage]) -> list[tuple]:
+    """What a citation shows of each passage (and its score, rounded as the JSON output rounds it)."""
+    fields = ("doc_id", "source", "title", "date", "passage", "start", "end", "unquotable", "page")
+    return [(*(getattr(p, f) for f in fields), round(p.score, 3)) for p in passages]
+
+
+QUESTIONS = [
+    "Hàn Quốc và Mỹ nhất trí hợp tác về những công nghệ nào?",
+    "Khi nào Mỹ và Trung Quốc đàm phán về AI?",
+    "Which technologies did Korea and the US agree on?",
+    "TikTok",
+]
+
+
+def test_seed_citations_match_the_embedded_engine(seed_settings, pg_url, monkeypatch):
+    from index.embedders import get_embedder
+    from index.keyword import KeywordIndex
+    from index.store import Store
+    from qa.search import HybridSearch
+
+    monkeypatch.chdir(ROOT)  # sources as seed_settings recorded them: seeds/<file>
+    changed, _, manifest = index_files(pg_url, ["seeds"])
+    embedded = Store(seed_settings.store)
+    assert len(changed) == manifest.documents == embedded.manifest.documents
+    assert manifest.chunks == embedded.manifest.chunks and manifest.embedder == embedded.manifest.embedder
+    pg = open_store(pg_url)
+    pg.check_embedder(embedded.manifest.embedder)
+    assert pg.chunk_texts() == embedded.chunk_texts()
+    assert [{k: v for k, v in d.items() if k != "added"} for d in pg.documents()] == [
+        {k: v for k, v in d.items() if k != "added"} for d in embedded.documents()
+    ]
+    assert pg.document_hashes() == embedded.document_hashes()
+    embedder = get_embedder(seed_settings.embedder)
+    ours = HybridSearch(pg, embedder, pg.keywords(), k=5)
+    theirs = HybridSearch(embedded, embedder, KeywordIndex.build(*embedded.chunk_texts()), k=5)
+    for question in QUESTIONS:
+        query = embedder.embed_query(question)
+        assert cited(pg.search(query, 8)) == cited(embedded.search(query, 8)), question
+        assert cited(ours.search(question)) == cited(theirs.search(question)), question
+        assert ours.evidence(question) == pytest.approx(theirs.evidence(question)) or (
+            ours.evidence(question).terms == pytest.approx(theirs.evidence(question).terms)
+        )
+    doc_id = pg.documents()[0]["doc_id"]
+    assert pg.document_text(doc_id) == embedded.document_text(doc_id)
+
+
+def test_change_and_remove_by_content_hash(pg_url, tmp_path):
+    folder = tmp_path / "articles"
+    write_articles(folder, ["metro", "caphe", "bao"])
+    changed, removed, first = index_files(pg_url, [folder])
+    assert len(changed) == 3 and removed == 0 and first.documents == 3
+    store = open_store(pg_url)
+    hashes = store.document_hashes()
+    assert index_files(pg_url, [folder])[:2] == ([], 0)  # unchanged: nothing written, no new generation
+    assert open_store(pg_url).manifest.generation == first.generation
+    (folder / "caphe.txt").write_text("Giá cà phê giảm mạnh\n\nGiá hồ tiêu Gia Lai giảm còn 90.000 đồng.\n")
+    changed, removed, second = index_files(pg_url, [folder])
+    assert changed == [str(folder / "caphe.txt")] and removed == 0 and second.documents == 3
+    assert store.refresh()
+    new_hashes = store.document_hashes()
+    assert {k for k in hashes if hashes[k] != new_hashes[k]} == {str(folder / "caphe.txt")}
+    assert store.keywords().search("Đắk Lắk", 5) == []  # the old text is gone from keyword search
+    (hit,) = [p for p in store.passages([c for c, _ in store.keywords().search("hồ tiêu Gia Lai", 5)]).values()]
+    assert hit.passage.startswith("Giá cà phê giảm mạnh") and (hit.start, hit.end) == (0, len(hit.passage))
+    assert hit.passage == store.document_text(hit.doc_id)[hit.start : hit.end]
+    (folder / "bao.txt").unlink()
+    changed, removed, third = index_files(pg_url, [folder])
+    assert changed == [] and removed == 1 and (third.documents, third.generation) == (2, first.generation + 2)
+    assert store.refresh() and {d["source"] for d in store.documents()} == {
+        str(folder / "metro.txt"),
+        str(folder / "caphe.txt"),
+    }
+    from index.embedders import get_embedder
+
+    query = get_embedder(open_store(pg_url).manifest.embedder).embed_query("Bão số 3 đổ bộ vào đâu?")
+    assert all("Bão" not in p.title for p in store.search(query, 10))
+    assert store.keywords().search("bão Quảng Ngãi", 5) == []
+
+
+def test_a_reader_during_a_commit_sees_the_old_generation_until_it_is_committed(pg_url):
+    write(pg_url, add=["a", "b"])
+    reader = open_store(pg_url)
+    writer = open_writer(pg_url, "test", DIM)
+    writer.remove(["a"])
+    writer.add(*doc("c", text="lựu đạn"))
+    inside, release = threading.Event(), threading.Event()
+    real_commit = writer.conn.commit
+
+    def slow_commit() -> None:  # the store row is updated; the transaction is not committed yet
+        inside.set()
+        release.wait(30)
+        real_commit()
+
+    writer.conn.commit = slow_commit
+    thread = threading.Thread(target=writer.commit)
+    thread.start()
+    assert inside.wait(30)
+    fresh = open_store(pg_url)
+    for store in (reader, fresh):
+        assert not store.refresh() and store.manifest.generation == 1 and names(store) == {"a", "b"}
+        assert store.keywords().search("lựu đạn", 5) == [] and len(store.search(doc("c")[2][0], 10)) == 4
+    release.set()
+    thread.join(30)
+    assert reader.refresh() and names(reader) == {"b", "c"} and reader.manifest.generation == 2
+    assert {reader.passages([c])[c].doc_id for c, _ in reader.keywords().search("lựu đạn", 5)} == {"c"}
+
+
+def test_readers_never_see_a_mix_of_generations(pg_url):
+    write(pg_url, add=["g0-a", "g0-b"])
+    rounds, errors, seen = 15, [], set()
+    done = threading.Event()
+
+    def writer_loop() -> None:
+        try:
+            for g in range(1, rounds + 1):
+                with open_writer(pg_url, "test", DIM, wait=30) as writer:
+                    writer.remove([f"g{g - 1}-a", f"g{g - 1}-b"])
+                    for part in ("a", "b"):
+                        writer.add(*doc(f"g{g}-{part}", n=g % 3 + 1, text=f"round{g} text"))
+                    writer.commit()
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            errors.append(repr(exc))
+        finally:
+            done.set()
+
+    def check(store) -> None:
+        m = store.manifest
+        docs = store.documents()
+        prefix = f"g{m.generation - 1}-"
+        assert {d["doc_id"] for d in docs} == {prefix + "a", prefix + "b"}, (m, docs)
+        assert (len(docs), sum(d["chunks"] for d in docs)) == (m.documents, m.chunks)
+        ids = store.chunk_texts()[0]
+        assert len(ids) == m.chunks
+        assert {p.doc_id for p in store.search(doc(prefix + "a")[2][0], 20)} == {prefix + "a", prefix + "b"}
+        hits = store.keywords().search(f"round{m.generation - 1} text", 20)
+        assert sorted(c for c, _ in hits) == sorted(ids)
+        seen.add(m.generation)
+
+    thread = threading.Thread(target=writer_loop)
+    thread.start()
+    reader = open_store(pg_url)
+    try:
+        while not done.is_set():
+            reader.refresh()
+            check(reader)
+            check(open_store(pg_url))
+    finally:
+        thread.join(60)
+    assert not errors
+    reader.refresh()
+    check(reader)
+    assert reader.manifest.generation == rounds + 1 and len(seen) >= 3
+
+
+def _adder(url: str, folder: str, *names: str) -> None:
+    """A process adding articles one commit each (subprocess of the three-process test)."""
+    for name in names:
+        paths = write_articles(Path(folder), [name])
+        index_files(url, paths, sync=False)
+
+
+def _asker(url: str, stop: str) -> None:
+    """A process asking until `stop` exists; checks each generation it sees is whole, prints what it saw."""
+    import json
+
+    from index.embedders import get_embedder
+    from qa.search import HybridSearch
+
+    store = open_store(url)
+    embedder = get_embedder(store.manifest.embedder)
+    seen = []
+    while True:
+        finished = Path(stop).exists()
+        store.refresh()
+        m = store.manifest
+        docs = store.documents()
+        assert (len(docs), sum(d["chunks"] for d in docs)) == (m.documents, m.chunks)
+        titles = {d["title"] for d in docs}
+        keywords = store.keywords()
+        for name in ("caphe", "lua"):
+            question = ARTICLES[name][0]
+            dense = store.search(embedder.embed_query(question), 3)
+            hits = store.passages([c for c, _ in keywords.search(question, 3)])
+            assert {p.title for p in dense} | {p.title for p in hits.values()} <= titles
+            if question in titles:  # its own title finds it first, by meaning and by keywords
+                best = keywords.search(question, 1)[0][0]
+                assert dense[0].title == question == hits[best].title, (name, dense, hits)
+        # hybrid search refreshes the store itself (so it goes last): documents are only added here, so its
+        # passages are among those of the generation it moved to
+        fused = HybridSearch(store, embedder, keywords, k=3).search(ARTICLES["lua"][0])
+        assert {p.title for p in fused} <= {d["title"] for d in store.documents()}
+        if not seen or seen[-1] != [m.generation, len(docs)]:
+            seen.append([m.generation, len(docs)])
+        if finished:
+            break
+    print(json.dumps(seen))
+
+
+def test_three_processes_two_adding_one_asking(pg_url, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    index_files(pg_url, write_articles(tmp_path / "start", ["metro"]))
+    stop = tmp_path / "stop"
+
+    def run(*args: str) -> subprocess.Popen:
+        code = f"import sys; from tests.index.test_pg_store import {args[0]}; {args[0]}(*sys.argv[1:])"
+        return subprocess.Popen(
+            [sys.executable, "-c", code, *args[1:]], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+
+    asker = run("_asker", pg_url, str(stop))
+    adders = [
+        run("_adder", pg_url, str(tmp_path / "one"), "caphe", "bao", "bongda"),
+        run("_adder", pg_url, str(tmp_path / "two"), "dienmattroi", "lua"),
+    ]
+    outputs = [p.communicate(timeout=300) for p in adders]
+    assert [p.returncode for p in adders] == [0, 0], outputs
+    stop.touch()
+    out, err = asker.communicate(timeout=120)
+    assert asker.returncode == 0, err.decode()[-3000:]
+    seen = json.loads(out)
+    store = open_store(pg_url)
+    assert store.manifest.generation == 6 and store.manifest.documents == 6
+    assert {d["title"] for d in store.documents()} == {title for title, _ in ARTICLES.values()}
+    assert seen[-1] == [6, 6] and [g for g, _ in seen] == sorted(g for g, _ in seen)
+    assert all(n == g for g, n in seen)  # every generation adds one document: none seen half-added
+    for title, _ in ARTICLES.values():
+        hits = store.keywords().search(title, 1)
+        assert store.passages([hits[0][0]])[hits[0][0]].title == title
