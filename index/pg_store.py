@@ -28,10 +28,12 @@ PASSAGE = (
     "FROM chunks c JOIN documents d ON d.key = c.doc_key"
 )
 # The nearest live chunks by inner product (vectors are L2-normalised: the cosine), as the embedded engine's
-# IndexFlatIP; HNSW's iterative scan goes on past rows the generation filter drops
-NEAREST = f"""
+# IndexFlatIP; HNSW's iterative scan goes on past rows the generation filter drops (written so that no btree
+# index serves the filter: above the exact limit the HNSW index is the only way left)
+NEAREST = """
 WITH nn AS MATERIALIZED (
-    SELECT c.id, c.embedding <#> %(q)s::vector AS distance FROM chunks c WHERE {ALIVE.format(t="c")}
+    SELECT c.id, c.embedding <#> %(q)s::vector AS distance FROM chunks c
+    WHERE c.gen_added <= %(g)s AND coalesce(c.gen_removed, %(g)s + 1) > %(g)s
     ORDER BY c.embedding <#> %(q)s::vector LIMIT %(k)s
 )
 SELECT nn.id, -nn.distance, d.doc_id, d.source, d.title, d.date, c.text, c.start, c."end", d.marks, d.meta
@@ -118,20 +120,28 @@ class PgStore:
     def search(self, query: np.ndarray, k: int) -> list[Passage]:
         """The `k` passages nearest to `query` (an L2-normalised vector), best first: exact up to
         ann.EXACT_LIMIT live chunks (as the embedded engine), through the HNSW index above."""
-        manifest = self.manifest
-        if manifest.chunks == 0 or k < 1:
+        if self.manifest.chunks == 0 or k < 1:
             return []
+        rows = self._nearest(query, k, "")
+        return [_passage((r[0], *r[2:]), float(r[1])) for r in rows]
+
+    def explain_search(self, query: np.ndarray, k: int) -> str:
+        """PostgreSQL's plan for `search(query, k)` (whether it goes through the HNSW index)."""
+        return "\n".join(r[0] for r in self._nearest(query, k, "EXPLAIN "))
+
+    def _nearest(self, query: np.ndarray, k: int, prefix: str) -> list[tuple]:
+        manifest = self.manifest
         q = np.asarray(query, dtype=np.float32).reshape(-1)
-        params = {"q": "[" + ",".join(map(repr, q.tolist())) + "]", "k": min(k, manifest.chunks)}
+        params = {"q": "[" + ",".join(map(repr, q.tolist())) + "]", "k": max(1, min(k, manifest.chunks))}
         params["g"] = manifest.generation
         with self._pool.connection() as conn, conn.transaction():
             if manifest.chunks <= EXACT_LIMIT:
                 conn.execute("SET LOCAL enable_indexscan = off")
-            else:
+            else:  # the planner may think a scan of the rows cheaper than the index when the filter drops many
+                conn.execute("SET LOCAL enable_seqscan = off")
                 conn.execute(f"SET LOCAL hnsw.ef_search = {min(1000, max(100, 2 * k))}")
                 conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-            rows = conn.execute(NEAREST, params).fetchall()
-        return [_passage((r[0], *r[2:]), float(r[1])) for r in rows]
+            return conn.execute(prefix + NEAREST, params).fetchall()
 
     def chunk_texts(self) -> tuple[list[int], list[str]]:
         """(ids, texts as embedded and keyword-indexed: title first) of this generation's chunks."""

@@ -295,11 +295,14 @@ def test_seed_citations_match_the_embedded_engine(seed_settings, pg_url, monkeyp
         query = embedder.embed_query(question)
         assert cited(pg.search(query, 8)) == cited(embedded.search(query, 8)), question
         assert cited(ours.search(question)) == cited(theirs.search(question)), question
-        assert ours.evidence(question) == pytest.approx(theirs.evidence(question)) or (
-            ours.evidence(question).terms == pytest.approx(theirs.evidence(question).terms)
+        a, b = ours.evidence(question), theirs.evidence(question)
+        assert a.terms == pytest.approx(b.terms) and (a.corpus_share, a.bm25_top) == pytest.approx(
+            (b.corpus_share, b.bm25_top)
         )
+        assert (a.absent, a.agree) == (b.absent, b.agree)
     doc_id = pg.documents()[0]["doc_id"]
     assert pg.document_text(doc_id) == embedded.document_text(doc_id)
+    assert len(ours.search(QUESTIONS[0])) == 5 and ours.evidence(QUESTIONS[0]).bm25_top > 0
 
 
 def test_change_and_remove_by_content_hash(pg_url, tmp_path):
@@ -487,3 +490,64 @@ def test_three_processes_two_adding_one_asking(pg_url, tmp_path):
     for title, _ in ARTICLES.values():
         hits = store.keywords().search(title, 1)
         assert store.passages([hits[0][0]])[hits[0][0]].title == title
+
+
+def test_above_the_exact_limit_search_goes_through_the_hnsw_index(pg_url, monkeypatch):
+    from index import pg_store
+
+    rng = np.random.default_rng(7)
+    vectors = {}
+    with open_writer(pg_url, "test", DIM) as writer:
+        for n in range(60):
+            record, chunks, _ = doc(f"d{n}", n=5)
+            block = rng.standard_normal((5, DIM)).astype(np.float32)
+            vectors[f"d{n}"] = block / np.linalg.norm(block, axis=1, keepdims=True)
+            writer.add(record, chunks, vectors[f"d{n}"])
+        writer.commit()
+    write(pg_url, remove=[f"d{n}" for n in range(0, 60, 2)])  # removed rows stay, tagged, for lagging readers
+    monkeypatch.setattr(pg_store, "EXACT_LIMIT", 10)
+    store = open_store(pg_url)
+    live = {name: v for name, v in vectors.items() if int(name[1:]) % 2}
+    for query in rng.standard_normal((5, DIM)).astype(np.float32):
+        query /= np.linalg.norm(query)
+        exact = sorted(((float(v @ query), name) for name, block in live.items() for v in block), reverse=True)
+        hits = store.search(query, 10)
+        assert [p.doc_id for p in hits] == [name for _, name in exact[:10]]
+        assert [p.score for p in hits] == pytest.approx([s for s, _ in exact[:10]], abs=1e-5)
+    assert "chunks_embedding" in store.explain_search(query, 10)
+    monkeypatch.setattr(pg_store, "EXACT_LIMIT", 20_000)
+    assert "chunks_embedding" not in store.explain_search(query, 10)  # exact, as the embedded engine
+
+
+def _killed_writer(url: str) -> None:
+    """A writer that stages changes, says so, then waits to be killed (subprocess of the crash test)."""
+    import time
+
+    writer = open_writer(url, "test", DIM)
+    writer.remove(["a"])
+    for name in ("x", "y"):
+        writer.add(*doc(name))
+    print("staged", flush=True)
+    time.sleep(120)
+
+
+def test_a_writer_killed_mid_write_leaves_the_previous_state_and_the_lock(pg_url):
+    import signal
+    import subprocess
+    import sys
+
+    write(pg_url, add=["a", "b"])
+    code = "import sys; from tests.index.test_pg_store import _killed_writer; _killed_writer(sys.argv[1])"
+    proc = subprocess.Popen([sys.executable, "-c", code, pg_url], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "staged"
+        with pytest.raises(StoreLockedError):
+            open_writer(pg_url, "test", DIM, wait=0)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    with open_writer(pg_url, "test", DIM, wait=30) as writer:  # the server let go of the dead writer's lock
+        assert set(writer.document_hashes()) == {"a", "b"}
+        writer.add(*doc("c"))
+        manifest = writer.commit()
+    assert manifest.generation == 2 and names(open_store(pg_url)) == {"a", "b", "c"}
