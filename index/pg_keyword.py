@@ -7,31 +7,31 @@ from collections.abc import Iterator
 from typing import Any
 
 from index.keyword import K1, B, term_ids
-from index.pg_schema import ALIVE
+from index.pg_schema import DEAD
 from index.tokenize_vi import get_tokenizer
 
 # Lucene's BM25 as KeywordIndex.search computes it, over the postings of chunks live in generation %(g)s;
 # a term id found twice in one chunk (a hash collision) counts twice, as in KeywordIndex
 SEARCH = f"""
 WITH hits AS (
-    SELECT p.term, p.chunk_id, p.tf, c.length FROM postings p JOIN chunks c ON c.id = p.chunk_id
-    WHERE p.term = ANY(%(terms)s) AND {ALIVE.format(t="c")}
+    SELECT term, chunk_id, tf, length FROM postings WHERE term = ANY(%(terms)s) AND chunk_id NOT IN ({DEAD})
 ), df AS (SELECT term, count(*)::float8 AS n FROM hits GROUP BY term)
 SELECT h.chunk_id, sum(
     ln(1 + (%(n)s - df.n + 0.5) / (df.n + 0.5)) * h.tf / (h.tf + %(k1)s * (1 - %(b)s + %(b)s * h.length / %(avgdl)s))
 ) AS score
 FROM hits h JOIN df USING (term) GROUP BY h.chunk_id ORDER BY score DESC, h.chunk_id LIMIT %(k)s
 """
-FREQUENCY = f"""
-SELECT count(*) FROM postings p JOIN chunks c ON c.id = p.chunk_id WHERE p.term = %(term)s AND {ALIVE.format(t="c")}
+FREQUENCIES = f"""
+SELECT term, count(*) FROM postings WHERE term = ANY(%(terms)s) AND chunk_id NOT IN ({DEAD}) GROUP BY term
 """
+CACHED_TERMS = 4096  # document frequencies remembered per generation
 
 
-def postings(chunk_id: int, tokens: list[str]) -> Iterator[tuple[int, int, float]]:
-    """(term id, chunk id, term frequency) rows of one chunk's tokens."""
+def postings(chunk_id: int, tokens: list[str]) -> Iterator[tuple[int, int, float, int]]:
+    """(term id, chunk id, term frequency, the chunk's token count) rows of one chunk's tokens."""
     counts = Counter(tokens)
     for term, tf in zip(term_ids(list(counts)), counts.values(), strict=True):
-        yield int(term), chunk_id, float(tf)
+        yield int(term), chunk_id, float(tf), len(tokens)
 
 
 class PgKeywords:
@@ -41,19 +41,35 @@ class PgKeywords:
         self._pool, self.generation, self.chunks, self.tokens = pool, generation, chunks, tokens
         self.tokenizer = tokenizer
         self._tokenize = get_tokenizer(tokenizer)
+        self._frequencies: dict[str, int] = {}
+        self._asked: list[str] = []
 
     def __len__(self) -> int:
         return self.chunks
 
     def query_terms(self, query: str) -> list[str]:
-        """The query's distinct tokens."""
-        return list(dict.fromkeys(self._tokenize(query)))
+        """The query's distinct tokens (their document frequencies are then fetched together, on first use)."""
+        terms = list(dict.fromkeys(self._tokenize(query)))
+        self._asked = terms
+        return terms
 
     def document_frequency(self, term: str) -> int:
         """How many live chunks contain `term` (a token as the tokenizer makes it)."""
-        (tid,) = term_ids([term])
-        with self._pool.connection() as conn:
-            return conn.execute(FREQUENCY, {"term": int(tid), "g": self.generation}).fetchone()[0]
+        if term not in self._frequencies:
+            self.document_frequencies([term, *self._asked])
+        return self._frequencies[term]
+
+    def document_frequencies(self, terms: list[str]) -> dict[str, int]:
+        """term → how many live chunks contain it, in one query (a generation's counts never change: cached)."""
+        todo = [t for t in dict.fromkeys(terms) if t not in self._frequencies]
+        if todo:
+            ids = [int(i) for i in term_ids(todo)]
+            with self._pool.connection() as conn:
+                found = dict(conn.execute(FREQUENCIES, {"terms": ids, "g": self.generation}).fetchall())
+            if len(self._frequencies) > CACHED_TERMS:
+                self._frequencies.clear()
+            self._frequencies.update({t: found.get(i, 0) for t, i in zip(todo, ids, strict=True)})
+        return {t: self._frequencies[t] for t in terms}
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         """The `k` best (chunk_id, BM25 score), best first; chunks sharing no term with the query are left out."""

@@ -14,6 +14,8 @@ SCHEMA = "kbqa"  # the PostgreSQL schema holding a store's tables: one database 
 KEEP_GENERATIONS = 10  # removed rows stay this many generations, so lagging readers still find them
 # A row is live in generation :g from gen_added to gen_removed (documents and their chunks carry both)
 ALIVE = "{t}.gen_added <= %(g)s AND ({t}.gen_removed IS NULL OR {t}.gen_removed > %(g)s)"
+# The chunks not live in generation :g: those added after it, and those removed (kept KEEP_GENERATIONS)
+DEAD = "SELECT id FROM chunks WHERE gen_added > %(g)s OR gen_removed <= %(g)s"
 
 STORE_TABLE = """
 CREATE TABLE store (
@@ -30,9 +32,10 @@ CREATE TABLE documents (
 CREATE INDEX documents_id ON documents (doc_id);
 CREATE INDEX documents_source ON documents (source, key);
 CREATE INDEX documents_removed ON documents (gen_removed);
--- BM25 postings (index/keyword.py's hashed term ids); a chunk's token count is chunks.length
-CREATE TABLE postings (term int NOT NULL, chunk_id bigint NOT NULL, tf real NOT NULL);
-CREATE INDEX postings_term ON postings (term) INCLUDE (chunk_id, tf);
+-- BM25 postings (index/keyword.py's hashed term ids) with their chunk's token count: a query reads the index
+-- alone, and leaves out the few chunks not live in its generation (see pg_keyword.py)
+CREATE TABLE postings (term int NOT NULL, chunk_id bigint NOT NULL, tf real NOT NULL, length int NOT NULL);
+CREATE INDEX postings_term ON postings (term) INCLUDE (chunk_id, tf, length);
 CREATE INDEX postings_chunk ON postings (chunk_id);
 """
 # chunk ids are the writer's (store.next_id), in the order documents are added, as the embedded engine's
@@ -43,6 +46,7 @@ CREATE TABLE chunks (
     gen_added bigint NOT NULL, gen_removed bigint, embedding vector({dim}) NOT NULL
 );
 CREATE INDEX chunks_doc ON chunks (doc_key);
+CREATE INDEX chunks_added ON chunks (gen_added);
 CREATE INDEX chunks_removed ON chunks (gen_removed);
 CREATE INDEX chunks_embedding ON chunks USING hnsw (embedding vector_ip_ops);
 """

@@ -551,3 +551,20 @@ def test_a_writer_killed_mid_write_leaves_the_previous_state_and_the_lock(pg_url
         writer.add(*doc("c"))
         manifest = writer.commit()
     assert manifest.generation == 2 and names(open_store(pg_url)) == {"a", "b", "c"}
+
+
+def test_a_document_added_twice_by_one_writer_is_stored_once(pg_url, monkeypatch):
+    from index import pg_writer
+
+    monkeypatch.setattr(pg_writer, "FLUSH_CHUNKS", 3)  # rows are buffered, then copied, in the same transaction
+    with open_writer(pg_url, "test", DIM) as writer:
+        writer.add(*doc("a", n=2, text="alpha"))
+        writer.add(*doc("b", n=4))
+        writer.add(*doc("a", n=2, text="omega"))
+        assert sorted((d.doc_id, d.chunks) for d in writer.documents()) == [("a", 2), ("b", 4)]
+        manifest = writer.commit()
+    assert (manifest.documents, manifest.chunks) == (2, 6)
+    store = open_store(pg_url)
+    assert store.document_text("a") == "omega" and len(store.chunk_texts()[0]) == 6
+    assert store.keywords().search("alpha", 5) == []
+    assert len(store.keywords().search("omega", 5)) == 2
