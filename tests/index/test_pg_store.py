@@ -568,3 +568,20 @@ def test_a_document_added_twice_by_one_writer_is_stored_once(pg_url, monkeypatch
     assert store.document_text("a") == "omega" and len(store.chunk_texts()[0]) == 6
     assert store.keywords().search("alpha", 5) == []
     assert len(store.keywords().search("omega", 5)) == 2
+
+
+def test_the_store_interface_opens_this_engine_for_a_postgresql_url(pg_url):
+    from index import store_api
+
+    with store_api.open_writer(pg_url, "test", DIM) as writer:
+        assert isinstance(writer, store_api.StoreWriterAPI)
+        writer.add(*doc("a"))
+        manifest = writer.commit()
+    assert isinstance(manifest, store_api.Manifest)
+    store = store_api.open_store(pg_url, vectors=False)
+    assert isinstance(store, store_api.StoreReader) and isinstance(store.keywords(), store_api.KeywordSearch)
+    assert names(store) == {"a"}
+    secret = pg_url.replace("postgres:@", "postgres:s3cret@")
+    with pytest.raises(Exception, match="cannot connect|password") as failed:  # noqa: PT011
+        store_api.open_store(secret.replace("host=", "host=/nonexistent"))
+    assert "s3cret" not in str(failed.value)
