@@ -71,12 +71,20 @@ def create_tables(conn: Any, schema: str, dim: int) -> None:
     """The extension, schema and tables (inside the caller's transaction)."""
     from psycopg import sql
 
+    if has_tables(conn):
+        return
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(""),))  # stores of other schemas being made
     conn.execute("CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public")
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     if conn.execute("SELECT to_regclass('store') IS NULL").fetchone()[0]:
         conn.execute(STORE_TABLE)
     if conn.execute("SELECT to_regclass('chunks') IS NULL").fetchone()[0]:
         create_chunks(conn, dim)
+
+
+def drop_tables(conn: Any) -> None:
+    """Drop the store's tables (a rebuild of a store another kbqa made)."""
+    conn.execute("DROP TABLE IF EXISTS postings, chunks, documents, store")
 
 
 def create_chunks(conn: Any, dim: int) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 
 from index.errors import EmbedderMismatchError, IndexMissingError
 from index.pg_keyword import PgKeywords
-from index.pg_schema import ALIVE, SCHEMA, display, has_tables, pool
+from index.pg_schema import ALIVE, FORMAT, SCHEMA, display, has_tables, pool
 from index.records import Passage
 
 PASSAGE = (
@@ -57,7 +57,7 @@ class PgManifest:
     tokens: int = 0  # keyword tokens of the live chunks (BM25's average length is tokens / chunks)
     next_id: int = 0  # the id the next chunk gets
     tokenizer: str = "bigram"
-    format: int = 1
+    format: int = FORMAT
     data: str = ""  # the embedded engine's fields, empty here
     ann: str = ""
 
@@ -67,7 +67,15 @@ def read_manifest(conn: Any) -> PgManifest | None:
     if not has_tables(conn):
         return None
     row = conn.execute(MANIFEST).fetchone()
-    return PgManifest(*row) if row else None
+    if row is None:
+        return None
+    manifest = PgManifest(*row)
+    if manifest.format != FORMAT:
+        raise IndexMissingError(
+            f"the index in {display(conn.info.dsn)} was made by another kbqa (format {manifest.format}): "
+            "rebuild it with `kbqa index --rebuild`"
+        )
+    return manifest
 
 
 def _unquotable(marks_json: str, start: int, end: int) -> tuple[tuple[int, int], ...]:

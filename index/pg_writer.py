@@ -20,7 +20,17 @@ import numpy as np
 from index.chunking import titled
 from index.errors import EmbedderMismatchError, IndexMissingError, StoreLockedError
 from index.pg_keyword import postings
-from index.pg_schema import ALIVE, FORMAT, KEEP_GENERATIONS, SCHEMA, create_chunks, create_tables, display, lock_key
+from index.pg_schema import (
+    ALIVE,
+    FORMAT,
+    KEEP_GENERATIONS,
+    SCHEMA,
+    create_chunks,
+    create_tables,
+    display,
+    drop_tables,
+    lock_key,
+)
 from index.pg_schema import pool as pool_for
 from index.pg_store import PgManifest, read_manifest
 from index.records import ChunkRecord, DocRecord
@@ -87,7 +97,13 @@ class PgStoreWriter:
     def _open(self, schema: str, embedder_id: str | None, dim: int | None, rebuild: bool) -> None:
         from pgvector.psycopg import register_vector
 
-        previous = read_manifest(self.conn)
+        try:
+            previous = read_manifest(self.conn)
+        except IndexMissingError:  # made by another kbqa: only a rebuild goes on, from nothing
+            if not rebuild:
+                raise
+            drop_tables(self.conn)
+            previous = None
         base = None if rebuild else previous
         if base is None and embedder_id is None:
             raise IndexMissingError(f"no index at {self.root}: build one with `kbqa index [PATH ...]`")

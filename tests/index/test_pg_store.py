@@ -585,3 +585,20 @@ def test_the_store_interface_opens_this_engine_for_a_postgresql_url(pg_url):
     with pytest.raises(Exception, match="cannot connect|password") as failed:  # noqa: PT011
         store_api.open_store(secret.replace("host=", "host=/nonexistent"))
     assert "s3cret" not in str(failed.value)
+
+
+def test_a_store_of_another_format_asks_for_a_rebuild(pg_url):
+    import psycopg
+
+    write(pg_url, add=["a"])
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("UPDATE kbqa.store SET format = 99")
+    with pytest.raises(IndexMissingError, match="another kbqa.*--rebuild"):
+        open_store(pg_url)
+    with pytest.raises(IndexMissingError, match="another kbqa"):
+        open_writer(pg_url, "test", DIM)
+    with open_writer(pg_url, "test", DIM, rebuild=True) as writer:
+        writer.add(*doc("b"))
+        writer.commit()
+    store = open_store(pg_url)
+    assert names(store) == {"b"} and store.manifest.generation == 1
