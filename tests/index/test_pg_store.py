@@ -602,3 +602,30 @@ def test_a_store_of_another_format_asks_for_a_rebuild(pg_url):
         writer.commit()
     store = open_store(pg_url)
     assert names(store) == {"b"} and store.manifest.generation == 1
+
+
+def test_removed_rows_are_kept_for_lagging_readers_then_pruned(pg_url):
+    import psycopg
+
+    from index.pg_schema import KEEP_GENERATIONS
+
+    write(pg_url, add=["a", "b"])
+    lagging = open_store(pg_url)
+    write(pg_url, remove=["a"])
+
+    def rows() -> tuple[int, int, int]:
+        with psycopg.connect(pg_url) as conn:
+            conn.execute("SET search_path TO kbqa, public")
+            return conn.execute(
+                "SELECT (SELECT count(*) FROM documents WHERE doc_id = 'a'), "
+                "(SELECT count(*) FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE d.doc_id = 'a'), "
+                "(SELECT count(*) FROM postings WHERE chunk_id IN (0, 1))"
+            ).fetchone()
+
+    for n in range(KEEP_GENERATIONS - 1):
+        write(pg_url, add=[f"x{n}"])
+    assert rows()[:2] == (1, 2) and names(lagging) == {"a", "b"}  # still there for a reader of generation 1
+    assert lagging.keywords().search("a chunk", 5) and lagging.search(doc("a")[2][0], 1)[0].doc_id == "a"
+    write(pg_url, add=["last"])
+    assert rows() == (0, 0, 0)
+    assert "a" not in names(open_store(pg_url))
