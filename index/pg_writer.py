@@ -68,10 +68,8 @@ class PgStoreWriter:
         self.root = display(location)
         self._pool = pool_for(location, schema)
         self.conn = self._pool.getconn()
-        self._open_tx = False
         try:
             self.conn.autocommit = False
-            self._open_tx = True
             self._lock(schema, wait)
             self._open(schema, embedder_id, dim, rebuild)
         except BaseException:
