@@ -34,7 +34,7 @@ from index.pg_schema import (
 from index.pg_schema import pool as pool_for
 from index.pg_store import PgManifest, read_manifest
 from index.records import ChunkRecord, DocRecord
-from index.store import StoredDoc
+from index.store_records import StoredDoc
 from index.tokenize_vi import DEFAULT_TOKENIZER, get_tokenizer
 
 ALIVE_D = ALIVE.format(t="d")
