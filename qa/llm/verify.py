@@ -33,7 +33,8 @@ _WORD = re.compile(r"[^\W\d_]+")
 
 def is_not_found(text: str) -> bool:
     """The model said the passages do not answer (the sentinel, perhaps with punctuation or markers around it)."""
-    return text.strip().strip("*`\"'.").upper().startswith(SENTINEL) or not text.strip()
+    bare = _MARKER.sub(" ", text).strip().strip("*`\"'.: ")
+    return bare.upper().startswith(SENTINEL) or not bare
 
 
 def clean_markers(text: str, k: int) -> str:
@@ -128,21 +129,37 @@ def _cosines(embedder: Any, sentences: list[str], passages: dict[int, str]) -> d
     return out
 
 
+def echoes(sentence: str, question: str) -> bool:
+    """The sentence only restates the question: it holds no content word the question does not."""
+    return content_words(sentence) <= content_words(question) | content_words(question, True)
+
+
 def verify(question: str, text: str, passages: list[Passage], embedder: Any | None) -> Answer:
     """The Answer the model's `text` makes: not found on the sentinel, else its sentences as claims, each
-    citation and claim marked verified or not."""
+    citation and claim marked verified or not. A sentence the model left uncited gets the passage that supports it
+    best, when one supports it well enough; a sentence that only restates the question is never verified."""
     if is_not_found(text) or not passages:
         return not_found(question, passages, 0.0)
     clean, sentences = parse(text, len(passages))
-    cited = {n: passages[n - 1].passage for _, cites in sentences for n in cites}
+    uncited = any(not cites for _, cites in sentences)
+    cited = {n: p.passage for n, p in enumerate(passages, 1)} if uncited else {}
+    cited |= {n: passages[n - 1].passage for _, cites in sentences for n in cites}
     cosines = _cosines(embedder, [s for s, _ in sentences], cited)
     claims: list[Claim] = []
     by_passage: dict[int, bool] = {}
+    added = False
     for i, (sentence, cites) in enumerate(sentences):
-        scores = {n: support(sentence, cited[n], cosines.get((i, n))) for n in cites}
+        if not cites:  # the model forgot the marker: cite the passage that supports the sentence, if one does
+            best = max(cited, key=lambda n: support(sentence, cited[n], cosines.get((i, n))))
+            if support(sentence, cited[best], cosines.get((i, best))) >= SUPPORT_THRESHOLD:
+                cites, added = (best,), True
+        echo = echoes(sentence, question)
+        scores = {n: 0.0 if echo else support(sentence, cited[n], cosines.get((i, n))) for n in cites}
         for n, score in scores.items():
             by_passage[n] = by_passage.get(n, True) and score >= SUPPORT_THRESHOLD
         claims.append(Claim(sentence, cites, verified=bool(scores) and max(scores.values()) >= SUPPORT_THRESHOLD))
+    if added:  # show the markers kbqa added: the text is rebuilt from its sentences
+        clean = " ".join(c.text + "".join(f" [{n}]" for n in c.cites) for c in claims)
     citations = [Citation(n, passages[n - 1], verified=ok) for n, ok in sorted(by_passage.items())]
     flagged = sum(not c.verified for c in claims)
     note = ""
