@@ -629,3 +629,24 @@ def test_removed_rows_are_kept_for_lagging_readers_then_pruned(pg_url):
     write(pg_url, add=["last"])
     assert rows() == (0, 0, 0)
     assert "a" not in names(open_store(pg_url))
+
+
+def test_kbqa_index_and_ask_on_the_server_answer_as_the_embedded_engine(assistant, seed_settings, pg_url, monkeypatch):
+    from index.build import build_index
+    from index.config import Settings
+    from qa.chain import Assistant
+
+    monkeypatch.chdir(ROOT)
+    settings = Settings(store=pg_url)
+    first = build_index(["seeds"], settings)
+    assert first.manifest.chunks == open_store(pg_url).manifest.chunks > 0
+    again = build_index(["seeds"], settings)
+    assert again.chunks == 0 and again.unchanged == first.documents and again.manifest.generation == 1
+    ours = Assistant(settings)
+    for question in QUESTIONS:
+        mine, theirs = ours.ask(question).to_json(), assistant.ask(question).to_json()
+        for answer in (mine, theirs):
+            for item in answer["citations"] + answer["passages"]:
+                item["score"] = round(item["score"], 3)
+            answer["support"] = round(answer["support"], 3)
+        assert mine == theirs, question
