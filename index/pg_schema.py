@@ -100,8 +100,15 @@ _pools_lock = threading.Lock()
 def pool(location: str, schema: str = SCHEMA) -> Any:
     """This process's connection pool for the store at `location` (autocommit connections whose search_path is
     the store's schema, then public for pgvector's type)."""
-    from psycopg_pool import ConnectionPool
+    try:
+        import pgvector.psycopg  # noqa: F401 - the writer's vector type
+        from psycopg_pool import ConnectionPool
+    except ImportError as exc:
+        from index.errors import InputError
 
+        raise InputError(
+            f"a postgresql:// store needs {exc.name}: install the extra with `pip install -e '.[pg]'`"
+        ) from None
     key = (location, schema, os.getpid())  # a forked child makes its own connections
     with _pools_lock:
         found = _pools.get(key)

@@ -3,6 +3,7 @@ failed and concurrent writers, and three processes sharing one database."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -460,7 +461,6 @@ def _asker(url: str, stop: str) -> None:
 def test_three_processes_two_adding_one_asking(pg_url, tmp_path):
     import json
     import subprocess
-    import sys
 
     index_files(pg_url, write_articles(tmp_path / "start", ["metro"]))
     stop = tmp_path / "stop"
@@ -534,7 +534,6 @@ def _killed_writer(url: str) -> None:
 def test_a_writer_killed_mid_write_leaves_the_previous_state_and_the_lock(pg_url):
     import signal
     import subprocess
-    import sys
 
     write(pg_url, add=["a", "b"])
     code = "import sys; from tests.index.test_pg_store import _killed_writer; _killed_writer(sys.argv[1])"
@@ -650,3 +649,11 @@ def test_kbqa_index_and_ask_on_the_server_answer_as_the_embedded_engine(assistan
                 item["score"] = round(item["score"], 3)
             answer["support"] = round(answer["support"], 3)
         assert mine == theirs, question
+
+
+def test_without_the_pg_extra_the_store_is_a_one_line_error(monkeypatch):
+    from index.errors import InputError
+
+    monkeypatch.setitem(sys.modules, "psycopg_pool", None)  # as in a kbqa installed without `[pg]`
+    with pytest.raises(InputError, match=r"needs psycopg_pool.*\.\[pg\]"):
+        open_store("postgresql://kbqa@localhost/news")
