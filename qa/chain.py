@@ -12,6 +12,7 @@ from index.errors import InputError
 from index.records import Passage
 from index.store_api import open_store
 from qa.answer import Answer, ExtractiveAnswerer
+from qa.followup import Rewrite, rewrite
 from qa.search import HybridSearch, StoreKeywords
 
 if TYPE_CHECKING:
@@ -78,6 +79,16 @@ class Assistant:
             answerer = GenerativeAnswerer(chat_model(spec, base_url), self.embedder, fallback=extractive)
         self.answerer = answerer
         self.settings = replace(self.settings, llm=spec, llm_base_url=base_url)
+
+    def rewrite(self, question: str, previous: str | None) -> Rewrite:
+        """The standalone query for a chat turn following `previous` (the last turn's query): written by the LLM
+        when one answers (qa.llm.followup), else by the rules (qa.followup)."""
+        model = getattr(self.answerer, "model", None)
+        if model is None:
+            return rewrite(question, previous)
+        from qa.llm.followup import llm_rewrite
+
+        return llm_rewrite(model, question, previous)
 
     def chain(self, k: int | None = None) -> Runnable:
         """The same search and answerer as `ask`, composed as a LangChain Runnable (for LLM answerers, tracing)."""

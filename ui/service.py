@@ -15,7 +15,7 @@ from index.errors import IndexMissingError, InputError, KbqaError
 from index.loaders import SUPPORTED_SUFFIXES
 from qa.answer import Answer
 from qa.chain import Delta
-from qa.followup import Rewrite, rewrite
+from qa.followup import Rewrite
 from ui.render import source_label
 
 DOCS_FOLDER = "kbqa-docs"
@@ -66,7 +66,8 @@ class ChatService:
         concatenated, are the answer so far (an LLM's tokens as they come; an extractive answer's claims, spaced)."""
         if not question or not question.strip():
             raise InputError("the question is empty: type a question first")
-        turn = rewrite(question, previous_query)
+        with self._lock:  # the LLM writes the standalone query when one answers, else the rules do
+            turn = self.assistant.rewrite(question, previous_query)
         yield turn
         with self._lock:  # a "what about X?" follow-up quotes a sentence about X (its focus)
             assistant = self.assistant
