@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ import numpy as np
 from index.errors import EmbedderMismatchError, IndexMissingError
 from index.pg_keyword import PgKeywords
 from index.pg_schema import ALIVE, FORMAT, SCHEMA, display, has_tables, pool
-from index.records import Passage
+from index.records import ChunkRecord, DocRecord, Passage
 
 PASSAGE = (
     'SELECT c.id, d.doc_id, d.source, d.title, d.date, c.text, c.start, c."end", d.marks, d.meta '
@@ -202,6 +202,52 @@ class PgStore:
                 {"id": doc_id, "g": self.manifest.generation},
             ).fetchone()
         return row[0] if row else None
+
+    def document_records(self, batch: int = 500) -> Iterator[tuple[DocRecord, list[ChunkRecord], list[int], str, str]]:
+        """Each document of this generation as written: (document, chunks, their chunk ids, path, stored hash),
+        in the order they were added."""
+        from index.store_records import document_record
+
+        g = {"g": self.manifest.generation}
+        with self._pool.connection() as conn:
+            keys = [r[0] for r in conn.execute(f"SELECT d.key FROM documents d WHERE {ALIVE.format(t='d')} "
+                                               "ORDER BY d.key", g)]  # fmt: skip
+        for at in range(0, len(keys), batch):
+            some = keys[at : at + batch]
+            with self._pool.connection() as conn:
+                rows = conn.execute(
+                    "SELECT key, doc_id, source, title, text, date, source_line, kind, path, hash, marks, meta "
+                    "FROM documents WHERE key = ANY(%s) ORDER BY key",
+                    (some,),
+                ).fetchall()
+                chunks: dict[int, list[tuple]] = {k: [] for k in some}
+                for row in conn.execute(
+                    'SELECT doc_key, id, ord, start, "end", text FROM chunks WHERE doc_key = ANY(%s) ORDER BY id',
+                    (some,),
+                ):
+                    chunks[row[0]].append(row[1:])
+            for key, doc_id, source, title, text, date, line, kind, path, stored, marks, meta in rows:
+                own = chunks[key]
+                doc = document_record(doc_id, source, title, text, date, line, kind, marks, meta)
+                yield (doc, [ChunkRecord(doc_id, o, s, e, t) for _, o, s, e, t in own], [c[0] for c in own], path,
+                       stored)  # fmt: skip
+
+    def vectors(self, chunk_ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of `chunk_ids` (one row each, in that order)."""
+        from pgvector.psycopg import register_vector
+
+        ids = [int(i) for i in chunk_ids]
+        out = np.zeros((len(ids), self.manifest.dim), np.float32)
+        if not ids:
+            return out
+        with self._pool.connection() as conn:
+            register_vector(conn)
+            with conn.cursor(binary=True) as cur:
+                found = dict(cur.execute("SELECT id, embedding FROM chunks WHERE id = ANY(%s)", (ids,)).fetchall())
+        for n, i in enumerate(ids):
+            vector = found[i]
+            out[n] = vector.to_numpy() if hasattr(vector, "to_numpy") else vector
+        return out
 
     def keywords(self) -> PgKeywords:
         """The keyword (BM25) index of this generation, searched in the database."""

@@ -19,7 +19,7 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -179,6 +179,18 @@ class Store:
         """A document's cleaned text (the context of its passages' offsets)."""
         with self._mutex:
             return self._records.document_text(doc_id, self.manifest.generation)
+
+    def document_records(self) -> Iterator[tuple[DocRecord, list[ChunkRecord], list[int], str, str]]:
+        """Each document of this generation as written: (document, chunks, their chunk ids, path, stored hash)."""
+        with self._mutex:
+            yield from self._records.document_records(self.manifest.generation)
+
+    def vectors(self, chunk_ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of `chunk_ids` (one row each, in that order)."""
+        m = self.manifest
+        with self._mutex:
+            ids = np.asarray(chunk_ids, dtype=np.int64)
+            return store_vectors.read_rows(data_folder(self.root, m) / store_vectors.VECTORS, m.dim, m.rows, ids)
 
     def close(self) -> None:
         if self._records is not None:

@@ -11,7 +11,7 @@ import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +71,16 @@ def _page(meta_json: str, start: int) -> int:
     """The 1-based page of a PDF document holding offset `start` (0 for documents without pages)."""
     pages = json.loads(meta_json).get("pages") if meta_json and meta_json != "{}" else None
     return bisect.bisect_right(pages, start) if pages else 0
+
+
+def document_record(
+    doc_id: str, source: str, title: str, text: str, date: str, line: str, kind: str, marks: str, meta: str
+) -> DocRecord:
+    """A DocRecord from a stored row (marks and meta as JSON), as the writer was given it."""
+    extra = json.loads(meta) if meta else {}
+    spans = tuple((int(s), int(e)) for s, e in (json.loads(marks) if marks else []))
+    return DocRecord(doc_id, source, title, text, date, line, kind, spans, extra.get("author", ""),
+                     tuple(extra.get("pages", ())))  # fmt: skip
 
 
 def _unquotable(marks_json: str, start: int, end: int) -> tuple[tuple[int, int], ...]:
@@ -200,6 +210,30 @@ class Records:
             f"SELECT d.text FROM documents d WHERE d.doc_id = :id AND {ALIVE}", {"id": doc_id, "g": generation}
         ).fetchone()
         return row[0] if row else None
+
+    def document_records(
+        self, generation: int, batch: int = 500
+    ) -> Iterator[tuple[DocRecord, list[ChunkRecord], list[int], str, str]]:
+        """Each document of the generation as it was written: (document, its chunks, their chunk ids, path,
+        stored hash), in the order they were added (a migration reads the store through this)."""
+        extra = "d.marks, d.meta" if self.has_marks else "'[]', '{}'"
+        docs = self.db.execute(
+            "SELECT d.key, d.doc_id, d.source, d.title, d.text, d.date, d.source_line, d.kind, d.path, d.hash, "
+            f"{extra} FROM documents d WHERE {ALIVE} ORDER BY d.key",
+            {"g": generation},
+        )
+        while rows := docs.fetchmany(batch):
+            keys = [r[0] for r in rows]
+            chunks: dict[int, list[tuple]] = {k: [] for k in keys}
+            marks = ",".join("?" * len(keys))
+            sql = f'SELECT doc_key, id, ord, start, "end", text FROM chunks WHERE doc_key IN ({marks}) ORDER BY id'
+            for row in self.db.execute(sql, keys):
+                chunks[row[0]].append(row[1:])
+            for key, doc_id, source, title, text, date, line, kind, path, stored, marks, meta in rows:
+                doc = document_record(doc_id, source, title, text, date, line, kind, marks, meta)
+                own = chunks[key]
+                yield (doc, [ChunkRecord(doc_id, o, s, e, t) for _, o, s, e, t in own], [c[0] for c in own], path,
+                       stored)  # fmt: skip
 
     # --- writing generation `generation` (one transaction, committed by the writer)
 
