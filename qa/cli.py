@@ -6,6 +6,7 @@ import functools
 import json
 import sqlite3
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -158,8 +159,6 @@ def remove(targets: tuple[str, ...], wait: float, store: str | None) -> None:
 @handle_errors
 def list_cmd(as_json: bool, store: str | None) -> None:
     """List the indexed documents: id, title, date, source, chunk count, time added."""
-    import time
-
     from index.store_api import open_store
 
     index = open_store(load_settings({"store": store}).store, vectors=False)
@@ -205,6 +204,29 @@ def check(store: str | None) -> None:
             f"{manifest.chunks} chunk(s), generation {manifest.generation}; the embedding cache is sound",
             err=True,
         )
+
+
+@main.command()
+@click.option("--from", "source", required=True, help="The store to read: a folder or postgresql://user:pass@host/db.")
+@click.option("--to", "destination", required=True, help="The store to write: a folder or postgresql://….")
+@click.option("--rebuild", is_flag=True, help="Replace an index the destination already holds.")
+@click.option("--wait", type=float, default=600, show_default=True, help="Seconds to wait for another writer.")
+@handle_errors
+def migrate(source: str, destination: str, rebuild: bool, wait: float) -> None:
+    """Move an index to another store (folder ⇄ PostgreSQL) without re-embedding: documents, chunks with their
+    offsets and marks, and their stored vectors, written in one commit. The source is not changed."""
+    from index.migrate import migrate as move
+
+    last = [0.0]
+
+    def progress(done: int, total: int, chunks: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 2 or done == total:
+            last[0] = now
+            click.echo(f"kbqa: migrating: {done}/{total} document(s), {chunks} chunk(s)", err=True)
+
+    report = move(source, destination, rebuild=rebuild, wait=wait, progress=progress)
+    click.echo(f"kbqa: {report.summary()}", err=True)
 
 
 def _open_assistant(settings: Settings) -> Any:
