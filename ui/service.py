@@ -30,7 +30,12 @@ class Reply:
 
 
 def default_docs_dir(settings: Settings) -> Path:
-    """Uploads live next to the store (`<store>/../kbqa-docs`), so re-indexing that folder keeps them."""
+    """Uploads live next to the store (`<store>/../kbqa-docs`), so re-indexing that folder keeps them; with a
+    postgresql:// store, in `kbqa-docs/` of the working directory (where the default store's would be)."""
+    from index.store_api import is_server
+
+    if is_server(settings.store):
+        return Path(DOCS_FOLDER)
     return Path(settings.store).parent / DOCS_FOLDER
 
 
