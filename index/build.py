@@ -22,8 +22,8 @@ from index.errors import EmbedderMismatchError, IndexMissingError, InputError
 from index.loaders import display_path, find_files, read_files
 from index.progress import EmbedProgress
 from index.records import ChunkRecord, DocRecord, text_hash
-from index.store import Manifest, StoredDoc, read_manifest
-from index.store_api import open_store, open_writer
+from index.store import Manifest, StoredDoc
+from index.store_api import is_server, open_store, open_writer
 
 # vectors are cached after each batch: a killed build loses at most one batch (KBQA_EMBED_BATCH: for tests)
 EMBED_BATCH = int(os.environ.get("KBQA_EMBED_BATCH", "64"))
@@ -219,24 +219,23 @@ def _texts(chunked: list[tuple[DocRecord, str, list[ChunkRecord]]]) -> tuple[lis
     return texts, ends
 
 
-def _check_embedder(root: str, embedder_id: str, rebuild: bool) -> None:
-    """The writer's embedder check (StoreWriter), made up front: a mismatch used to surface after all the
-    embedding (58 s for one file)."""
-    manifest = None if rebuild else read_manifest(root)
-    if manifest is not None and manifest.embedder != embedder_id:
-        raise EmbedderMismatchError(
-            f"the index at {root} was built with embedder '{manifest.embedder}', not '{embedder_id}': "
-            "use `kbqa index --rebuild` to rebuild it with the new one"
-        )
-
-
-def _committed_hashes(root: str) -> dict[str, str]:
-    """doc_id → hash of the committed index (empty when there is none), read without taking the lock."""
+def _committed(root: str, embedder_id: str, rebuild: bool) -> dict[str, str]:
+    """doc_id → hash of the committed index (empty when there is none or on `rebuild`), read without taking the
+    lock, after the writer's embedder check made up front through the store's reader (any engine): a mismatch
+    used to surface after all the embedding (58 s for one file)."""
+    if rebuild:  # starts over: neither the old embedder nor the old documents matter
+        return {}
     try:
         store = open_store(root, vectors=False)
     except IndexMissingError:
         return {}
     try:
+        embedder = store.manifest.embedder
+        if embedder != embedder_id:
+            raise EmbedderMismatchError(
+                f"the index at {store.root} was built with embedder '{embedder}', not '{embedder_id}': "
+                "use `kbqa index --rebuild` to rebuild it with the new one"
+            )
         return store.document_hashes()
     finally:
         store.close()
@@ -269,9 +268,9 @@ def update_index(
     embedder = get_embedder(settings.embedder)
     cache = EmbeddingCache(cache_path(settings.cache), embedder.id, embedder.dim)  # one per user, every store's
     try:
-        cache.absorb(Path(settings.store) / CACHE_FILE)  # the store's own cache from before: imported once
-        _check_embedder(settings.store, embedder.id, rebuild)  # before any embedding work, not after it
-        committed = {} if rebuild else _committed_hashes(settings.store)
+        if not is_server(settings.store):  # the store's own cache from before: imported once
+            cache.absorb(Path(settings.store) / CACHE_FILE)
+        committed = _committed(settings.store, embedder.id, rebuild)  # checks the embedder before any embedding
         with clock("chunk"):
             todo = _chunked([(d, p) for d, p in docs if committed.get(d.doc_id) != indexed_hash(d, settings)], settings)
             texts, ends = _texts(todo)

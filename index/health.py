@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -220,3 +221,62 @@ def verify(root: str | Path, deep: bool = False, finite: bool | None = None, loa
     problems = store_problems(root, deep=deep, finite=finite, load_ann=load_ann)
     if problems:
         raise damaged(root, problems[0])
+
+
+def server_check(location: str) -> tuple[list[str], Any]:
+    """(what is wrong, one line each with its fix; the committed manifest or None) for the PostgreSQL store at
+    `location`: the server answers, the tables and the HNSW index exist, and the `store` row's counts match the
+    live rows, their keyword postings and their vectors' dimension. Lines name the store without its password."""
+    from index.pg_schema import ALIVE, display, pool
+    from index.pg_store import read_manifest as read_pg_manifest
+
+    shown = display(location)
+    fix = f"repair it with `kbqa index --rebuild --store {shown} PATHS` (PATHS: your document folders)"
+    try:
+        with pool(location).connection() as conn:
+            manifest = read_pg_manifest(conn)
+            if manifest is None:
+                return [], None
+            g = {"g": manifest.generation}
+            live = ALIVE.format(t="c")
+            documents, chunks, tokens, top, dims = conn.execute(
+                f"SELECT (SELECT count(*) FROM documents d WHERE {ALIVE.format(t='d')}), count(*), "
+                "coalesce(sum(c.length), 0), coalesce(max(c.id), -1), "
+                f"coalesce(min(vector_dims(c.embedding)), 0) FROM chunks c WHERE {live}",
+                g,
+            ).fetchone()
+            orphans = conn.execute(
+                f"SELECT count(*) FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE {live} "
+                f"AND NOT ({ALIVE.format(t='d')})",
+                g,
+            ).fetchone()[0]
+            unposted = conn.execute(
+                f"SELECT count(*) FROM chunks c WHERE {live} AND c.length > 0 "
+                "AND NOT EXISTS (SELECT 1 FROM postings p WHERE p.chunk_id = c.id)",
+                g,
+            ).fetchone()[0]
+            hnsw = conn.execute("SELECT to_regclass('chunks_embedding') IS NOT NULL").fetchone()[0]
+    except KbqaError:  # cannot connect, or a store of another format: a one-line error, not a finding
+        raise
+    except Exception as exc:  # noqa: BLE001 - any database error is a finding, in one line
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return [f"{shown}: cannot be read ({display(reason)}); {fix}"], None
+    found = []
+    if (documents, chunks) != (manifest.documents, manifest.chunks):
+        found.append(
+            f"holds {documents} document(s) and {chunks} chunk(s) where its store row says {manifest.documents} "
+            f"and {manifest.chunks}"
+        )
+    if tokens != manifest.tokens:
+        found.append(f"has {tokens} keyword tokens where its store row says {manifest.tokens}")
+    if top >= manifest.next_id:
+        found.append(f"has chunk id {top} at or beyond its next id {manifest.next_id}")
+    if chunks and dims != manifest.dim:
+        found.append(f"has vectors of {dims} numbers where its store row says {manifest.dim}")
+    if orphans:
+        found.append(f"has {orphans} live chunk(s) of removed documents")
+    if unposted:
+        found.append(f"has {unposted} chunk(s) missing from the keyword index")
+    if not hnsw:
+        found.append("lacks the HNSW index chunks_embedding")
+    return [f"{shown}: {what}; {fix}" for what in found], manifest

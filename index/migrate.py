@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from index.errors import IndexMissingError, InputError
+from index.pg_schema import display
 from index.store_api import LOCK_WAIT, is_server, open_store, open_writer
 
 BATCH_CHUNKS = 2000  # chunks whose vectors are read from the source at once
@@ -79,7 +80,7 @@ def migrate(
     is removed again)."""
     source, destination = str(source), str(destination)
     if _same(source, destination):
-        raise InputError(f"--from and --to name the same store: {destination}")
+        raise InputError(f"--from and --to name the same store: {display(destination)}")
     started = time.perf_counter()
     reader = open_store(source, vectors=False, **(source_options or {}))
     created = None if is_server(destination) or Path(destination).exists() else Path(destination)
@@ -90,7 +91,7 @@ def migrate(
             destination, manifest.embedder, manifest.dim, rebuild=rebuild, wait=wait, **(destination_options or {})
         ) as writer:
             if not rebuild and writer.documents():  # filled by another process since the check
-                raise InputError(f"{destination} already holds an index: use --rebuild to replace it")
+                raise InputError(f"{display(destination)} already holds an index: use --rebuild to replace it")
             documents, chunks = _copy(reader, writer, manifest.documents, progress)
             if (documents, chunks) != (manifest.documents, manifest.chunks):
                 raise InputError(
@@ -104,7 +105,7 @@ def migrate(
         raise
     finally:
         reader.close()
-    where = getattr(writer, "root", destination)
+    where = getattr(writer, "root", display(destination))
     return MigrateReport(
         str(reader.root), str(where), written.documents, written.chunks, written.embedder,
         time.perf_counter() - started,

@@ -17,6 +17,7 @@ from index.config import Settings, load_settings
 from index.errors import IndexMissingError, KbqaError
 
 SEEDS = "seeds"
+STORE_HELP = "Index folder, or postgresql://user:pass@host/db [env KBQA_STORE; default .kbqa]."
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -47,8 +48,11 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 def _fail_if_damaged(store: str | None) -> None:
     """One line naming the damaged store file and its fix, if an error came from one (else return)."""
     from index.health import damaged, store_problems
+    from index.store_api import is_server
 
     root = load_settings({"store": store}).store
+    if is_server(root):
+        return
     problems = store_problems(root)
     if problems:
         _fail(str(damaged(root, problems[0])))
@@ -57,9 +61,7 @@ def _fail_if_damaged(store: str | None) -> None:
 def store_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """--store and --embedder, shared by every command that opens the index."""
     func = click.option("--embedder", help="Embedder name [env KBQA_EMBEDDER; default e5-small-q4].")(func)
-    return click.option(
-        "--store", type=click.Path(file_okay=False), help="Index folder [env KBQA_STORE; default .kbqa]."
-    )(func)
+    return click.option("--store", type=click.Path(file_okay=False), help=STORE_HELP)(func)
 
 
 def llm_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -141,7 +143,7 @@ def add(
 @main.command()
 @click.argument("targets", nargs=-1, required=True)
 @click.option("--wait", type=float, default=600, show_default=True, help="Seconds to wait for another writer.")
-@click.option("--store", type=click.Path(file_okay=False), help="Index folder [env KBQA_STORE; default .kbqa].")
+@click.option("--store", type=click.Path(file_okay=False), help=STORE_HELP)
 @handle_errors
 def remove(targets: tuple[str, ...], wait: float, store: str | None) -> None:
     """Remove documents by id (as `kbqa list` shows) or by file or folder path."""
@@ -155,7 +157,7 @@ def remove(targets: tuple[str, ...], wait: float, store: str | None) -> None:
 
 @main.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per document (JSON Lines).")
-@click.option("--store", type=click.Path(file_okay=False), help="Index folder [env KBQA_STORE; default .kbqa].")
+@click.option("--store", type=click.Path(file_okay=False), help=STORE_HELP)
 @handle_errors
 def list_cmd(as_json: bool, store: str | None) -> None:
     """List the indexed documents: id, title, date, source, chunk count, time added."""
@@ -178,15 +180,19 @@ def _cell(value: object) -> str:
 
 
 @main.command()
-@click.option("--store", type=click.Path(file_okay=False), help="Index folder [env KBQA_STORE; default .kbqa].")
+@click.option("--store", type=click.Path(file_okay=False), help=STORE_HELP)
 @handle_errors
 def check(store: str | None) -> None:
     """Say whether the index (and the embedding cache) is sound; if not, one line per problem with its fix.
     Exit 0 when sound, 1 when damaged."""
     from index.health import check as check_store
     from index.store import read_manifest
+    from index.store_api import is_server
 
     settings = load_settings({"store": store})
+    if is_server(settings.store):
+        _check_server(settings)
+        return
     problems = check_store(settings.store, settings.cache)
     for problem in problems:
         click.echo(f"kbqa: damaged: {problem.line()}", err=True)
@@ -229,6 +235,34 @@ def migrate(source: str, destination: str, rebuild: bool, wait: float) -> None:
     click.echo(f"kbqa: {report.summary()}", err=True)
 
 
+def _check_server(settings: Settings) -> None:
+    """`kbqa check` of a postgresql:// store: the server, its tables and counts, and the embedding cache."""
+    from index.health import cache_problems, server_check
+
+    lines, manifest = server_check(settings.store)
+    lines += [p.line() for p in cache_problems(settings.cache)]
+    for line in lines:
+        click.echo(f"kbqa: damaged: {line}", err=True)
+    if lines:
+        sys.exit(1)
+    where = _shown(settings.store)
+    if manifest is None:
+        click.echo(f"kbqa: no index at {where} (nothing to check); the embedding cache is sound", err=True)
+    else:
+        click.echo(
+            f"kbqa: the index at {where} is sound: {manifest.documents} document(s), {manifest.chunks} chunk(s), "
+            f"generation {manifest.generation}; the embedding cache is sound",
+            err=True,
+        )
+
+
+def _shown(location: str) -> str:
+    """A store location as printed: a server's without its password."""
+    from index.pg_schema import display
+
+    return display(location)
+
+
 def _open_assistant(settings: Settings) -> Any:
     from qa.chain import Assistant
 
@@ -239,7 +273,7 @@ def _open_assistant(settings: Settings) -> Any:
             raise
         from index.build import build_index
 
-        click.echo(f"kbqa: no index at {settings.store} yet: building one from {SEEDS}/ first", err=True)
+        click.echo(f"kbqa: no index at {_shown(settings.store)} yet: building one from {SEEDS}/ first", err=True)
         report = build_index([SEEDS], settings, show_progress=True)
         click.echo(f"kbqa: {report.summary()}", err=True)
         return Assistant(settings)
