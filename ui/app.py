@@ -260,7 +260,7 @@ def build_app(service: ChatService, banner: str | None = None) -> gr.Blocks:
                     with gr.Row():
                         chosen = gr.Dropdown(label="Remove a document", choices=[], scale=4, elem_id="kbqa-remove")
                         remove_btn = gr.Button("Remove", variant="stop", scale=1, elem_id="kbqa-remove-btn")
-                with gr.Accordion("Settings", open=False):
+                with gr.Accordion("Settings", open=False, elem_id="kbqa-settings"):
                     k = gr.Slider(1, 10, value=service.settings.k, step=1, label="Passages retrieved per question")
                     llm, llm_url, use_llm, llm_status = _llm_controls(service, editable=banner is None)
 
