@@ -351,6 +351,11 @@ def ask(
     help="Leave this fraction of the corpus out of the index (chosen by id hash): its questions become unanswerable.",
 )
 @click.option("--details", type=click.Path(dir_okay=False), help="Write one JSON line per question to this file.")
+@click.option(
+    "--store-url",
+    help="Build the temporary store in a new database on this PostgreSQL server (postgresql://…; dropped after) "
+    "instead of a temporary folder.",
+)
 @click.option("--embedder", help="Embedder name [env KBQA_EMBEDDER; default e5-small-q4].")
 @handle_errors
 def eval_cmd(
@@ -362,6 +367,7 @@ def eval_cmd(
     k: int | None,
     leave_out: float,
     details: str | None,
+    store_url: str | None,
     embedder: str | None,
 ) -> None:
     """Index CORPUS into a temporary store, ask every question, report Hit@1/5, MRR@10, cited answers, answer_ok,
@@ -369,7 +375,12 @@ def eval_cmd(
     from qa.eval import run_eval
 
     settings = load_settings({"embedder": embedder, "k": k})
-    report = run_eval(corpus, questions, settings, cache, retriever, leave_out, details)
+    from index.errors import InputError
+    from index.store_api import is_server
+
+    if store_url is not None and not is_server(store_url):
+        raise InputError(f"--store-url must be a postgresql:// URL, not {store_url!r}")
+    report = run_eval(corpus, questions, settings, cache, retriever, leave_out, details, store_url)
     click.echo(json.dumps(report.to_json()) if as_json else report.table())
 
 

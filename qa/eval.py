@@ -9,7 +9,7 @@ import tempfile
 import time
 import unicodedata
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TextIO
@@ -74,34 +74,63 @@ def read_questions(path: str | Path) -> list[Question]:
 
 
 @contextmanager
+def temporary_database(server: str) -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server at `server` (its URL), dropped afterwards; its URL."""
+    import os
+    from urllib.parse import urlsplit, urlunsplit
+
+    from index.pg_schema import close_pools, display
+
+    try:
+        import psycopg
+        from psycopg import sql
+    except ImportError:
+        raise InputError("--store-url needs psycopg: install the extra with `pip install -e '.[pg]'`") from None
+    name = f"kbqa_eval_{os.getpid()}_{int(time.time() * 1000) % 10**9}"
+    try:
+        with psycopg.connect(server, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot make a database for the evaluation on {display(server)}: {reason}") from None
+    url = urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+    try:
+        yield url
+    finally:
+        close_pools(url)
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextmanager
 def corpus_store(
-    docs: list[dict], settings: Settings, cache: str | Path | None = None
+    docs: list[dict], settings: Settings, cache: str | Path | None = None, store_url: str | None = None
 ) -> Iterator[tuple[Settings, dict[str, str]]]:
     """A temporary store holding `docs` (indexed as files, like `kbqa index` would) → (settings, store doc_id →
-    corpus id). Vectors come from and go to the shared embedding cache (`cache` if given, else the `cache`
-    setting's), so re-runs embed nothing."""
+    corpus id): a folder, or with `store_url` (a postgresql:// server) a new database there, dropped afterwards.
+    Vectors come from and go to the shared embedding cache (`cache` if given, else the `cache` setting's), so
+    re-runs embed nothing."""
     from index.build import build_index
+    from index.store_api import open_store
 
     work = Path(tempfile.mkdtemp(prefix="kbqa-eval-"))
     try:
-        files = work / "docs"
-        files.mkdir()
-        names: dict[str, str] = {}
-        for n, doc in enumerate(docs):
-            name = f"{n:06d}.txt"
-            (files / name).write_text(f"{doc['title']}\n{doc['text']}\n", encoding="utf-8")
-            names[name] = str(doc["id"])
-        store = work / "store"
-        settings = replace(settings, store=str(store), cache=str(cache) if cache else settings.cache)
-        build_index([files], settings, show_progress=None)
-        from index.store_api import open_store
-
-        index = open_store(store, vectors=False)
-        try:
-            ids = {d["doc_id"]: names[Path(d["source"]).name] for d in index.documents()}
-        finally:
-            index.close()
-        yield settings, ids
+        with temporary_database(store_url) if store_url else nullcontext(str(work / "store")) as store:
+            files = work / "docs"
+            files.mkdir()
+            names: dict[str, str] = {}
+            for n, doc in enumerate(docs):
+                name = f"{n:06d}.txt"
+                (files / name).write_text(f"{doc['title']}\n{doc['text']}\n", encoding="utf-8")
+                names[name] = str(doc["id"])
+            settings = replace(settings, store=store, cache=str(cache) if cache else settings.cache)
+            build_index([files], settings, show_progress=None)
+            index = open_store(store, vectors=False)
+            try:
+                ids = {d["doc_id"]: names[Path(d["source"]).name] for d in index.documents()}
+            finally:
+                index.close()
+            yield settings, ids
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -268,9 +297,10 @@ def run_eval(
     mode: str = "hybrid",
     leave_out: float = 0.0,
     details: str | Path | None = None,
+    store_url: str | None = None,
 ) -> Report:
-    """`kbqa eval`: index `corpus` (less the `leave_out` fraction of its documents) into a temporary store and
-    evaluate `questions` on it."""
+    """`kbqa eval`: index `corpus` (less the `leave_out` fraction of its documents) into a temporary store (a
+    folder, or a new database on the PostgreSQL server `store_url`) and evaluate `questions` on it."""
     if not 0.0 <= leave_out < 1.0:
         raise InputError("--leave-out must be a fraction from 0 to below 1")
     docs = read_corpus(corpus)
@@ -282,7 +312,7 @@ def run_eval(
     kept = [d for d in docs if not left_out(str(d["id"]), leave_out)]
     if not kept:
         raise InputError(f"--leave-out {leave_out} leaves no document of {corpus} to index")
-    with corpus_store(kept, settings, cache) as (store_settings, ids):
+    with corpus_store(kept, settings, cache, store_url) as (store_settings, ids):
         if details is None:
             return evaluate(store_settings, asked, ids, mode)
         with open(details, "w", encoding="utf-8") as out:
