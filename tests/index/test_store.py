@@ -1,9 +1,12 @@
-"""The store alone: atomic commits, recovery from a writer killed mid-commit, the lock, incremental refresh."""
+"""The store alone: atomic commits, recovery from a writer killed mid-commit, the lock, incremental refresh.
+Each test runs on both engines (tests/engines.py) unless marked EMBEDDED_ONLY; the PostgreSQL counterparts of
+those are in test_pg_store.py."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +14,10 @@ import pytest
 from index.errors import StoreLockedError
 from index.records import ChunkRecord, DocRecord
 from index.store import Store, StoreWriter
+from index.store_api import open_store, open_writer
+from tests.engines import EMBEDDED_ONLY, vector_count, vector_ids
+
+pytest_plugins = ["tests.engines"]  # store_location: a folder, then a PostgreSQL database
 
 DIM = 8
 
@@ -24,32 +31,33 @@ def doc(name: str, n: int = 2) -> tuple[DocRecord, list[ChunkRecord], np.ndarray
 
 
 def write(root, add=(), remove=()) -> None:
-    with StoreWriter(root, "test", DIM) as writer:
+    with open_writer(root, "test", DIM) as writer:
         writer.remove(remove)
         for name in add:
             writer.add(*doc(name))
         writer.commit()
 
 
-def test_reader_sees_only_committed_generations_and_refreshes_incrementally(tmp_path):
-    write(tmp_path, add=["a", "b"])
-    reader = Store(tmp_path)
-    writer = StoreWriter(tmp_path, "test", DIM)
+def test_reader_sees_only_committed_generations_and_refreshes_incrementally(store_location):
+    write(store_location, add=["a", "b"])
+    reader = open_store(store_location)
+    writer = open_writer(store_location, "test", DIM)
     writer.remove(["a"])
     writer.add(*doc("c"))
     assert not reader.refresh() and {d["doc_id"] for d in reader.documents()} == {"a", "b"}
-    assert {d["doc_id"] for d in Store(tmp_path).documents()} == {"a", "b"}  # uncommitted work is invisible
+    assert {d["doc_id"] for d in open_store(store_location).documents()} == {"a", "b"}  # uncommitted: invisible
     writer.commit()
     assert reader.refresh()
-    fresh = Store(tmp_path)
+    fresh = open_store(store_location)
     assert {d["doc_id"] for d in reader.documents()} == {"b", "c"} == {d["doc_id"] for d in fresh.documents()}
-    ids = lambda s: sorted(int(s.index.id_map.at(i)) for i in range(s.index.ntotal))  # noqa: E731
-    assert ids(reader) == ids(fresh) and reader.index.ntotal == 4
+    assert vector_ids(reader) == vector_ids(fresh) and vector_count(reader) == 4
     query = doc("c")[2][0]
     assert reader.search(query, 1)[0].doc_id == "c"
 
 
-def test_writer_killed_between_records_and_current_is_undone(tmp_path, monkeypatch):
+@EMBEDDED_ONLY  # CURRENT and vectors.f32: the embedded engine's files (PostgreSQL: a writer killed mid-commit)
+def test_writer_killed_between_records_and_current_is_undone(store_location, monkeypatch):
+    tmp_path = Path(store_location)
     write(tmp_path, add=["a"])
     real_replace = os.replace
 
@@ -70,14 +78,14 @@ def test_writer_killed_between_records_and_current_is_undone(tmp_path, monkeypat
     assert (tmp_path / store.manifest.data / "vectors.f32").stat().st_size == 4 * DIM * 4
 
 
-def test_second_writer_fails_with_one_line_when_not_waiting(tmp_path):
-    write(tmp_path, add=["a"])
-    with StoreWriter(tmp_path, "test", DIM), pytest.raises(StoreLockedError, match="another process"):
-        StoreWriter(tmp_path, "test", DIM, wait=0)
+def test_second_writer_fails_with_one_line_when_not_waiting(store_location):
+    write(store_location, add=["a"])
+    with open_writer(store_location, "test", DIM), pytest.raises(StoreLockedError, match="another process"):
+        open_writer(store_location, "test", DIM, wait=0)
 
 
-def test_passages_carry_the_marked_lines_of_the_seeds_relative_to_the_passage(seed_settings):
-    store = Store(seed_settings.store, vectors=False)
+def test_passages_carry_the_marked_lines_of_the_seeds_relative_to_the_passage(seed_store):
+    store = open_store(seed_store.store, vectors=False)
     ids, _ = store.chunk_texts()
     passages = store.passages(ids).values()
     spans = {(p.doc_id, p.passage[s:e]) for p in passages for s, e in p.unquotable}
@@ -101,7 +109,9 @@ def marked_doc(name: str) -> tuple[DocRecord, list[ChunkRecord], np.ndarray]:
     return record, [ChunkRecord(name, 0, byline, len(text), text[byline:])], doc(name, 1)[2]
 
 
-def test_a_store_without_the_marks_column_is_read_then_migrated_by_the_next_writer(tmp_path):
+@EMBEDDED_ONLY  # meta.sqlite of a store made before marks (a PostgreSQL store has had them from the start)
+def test_a_store_without_the_marks_column_is_read_then_migrated_by_the_next_writer(store_location):
+    tmp_path = Path(store_location)
     write(tmp_path, add=["a"])
     data = tmp_path / Store(tmp_path).manifest.data / "meta.sqlite"
     with sqlite3.connect(data) as db:  # the documents table as stores made before marks had it
@@ -120,11 +130,20 @@ def test_a_store_without_the_marks_column_is_read_then_migrated_by_the_next_writ
         assert got[2].unquotable == ((0, 9),) and got[2].passage[:9] == "Phạm Bích"
 
 
-def test_the_store_hands_out_its_generations_keyword_index(tmp_path):
-    write(tmp_path, add=["a", "b"])
-    store = Store(tmp_path)
+def test_the_store_hands_out_its_generations_keyword_index(store_location):
+    write(store_location, add=["a", "b"])
+    store = open_store(store_location)
     saved = store.keywords()
     assert len(saved) == 4 and {i for i, _ in saved.search("a chunk", 4)} == {0, 1, 2, 3}
+    write(store_location, remove=["a"])
+    assert store.refresh() and len(store.keywords()) == 2
+
+
+@EMBEDDED_ONLY  # keyword-*.json files in the data folder (PostgreSQL keeps its postings in the same transaction)
+def test_a_store_from_before_keyword_files_hands_out_none(store_location):
+    tmp_path = Path(store_location)
+    write(tmp_path, add=["a", "b"])
+    store = Store(tmp_path)
     write(tmp_path, remove=["a"])
     assert store.refresh() and len(store.keywords()) == 2
     for path in (tmp_path / store.manifest.data).glob("keyword-*.json"):  # a store from before keyword files
