@@ -1,5 +1,6 @@
 """Fusion on the real seed index with the real embedder: keyword search helps Vietnamese questions sharing
-exact words with a passage, and is held back for English ones and for words the corpus lacks."""
+exact words with a passage, and is held back for English ones and for words the corpus lacks. The tests of
+retrieval run on both store engines (tests/engines.py): the seed index in a folder, then in PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,19 +8,22 @@ import pytest
 
 from index.embedders import get_embedder
 from index.keyword import KeywordIndex
-from index.store import Store
+from index.store_api import open_store
 from qa.retriever import PassageRetriever
-from qa.search import HybridSearch, fuse, is_vietnamese, keyword_weight
+from qa.search import HybridSearch, StoreKeywords, fuse, is_vietnamese, keyword_weight
+
+pytest_plugins = ["tests.engines"]  # seed_store and store_location: the embedded engine, then PostgreSQL
 
 US_CHINA = "seeds/001_50a620779101e8ab.txt"
 KOREA = "seeds/000_f8aa576ae32182a5.txt"
 
 
 @pytest.fixture(scope="module")
-def parts(seed_settings):
-    store = Store(seed_settings.store)
-    embedder = get_embedder(seed_settings.embedder)
-    keyword = KeywordIndex.build(*store.chunk_texts())
+def parts(seed_store):
+    store = open_store(seed_store.store)
+    embedder = get_embedder(seed_store.embedder)
+    keyword = StoreKeywords(store).current()  # the engine's own keyword search, as the Assistant takes it
+    assert len(keyword) == len(KeywordIndex.build(*store.chunk_texts()))
     yield store, embedder, keyword
     store.close()
 
@@ -82,7 +86,7 @@ def test_langchain_interface(retriever):
     assert docs and docs[0].metadata["doc_id"] == US_CHINA
 
 
-def test_keyword_index_follows_new_generations(tmp_path):
+def test_keyword_index_follows_new_generations(tmp_path, store_location):
     from index.build import add_paths, build_index
     from index.config import Settings
     from qa.search import StoreKeywords
@@ -90,9 +94,9 @@ def test_keyword_index_follows_new_generations(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "a.txt").write_text("Giá lúa tăng\nGiá lúa tại An Giang tăng thêm 500 đồng mỗi kg.\n", encoding="utf-8")
-    settings = Settings(store=str(tmp_path / ".kbqa"))
+    settings = Settings(store=store_location)
     build_index([docs], settings)
-    store = Store(settings.store)
+    store = open_store(settings.store)
     retriever = HybridSearch(store, get_embedder(settings.embedder), StoreKeywords(store), 2)
     question = "Tuyến tàu điện Nhổn có bao nhiêu toa?"
     assert retriever.keyword.current().search(question, 5) == []
