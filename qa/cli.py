@@ -41,6 +41,11 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             _fail_if_damaged(kwargs["store"])  # a store file broke under the command: name it and the fix
             raise
+        except Exception as exc:
+            if not type(exc).__module__.startswith(("psycopg", "psycopg_pool")):
+                raise
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            _fail(f"the store's server failed: {_shown(reason)}; the index is as the last commit left it")
 
     return wrapper
 
