@@ -657,3 +657,60 @@ def test_without_the_pg_extra_the_store_is_a_one_line_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "psycopg_pool", None)  # as in a kbqa installed without `[pg]`
     with pytest.raises(InputError, match=r"needs psycopg_pool.*\.\[pg\]"):
         open_store("postgresql://kbqa@localhost/news")
+
+
+def _killed_in_commit(url: str) -> None:
+    """A writer killed inside commit(): the store row names the new generation, the transaction is not
+    committed yet (subprocess of the crash test below)."""
+    import time
+
+    writer = open_writer(url, "test", DIM)
+    writer.remove(["a"])
+    for name in ("x", "y"):
+        writer.add(*doc(name))
+
+    def hang() -> None:
+        print("committing", flush=True)
+        time.sleep(120)
+
+    writer.conn.commit = hang
+    writer.commit()
+
+
+def test_a_writer_killed_mid_commit_leaves_the_previous_state_and_no_rows(pg_url):
+    """The counterpart of test_store's writer killed between its records and CURRENT (embedded engine only)."""
+    import signal
+    import subprocess
+
+    import psycopg
+
+    from tests.engines import vector_count
+
+    write(pg_url, add=["a", "b"])
+    reader = open_store(pg_url)
+    code = "import sys; from tests.index.test_pg_store import _killed_in_commit; _killed_in_commit(sys.argv[1])"
+    proc = subprocess.Popen([sys.executable, "-c", code, pg_url], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "committing"
+        assert not reader.refresh() and names(open_store(pg_url)) == {"a", "b"}  # nothing of it is visible
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    for store in (reader, open_store(pg_url)):
+        assert not store.refresh() and store.manifest.generation == 1 and names(store) == {"a", "b"}
+        assert vector_count(store) == store.manifest.chunks == 4
+        assert {p.doc_id for p in store.search(doc("x")[2][0], 10)} == {"a", "b"}
+        assert {store.passages([c])[c].doc_id for c, _ in store.keywords().search("chunk", 10)} == {"a", "b"}
+    with psycopg.connect(pg_url) as conn:  # the server rolled the dead writer's rows back: none are left over
+        conn.execute("SET search_path TO kbqa, public")
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks), "
+            "(SELECT count(DISTINCT chunk_id) FROM postings)"
+        ).fetchone()
+    assert counts == (2, 4, 4)
+    with open_writer(pg_url, "test", DIM, wait=30) as writer:  # the next writer goes on from generation 1
+        writer.add(*doc("c"))
+        manifest = writer.commit()
+    store = open_store(pg_url)
+    assert manifest.generation == 2 and names(store) == {"a", "b", "c"}
+    assert store.chunk_texts()[0] == list(range(6))  # chunk ids go on where the committed ones ended
