@@ -5,6 +5,7 @@ Use: `pytest_plugins = ["tests.engines"]` in a test module, then
 - `store_location`: a store location of each engine (a folder path, or a postgresql:// URL), one test per engine;
 - `engine_settings`: Settings for an empty store there, with an embedding cache of the test's own;
 - `seed_store`: Settings whose store holds the real index of seeds/ (built once per session per engine);
+- `seed_copy`: Settings of a writable store of each engine holding the seed index (for one test to change);
 - `vector_count(store)`, `vector_ids(store)`: what a reader's dense search holds, whatever the engine;
 - `@EMBEDDED_ONLY` on a test about the embedded engine's own files (CURRENT, data folders, FAISS files): it
   still takes `store_location` (a folder) but runs once, as `[embedded]`; say why next to the mark.
@@ -86,6 +87,29 @@ def pg_seed_settings(pg_server: str) -> Iterator[Settings]:
 def seed_store(engine: str, request: pytest.FixtureRequest) -> Settings:
     """Settings whose store of each engine holds the real index of seeds/ (read-only: tests must not write)."""
     return request.getfixturevalue("seed_settings" if engine == "embedded" else "pg_seed_settings")
+
+
+@pytest.fixture
+def seed_copy(engine: str, store_location: str, request: pytest.FixtureRequest) -> Settings:
+    """Settings of a store of each engine holding the seed index, the test's own to change: the session's
+    seed folder copied, or seeds/ indexed into a fresh database (its vectors come from the session's cache)."""
+    import shutil
+    from dataclasses import replace
+
+    from index.build import build_index
+
+    seeds = request.getfixturevalue("seed_settings")
+    settings = replace(seeds, store=store_location)
+    if engine == "embedded":
+        shutil.copytree(seeds.store, store_location, ignore=shutil.ignore_patterns("write.lock"))
+        return settings
+    cwd = os.getcwd()
+    os.chdir(ROOT)  # sources are recorded as the user gave them: seeds/<file>
+    try:
+        build_index(["seeds"], settings)
+    finally:
+        os.chdir(cwd)
+    return settings
 
 
 def vector_count(store) -> int:  # noqa: ANN001 - a reader of either engine

@@ -8,6 +8,8 @@ from index.errors import InputError
 from qa.answer import Answer, language
 from qa.answer.records import NOT_FOUND, VIETNAMESE_SOURCES
 
+pytest_plugins = ["tests.engines"]  # seed_copy: the seed index in a folder, then in a PostgreSQL database
+
 KOREA = "seeds/000_f8aa576ae32182a5.txt"
 US_CHINA = "seeds/001_50a620779101e8ab.txt"
 STROKE_TITLE = "Ba bộ phận trên cơ thể cần giữ ấm kết hợp ăn uống, tránh nguy cơ đột quỵ trong mùa Đông"
@@ -124,16 +126,11 @@ def test_the_china_follow_up_cites_the_china_article(assistant):
     assert all("Trung Quốc" in c.passage.passage for c in answer.citations)
 
 
-def test_a_removed_article_is_no_longer_an_answer(seed_settings, tmp_path):
-    import shutil
-    from dataclasses import replace
-
+def test_a_removed_article_is_no_longer_an_answer(seed_copy):  # on both store engines (tests/engines.py)
     from index.build import remove_documents
     from qa.chain import Assistant
 
-    store = tmp_path / ".kbqa"
-    shutil.copytree(seed_settings.store, store, ignore=shutil.ignore_patterns("write.lock"))
-    settings = replace(seed_settings, store=str(store))
+    settings = seed_copy
     question = "Hàn Quốc và Mỹ nhất trí hợp tác về những công nghệ nào?"
     assert Assistant(settings).ask(question).found
     remove_documents([KOREA], settings)
