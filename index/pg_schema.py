@@ -62,23 +62,32 @@ def lock_key(schema: str) -> int:
     return zlib.crc32(f"kbqa-writer:{schema}".encode())
 
 
-def has_tables(conn: Any) -> bool:
-    """Whether the store's tables exist (in the connection's search_path schema)."""
-    return conn.execute("SELECT to_regclass('store') IS NOT NULL AND to_regclass('chunks') IS NOT NULL").fetchone()[0]
+# Read from the catalog's rows, not with to_regclass: a transaction that began before another one created the
+# schema resolves names through a search_path computed without it (to_regclass takes no lock, so it never picks
+# up the change), and a writer that waited for the lock would take the new store for none and reuse chunk ids
+TABLES = """
+SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND c.relname = ANY(%s)
+"""
+
+
+def has_tables(conn: Any, schema: str, names: tuple[str, ...] = ("store", "chunks")) -> bool:
+    """Whether the store's tables (all of `names`) exist in `schema`."""
+    return conn.execute(TABLES, (schema, list(names))).fetchone()[0] == len(names)
 
 
 def create_tables(conn: Any, schema: str, dim: int) -> None:
     """The extension, schema and tables (inside the caller's transaction)."""
     from psycopg import sql
 
-    if has_tables(conn):
+    if has_tables(conn, schema):
         return
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(""),))  # stores of other schemas being made
     conn.execute("CREATE EXTENSION IF NOT EXISTS vector WITH SCHEMA public")
     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-    if conn.execute("SELECT to_regclass('store') IS NULL").fetchone()[0]:
+    if not has_tables(conn, schema, ("store",)):
         conn.execute(STORE_TABLE)
-    if conn.execute("SELECT to_regclass('chunks') IS NULL").fetchone()[0]:
+    if not has_tables(conn, schema, ("chunks",)):
         create_chunks(conn, dim)
 
 

@@ -62,9 +62,9 @@ class PgManifest:
     ann: str = ""
 
 
-def read_manifest(conn: Any) -> PgManifest | None:
-    """The committed generation's manifest, or None when the database holds no index."""
-    if not has_tables(conn):
+def read_manifest(conn: Any, schema: str = SCHEMA) -> PgManifest | None:
+    """The committed generation's manifest, or None when the database holds no index (in `schema`)."""
+    if not has_tables(conn, schema):
         return None
     row = conn.execute(MANIFEST).fetchone()
     if row is None:
@@ -104,7 +104,7 @@ class PgStore:
         self.root = display(location)
         self._pool = pool(location, schema)
         with self._pool.connection() as conn:
-            manifest = read_manifest(conn)
+            manifest = read_manifest(conn, self.schema)
         if manifest is None:
             raise IndexMissingError(f"no index at {self.root}: build one with `kbqa index [PATH ...]`")
         self.manifest = manifest
@@ -112,7 +112,7 @@ class PgStore:
     def refresh(self) -> bool:
         """Move to a newer committed generation if a writer made one; True if it did."""
         with self._pool.connection() as conn:
-            manifest = read_manifest(conn)
+            manifest = read_manifest(conn, self.schema)
         if manifest is None or manifest.generation == self.manifest.generation:
             return False
         self.manifest = manifest

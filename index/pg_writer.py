@@ -96,7 +96,7 @@ class PgStoreWriter:
         from pgvector.psycopg import register_vector
 
         try:
-            previous = read_manifest(self.conn)
+            previous = read_manifest(self.conn, schema)
         except IndexMissingError:  # made by another kbqa: only a rebuild goes on, from nothing
             if not rebuild:
                 raise

@@ -714,3 +714,36 @@ def test_a_writer_killed_mid_commit_leaves_the_previous_state_and_no_rows(pg_url
     store = open_store(pg_url)
     assert manifest.generation == 2 and names(store) == {"a", "b", "c"}
     assert store.chunk_texts()[0] == list(range(6))  # chunk ids go on where the committed ones ended
+
+
+def test_a_writer_that_waited_while_the_first_made_the_store_goes_on_from_its_commit(pg_url, capsys):
+    """The second writer's connection looked for the store before the first one created it (as `kbqa add` reads
+    the committed hashes first), and its transaction began before the first one committed: it must still see the
+    store (it took the new store for none, restarted at generation 1 and reused chunk id 0)."""
+    first = open_writer(pg_url, "test", DIM)  # a fresh database: this writer creates the tables
+    first.add(*doc("a"))
+    done, errors = [], []
+
+    def second() -> None:
+        try:
+            with pytest.raises(IndexMissingError):
+                open_store(pg_url)  # no index yet: update_index reads no committed hashes
+            with open_writer(pg_url, "test", DIM, wait=30) as writer:
+                done.append(set(writer.document_hashes()))
+                writer.add(*doc("b"))
+                done.append(writer.commit().generation)
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            errors.append(repr(exc))
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    for _ in range(300):  # until the second writer waits for the lock
+        if "waiting for another process" in capsys.readouterr().err:
+            break
+        thread.join(0.01)
+    first.commit()
+    thread.join(30)
+    assert not errors and done == [{"a"}, 2]
+    store = open_store(pg_url)
+    assert names(store) == {"a", "b"} and store.manifest.generation == 2
+    assert store.chunk_texts()[0] == [0, 1, 2, 3]
