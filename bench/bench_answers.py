@@ -12,14 +12,15 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from index.config import Settings
-from index.embedders import get_embedder
-from index.keyword import KeywordIndex
-from index.store import Store
-from qa import rerank
-from qa.answer import ExtractiveAnswerer
-from qa.eval import DEPTH, _norm, contains_answer, corpus_store, first_gold_rank, read_corpus, read_questions
-from qa.search import HybridSearch
+from kbqa.index.embedders import get_embedder
+from kbqa.index.keyword import KeywordIndex
+from kbqa.index.store.embedded import Store
+from kbqa.qa import rerank
+from kbqa.qa.answer import ExtractiveAnswerer
+from kbqa.qa.eval import DEPTH, _norm, contains_answer, corpus_store, first_gold_rank, read_corpus, read_questions
+from kbqa.qa.search import HybridSearch
+
+from kbqa.config import Settings
 
 
 class CachedEmbedder:

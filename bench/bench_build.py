@@ -46,9 +46,9 @@ def write_articles(path: Path, n: int, out: Path) -> int:
 
 def fresh_cache(work: Path) -> Path:
     """An empty embedding cache that shares the user's converted model, ONNX export and bulk-engine pick."""
-    from index.bulk_engine import CHOICE_FILE
-    from index.e5_convert import STAMP_FILE, default_cache_dir
-    from index.e5_onnx import ensure_onnx
+    from kbqa.index.bulk_engine import CHOICE_FILE
+    from kbqa.index.e5_convert import STAMP_FILE, default_cache_dir
+    from kbqa.index.e5_onnx import ensure_onnx
 
     model = ensure_onnx().parent
     cache = work / "cache"
@@ -65,7 +65,7 @@ def run_e2e(docs: Path, work: Path, cache: Path) -> dict:
     store = work / "store"
     shutil.rmtree(store, ignore_errors=True)
     env = {**os.environ, "KBQA_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "qa.cli", "index", str(docs), "--store", str(store), "--json"]
+    cmd = [sys.executable, "-m", "kbqa.cli", "index", str(docs), "--store", str(store), "--json"]
     started = time.perf_counter()
     done = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - started
@@ -77,8 +77,9 @@ def run_e2e(docs: Path, work: Path, cache: Path) -> dict:
 
 def chunk_texts(docs: Path) -> list[str]:
     """The distinct chunk texts `kbqa index` embeds for the files in `docs`, at the default settings."""
-    from index.build import _chunked, _texts, load_documents
-    from index.config import Settings
+    from kbqa.index.build import _chunked, _texts, load_documents
+
+    from kbqa.config import Settings
 
     loaded = load_documents([docs]).docs
     return list(dict.fromkeys(_texts(_chunked(loaded, Settings()))[0]))
@@ -86,17 +87,18 @@ def chunk_texts(docs: Path) -> list[str]:
 
 def pick_engine(texts: list[str]):
     """The bulk engine `kbqa index` takes on this machine for a job of these texts."""
-    from index.bulk_engine import spread
-    from index.config import Settings
-    from index.embedders import FAST_ENGINE_MIN_TEXTS, get_embedder
+    from kbqa.index.bulk_engine import spread
+    from kbqa.index.embedders import FAST_ENGINE_MIN_TEXTS, get_embedder
+
+    from kbqa.config import Settings
 
     return get_embedder(Settings().embedder).bulk(max(len(texts), FAST_ENGINE_MIN_TEXTS), spread(texts))
 
 
 def raw_speed(engine, texts: list[str], sample: int) -> tuple[str, int, float]:
     """(engine name, texts, chunks/s) of `engine`, warm, on the job's chunk texts in the build's order/batches."""
-    from index.build import EMBED_BATCH
-    from index.bulk_engine import spread
+    from kbqa.index.build import EMBED_BATCH
+    from kbqa.index.bulk_engine import spread
 
     if sample and len(texts) > sample:
         texts = spread(texts, sample)

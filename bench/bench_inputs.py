@@ -82,7 +82,7 @@ def run(args: list[str], env: dict[str, str]) -> tuple[float, float, subprocess.
     """(wall s, peak RSS MB, the process) of `kbqa <args>` in a fresh process (RSS via a wrapper's getrusage)."""
     code = (
         "import resource, runpy, sys; sys.argv = ['kbqa'] + sys.argv[1:]\n"
-        "try:\n    runpy.run_module('qa.cli', run_name='__main__')\n"
+        "try:\n    runpy.run_module('kbqa.cli', run_name='__main__')\n"
         "finally:\n    print('PEAK_MB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, file=sys.stderr)\n"
     )
     started = time.perf_counter()
@@ -98,8 +98,8 @@ def read_clean_chunk(path: Path, env: dict[str, str]) -> tuple[float, float, str
     """Wall s, peak RSS MB and counts of reading, cleaning and chunking `path` (no embedding), in a fresh process."""
     code = (
         "import resource, sys, time\n"
-        "from index.build import _chunked, _texts, load_documents\n"
-        "from index.config import Settings\n"
+        "from kbqa.index.build import _chunked, _texts, load_documents\n"
+        "from kbqa.config import Settings\n"
         "t = time.perf_counter(); docs = load_documents([sys.argv[1]]).docs\n"
         "texts, _ = _texts(_chunked(docs, Settings()))\n"
         "titles = max(len(d.title) for d, _ in docs); longest = max(len(t) for t in texts)\n"
@@ -129,7 +129,7 @@ def main() -> None:
     env = {"HF_HUB_OFFLINE": "1", "KBQA_CACHE": str(args.workdir / "cache")}
     shutil.rmtree(args.workdir / "cache", ignore_errors=True)
     (args.workdir / "cache").mkdir()
-    from index.e5_convert import default_cache_dir
+    from kbqa.index.e5_convert import default_cache_dir
 
     for name in os.listdir(default_cache_dir()):  # share the converted model, its exports and the engine pick
         if name != "embeddings.sqlite" and not name.startswith("embeddings.sqlite"):
@@ -162,7 +162,7 @@ def main() -> None:
         + ", ".join(f"{k} {v:.1f} s" for k, v in report["phases"].items())
     )
     sys.path.insert(0, str(ROOT))
-    from index.store import Store
+    from kbqa.index.store.embedded import Store
 
     index = Store(store, vectors=False)
     try:

@@ -35,10 +35,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engines import cpu_flags  # noqa: E402
+from kbqa.qa.answer.records import language  # noqa: E402
+from kbqa.qa.eval import corpus_store, read_corpus, read_questions  # noqa: E402
 
-from index.config import Settings  # noqa: E402
-from qa.answer.records import language  # noqa: E402
-from qa.eval import corpus_store, read_corpus, read_questions  # noqa: E402
+from kbqa.config import Settings  # noqa: E402
 
 
 def _norm(text: str) -> str:
@@ -87,8 +87,8 @@ def llama_server(gguf: str, threads: int):
 
 
 def run(args: argparse.Namespace, llm: str, base_url: str) -> None:
-    from qa.chain import Assistant, Delta
-    from qa.llm import GenerativeAnswerer, chat_model
+    from kbqa.qa.chain import Assistant, Delta
+    from kbqa.qa.llm import GenerativeAnswerer, chat_model
 
     vi = sample(read_questions(args.questions), args.n)
     en = read_questions(args.english) if args.english else []

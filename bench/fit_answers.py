@@ -23,12 +23,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.config import Settings  # noqa: E402
-from index.keyword import KeywordIndex  # noqa: E402
-from index.tokenize_vi import is_vietnamese  # noqa: E402
-from qa.answer import extractive  # noqa: E402
-from qa.answer.sentences import FEATURES, candidates  # noqa: E402
-from qa.eval import _norm, corpus_store, left_out, read_corpus, read_questions  # noqa: E402
+from kbqa.index.keyword import KeywordIndex  # noqa: E402
+from kbqa.index.tokenize_vi import is_vietnamese  # noqa: E402
+from kbqa.qa.answer import extractive  # noqa: E402
+from kbqa.qa.answer.sentences import FEATURES, candidates  # noqa: E402
+from kbqa.qa.eval import _norm, corpus_store, left_out, read_corpus, read_questions  # noqa: E402
+
+from kbqa.config import Settings  # noqa: E402
 
 SUPPORT = extractive.SUPPORT_FEATURES
 
@@ -44,9 +45,9 @@ def holds(text: str, answers: list[str]) -> bool:
 
 def collect(args: argparse.Namespace) -> list[dict]:
     """Per Vietnamese question: its candidates' features and labels, and the retrieval evidence."""
-    from index.embedders import get_embedder
-    from index.store import Store
-    from qa.search import HybridSearch
+    from kbqa.index.embedders import get_embedder
+    from kbqa.index.store.embedded import Store
+    from kbqa.qa.search import HybridSearch
 
     docs = read_corpus(args.corpus)
     questions = [q for q in read_questions(args.questions) if is_vietnamese(q.question)]

@@ -11,19 +11,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from kbqa.index.bulk_engine import spread
+from kbqa.index.chunking import chunk_document, embedding_text
+from kbqa.index.clean import clean_document
+from kbqa.index.embed_cache import CACHE_FILE, EmbeddingCache, cache_path
+from kbqa.index.embedders import Embedder, get_embedder
+from kbqa.index.loaders import display_path, find_files, read_files
+from kbqa.index.progress import EmbedProgress
+from kbqa.index.records import ChunkRecord, DocRecord, text_hash
+from kbqa.index.store.api import is_server, open_store, open_writer
+from kbqa.index.store.embedded import Manifest, StoredDoc
 
-from index.bulk_engine import spread
-from index.chunking import chunk_document, embedding_text
-from index.clean import clean_document
-from index.config import Settings
-from index.embed_cache import CACHE_FILE, EmbeddingCache, cache_path
-from index.embedders import Embedder, get_embedder
-from index.errors import EmbedderMismatchError, IndexMissingError, InputError
-from index.loaders import display_path, find_files, read_files
-from index.progress import EmbedProgress
-from index.records import ChunkRecord, DocRecord, text_hash
-from index.store import Manifest, StoredDoc
-from index.store_api import is_server, open_store, open_writer
+from kbqa.config import Settings
+from kbqa.errors import EmbedderMismatchError, IndexMissingError, InputError
 
 # vectors are cached after each batch: a killed build loses at most one batch (KBQA_EMBED_BATCH: for tests)
 EMBED_BATCH = int(os.environ.get("KBQA_EMBED_BATCH", "64"))

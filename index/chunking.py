@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from index.records import ChunkRecord, DocRecord
+from kbqa.index.records import ChunkRecord, DocRecord
 
 # Hand-written: Vietnamese sentence splitting needs little more than punctuation + capital letter, and
 # the libraries that do it (underthesea: GPL-3.0; pyvi) neither return offsets nor handle scraped text.

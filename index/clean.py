@@ -6,8 +6,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from index.chunking import split_sentences
-from index.records import DocRecord
+from kbqa.index.chunking import split_sentences
+from kbqa.index.records import DocRecord
 
 # Navigation and share-widget lines of Vietnamese (and English) news sites. Hand-written: no library
 # knows these sites' plain-text leftovers (trafilatura works on HTML, and these files are already text).
@@ -328,9 +328,9 @@ def clean_document(
     """One file's text → its main article record, then one record per teaser block split off it.
 
     `date`, `author` and `pages` (offsets in `raw` where each PDF page starts) come from the file's format
-    (index.loaders.RawFile). The title is the first line, capped.
+    (kbqa.index.loaders.RawFile). The title is the first line, capped.
     """
-    from index.formats.text import cap_title, tidy
+    from kbqa.index.formats.text import cap_title, tidy
 
     text = tidy(raw)  # controls out, over-long lines split (a no-op on a loader's text)
     if pages and text != raw:  # tidy each page on its own so the page starts stay known

@@ -274,7 +274,7 @@ class E5Tokenizer:
 
 def default_cache_dir() -> Path:
     """The `cache` setting: `$KBQA_CACHE`, kbqa.toml, else ~/.cache/kbqa."""
-    from index.config import load_settings
+    from kbqa.config import load_settings
 
     return Path(load_settings().cache)
 

@@ -7,9 +7,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.errors import InputError
-from index.formats import SUPPORTED_SUFFIXES, LoadedText, load_file
-from index.formats.text import decode as _decode
+from kbqa.index.formats import SUPPORTED_SUFFIXES, LoadedText, load_file
+from kbqa.index.formats.text import decode as _decode
+
+from kbqa.errors import InputError
 
 __all__ = ["SUPPORTED_SUFFIXES", "LoadedText", "RawFile", "decode", "display_path", "find_files", "read_files"]
 _SHOWN = ", ".join(SUPPORTED_SUFFIXES)
@@ -63,8 +64,8 @@ def find_files(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def decode(data: bytes, name: str) -> str:
-    """UTF-8 (with or without BOM) first; then by evidence (see index.formats.text.decode); controls stripped."""
-    from index.formats.text import strip_controls
+    """UTF-8 (with or without BOM) first; then by evidence (see kbqa.index.formats.text.decode); controls stripped."""
+    from kbqa.index.formats.text import strip_controls
 
     return strip_controls(_decode(data, name))
 

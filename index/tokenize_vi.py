@@ -175,6 +175,6 @@ def get_tokenizer(name: str) -> Tokenizer:
     try:
         return TOKENIZERS[name]
     except KeyError:
-        from index.errors import InputError
+        from kbqa.errors import InputError
 
         raise InputError(f"unknown tokenizer '{name}' (use one of {', '.join(TOKENIZERS)})") from None

@@ -6,14 +6,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from index.config import Settings
-from index.embedders import get_embedder
-from index.errors import InputError
-from index.records import Passage
-from index.store_api import open_store
-from qa.answer import Answer, ExtractiveAnswerer
-from qa.followup import Rewrite, rewrite
-from qa.search import HybridSearch, StoreKeywords
+from kbqa.index.embedders import get_embedder
+from kbqa.index.records import Passage
+from kbqa.index.store.api import open_store
+from kbqa.qa.answer import Answer, ExtractiveAnswerer
+from kbqa.qa.followup import Rewrite, rewrite
+from kbqa.qa.search import HybridSearch, StoreKeywords
+
+from kbqa.config import Settings
+from kbqa.errors import InputError
 
 if TYPE_CHECKING:
     from langchain_core.retrievers import BaseRetriever
@@ -40,9 +41,8 @@ Event = Retrieved | Delta | Answer  # Assistant.stream yields Retrieved, then De
 
 def build_chain(retriever: BaseRetriever, answerer: Callable[[dict], Answer]) -> Runnable:
     """question → {"question", "passages"} → answerer → Answer. Swap `answerer` for an LLM step later."""
+    from kbqa.qa.retriever import to_passage
     from langchain_core.runnables import RunnableLambda, RunnableParallel, RunnablePassthrough
-
-    from qa.retriever import to_passage
 
     passages = retriever | RunnableLambda(lambda docs: [to_passage(d) for d in docs])
     return RunnableParallel(question=RunnablePassthrough(), passages=passages) | RunnableLambda(answerer)
@@ -60,7 +60,7 @@ class Assistant:
         self.search = HybridSearch(self.store, self.embedder, self.keywords, settings.k)
         self.answerer = ExtractiveAnswerer(self.embedder, evidence=self.search.evidence)
         if settings.llm:  # generative answers; the extractive answerer stays as the fallback
-            from qa.llm import GenerativeAnswerer, chat_model
+            from kbqa.qa.llm import GenerativeAnswerer, chat_model
 
             model = chat_model(settings.llm, settings.llm_base_url)
             self.answerer = GenerativeAnswerer(model, self.embedder, fallback=self.answerer)
@@ -74,7 +74,7 @@ class Assistant:
         extractive = getattr(self.answerer, "fallback", self.answerer)  # an LLM answerer's fallback is extractive
         answerer = extractive
         if spec:
-            from qa.llm import GenerativeAnswerer, chat_model
+            from kbqa.qa.llm import GenerativeAnswerer, chat_model
 
             answerer = GenerativeAnswerer(chat_model(spec, base_url), self.embedder, fallback=extractive)
         self.answerer = answerer
@@ -82,17 +82,17 @@ class Assistant:
 
     def rewrite(self, question: str, previous: str | None) -> Rewrite:
         """The standalone query for a chat turn following `previous` (the last turn's query): written by the LLM
-        when one answers (qa.llm.followup), else by the rules (qa.followup)."""
+        when one answers (kbqa.qa.llm.followup), else by the rules (kbqa.qa.followup)."""
         model = getattr(self.answerer, "model", None)
         if model is None:
             return rewrite(question, previous)
-        from qa.llm.followup import llm_rewrite
+        from kbqa.qa.llm.followup import llm_rewrite
 
         return llm_rewrite(model, question, previous)
 
     def chain(self, k: int | None = None) -> Runnable:
         """The same search and answerer as `ask`, composed as a LangChain Runnable (for LLM answerers, tracing)."""
-        from qa.retriever import PassageRetriever
+        from kbqa.qa.retriever import PassageRetriever
 
         return build_chain(PassageRetriever(searcher=self.search, k=k or self.settings.k), self.answerer)
 

@@ -16,8 +16,8 @@ from typing import TextIO
 
 import numpy as np
 
-from index.config import Settings
-from index.errors import InputError
+from kbqa.config import Settings
+from kbqa.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def temporary_database(server: str) -> Iterator[str]:
     import os
     from urllib.parse import urlsplit, urlunsplit
 
-    from index.pg_schema import close_pools, display
+    from kbqa.index.store.postgres.schema import close_pools, display
 
     try:
         import psycopg
@@ -110,8 +110,8 @@ def corpus_store(
     corpus id): a folder, or with `store_url` (a postgresql:// server) a new database there, dropped afterwards.
     Vectors come from and go to the shared embedding cache (`cache` if given, else the `cache` setting's), so
     re-runs embed nothing."""
-    from index.build import build_index
-    from index.store_api import open_store
+    from kbqa.index.build import build_index
+    from kbqa.index.store.api import open_store
 
     work = Path(tempfile.mkdtemp(prefix="kbqa-eval-"))
     try:
@@ -208,11 +208,11 @@ def evaluate(
     """Ask every question against the store in `settings` (`ids`: store doc_id → corpus id) and score it;
     questions whose document is not in the store count as unanswerable. `details` gets one JSON line per
     question (its answer, support, and what was right)."""
-    from index.embedders import get_embedder
-    from index.keyword import for_store
-    from index.store_api import open_store
-    from qa.answer import ExtractiveAnswerer
-    from qa.search import HybridSearch
+    from kbqa.index.embedders import get_embedder
+    from kbqa.index.keyword import for_store
+    from kbqa.index.store.api import open_store
+    from kbqa.qa.answer import ExtractiveAnswerer
+    from kbqa.qa.search import HybridSearch
 
     if mode not in MODES:
         raise InputError(f"unknown retriever '{mode}' (use one of {', '.join(MODES)})")

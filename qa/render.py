@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from qa.answer import Answer
+from kbqa.qa.answer import Answer
 
 CLOSEST = {"vi": "Đoạn gần nhất (không phải câu trả lời):", "en": "Closest passages (not an answer):"}
 
@@ -32,7 +32,7 @@ def answer_text(answer: Answer, width: int = 100, body: bool = True) -> str:
         lines.append("Sources:")
         lines += _sources(answer, width)
     elif not answer.found and answer.passages:
-        from qa.answer import language
+        from kbqa.qa.answer import language
 
         lines.append(CLOSEST[language(answer.question)])
         lines += _sources(answer, width)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from kbqa.index.records import Passage
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
-
-from index.records import Passage
 
 
 def to_document(passage: Passage) -> Document:
@@ -24,7 +23,7 @@ def to_passage(document: Document) -> Passage:
 
 
 class PassageRetriever(BaseRetriever):
-    """Wraps any searcher with `search(query, k) -> list[Passage]` (e.g. qa.search.HybridSearch)."""
+    """Wraps any searcher with `search(query, k) -> list[Passage]` (e.g. kbqa.qa.search.HybridSearch)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from index.records import Passage
-from index.tokenize_vi import is_vietnamese
-from qa.rerank import DEPTH, rerank, term_weights
+from kbqa.index.records import Passage
+from kbqa.index.tokenize_vi import is_vietnamese
+from kbqa.qa.rerank import DEPTH, rerank, term_weights
 
 KEYWORD_WEIGHT = 5.0  # keyword weight for a Vietnamese question whose terms all occur in the corpus (tuned on dev)
 ENGLISH_FACTOR = 0.3  # English questions over (mostly Vietnamese) text: keyword matches are names and numbers
@@ -85,7 +85,7 @@ class StoreKeywords:
 
     def _built(self) -> Any:
         """A keyword index built from the store's chunks (a store that saved none)."""
-        from index.keyword import KeywordIndex
+        from kbqa.index.keyword import KeywordIndex
 
         return KeywordIndex.build(*self.store.chunk_texts())
 

@@ -18,8 +18,9 @@ if os.environ.get("KBQA_TEST_CACHE_PID") != str(os.getpid()):
     os.environ["KBQA_TEST_CACHE_PID"] = str(os.getpid())
 TEST_CACHE = os.environ["KBQA_CACHE"]
 
-from index.build import build_index  # noqa: E402
-from index.config import Settings  # noqa: E402
+from kbqa.index.build import build_index  # noqa: E402
+
+from kbqa.config import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -51,6 +52,6 @@ def seed_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session")
 def assistant(seed_settings: Settings):
     """The question-answering host over the seed index, loaded once."""
-    from qa.chain import Assistant
+    from kbqa.qa.chain import Assistant
 
     return Assistant(seed_settings)

@@ -47,7 +47,7 @@ def pg_url(pg_server: str) -> Iterator[str]:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = with_database(pg_server, name)
     yield url
-    from index import pg_schema
+    from kbqa.index.store.postgres import schema as pg_schema
 
     pg_schema.close_pools(url)
     with psycopg.connect(pg_server, autocommit=True) as conn:

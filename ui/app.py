@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from kbqa.index.loaders import SUPPORTED_SUFFIXES
+from kbqa.qa.answer import Answer
+from kbqa.qa.chain import Delta, Retrieved
+from kbqa.qa.followup import Rewrite
+from kbqa.ui import render
+from kbqa.ui.service import ChatService
 
-from index.errors import InputError, KbqaError
-from index.loaders import SUPPORTED_SUFFIXES
-from qa.answer import Answer
-from qa.chain import Delta, Retrieved
-from qa.followup import Rewrite
-from ui import render
-from ui.service import ChatService
+from kbqa.errors import InputError, KbqaError
 
 EXAMPLES = [
     "Which technologies did Korea and the US agree on?",
@@ -228,7 +228,7 @@ def build_app(service: ChatService, banner: str | None = None) -> gr.Blocks:
                 chat = gr.Chatbot(
                     elem_id="kbqa-chat",
                     height=560,
-                    sanitize_html=False,  # every text in it is escaped by ui.render; the markup is ours
+                    sanitize_html=False,  # every text in it is escaped by kbqa.ui.render; the markup is ours
                     latex_delimiters=[],
                     line_breaks=False,
                     feedback_options=None,

@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 from html import escape
 from pathlib import Path
 
-from index.records import Passage
-from qa.answer import Answer, Citation, Claim, language
+from kbqa.index.records import Passage
+from kbqa.qa.answer import Answer, Citation, Claim, language
 
 CONTEXT_CHARS = 1200  # document text shown on each side of a passage when its card is opened
 _CLAIM = re.compile(r"(.+?) \[(\d+)\](?= |$)", re.DOTALL)

@@ -10,13 +10,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from index.config import Settings
-from index.errors import IndexMissingError, InputError, KbqaError
-from index.loaders import SUPPORTED_SUFFIXES
-from qa.answer import Answer
-from qa.chain import Delta
-from qa.followup import Rewrite
-from ui.render import source_label
+from kbqa.index.loaders import SUPPORTED_SUFFIXES
+from kbqa.qa.answer import Answer
+from kbqa.qa.chain import Delta
+from kbqa.qa.followup import Rewrite
+from kbqa.ui.render import source_label
+
+from kbqa.config import Settings
+from kbqa.errors import IndexMissingError, InputError, KbqaError
 
 DOCS_FOLDER = "kbqa-docs"
 
@@ -32,7 +33,7 @@ class Reply:
 def default_docs_dir(settings: Settings) -> Path:
     """Uploads live next to the store (`<store>/../kbqa-docs`), so re-indexing that folder keeps them; with a
     postgresql:// store, in `kbqa-docs/` of the working directory (where the default store's would be)."""
-    from index.store_api import is_server
+    from kbqa.index.store.api import is_server
 
     if is_server(settings.store):
         return Path(DOCS_FOLDER)
@@ -60,7 +61,7 @@ class ChatService:
     def assistant(self) -> Any:
         with self._lock:
             if self._assistant is None:
-                from qa.chain import Assistant
+                from kbqa.qa.chain import Assistant
 
                 self._assistant = Assistant(self.settings)
             return self._assistant
@@ -115,7 +116,7 @@ class ChatService:
                 if self._assistant is not None:
                     self._assistant.use_llm(spec, base_url)
                 elif spec:  # no index opened yet: check the spec now; the assistant is built with it later
-                    from qa.llm.models import chat_model
+                    from kbqa.qa.llm.models import chat_model
 
                     chat_model(spec, base_url)
             except KbqaError:
@@ -160,7 +161,7 @@ class ChatService:
 
     def add_files(self, files: Iterable[str | Path]) -> str:
         """Copy uploaded files into the documents folder and index them; a one-line summary."""
-        from index.build import add_paths
+        from kbqa.index.build import add_paths
 
         files = [Path(f) for f in files]
         if not files:
@@ -189,7 +190,7 @@ class ChatService:
 
     def remove(self, source: str) -> str:
         """Remove the documents of one file from the index (and the file, if it was uploaded here)."""
-        from index.build import remove_documents
+        from kbqa.index.build import remove_documents
 
         if not source:
             raise InputError("choose a document to remove")

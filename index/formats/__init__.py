@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from index.formats.load import SUPPORTED_SUFFIXES, LoadedText, load_bytes, load_file
+from kbqa.index.formats.load import SUPPORTED_SUFFIXES, LoadedText, load_bytes, load_file
 
 __all__ = ["SUPPORTED_SUFFIXES", "LoadedText", "load_bytes", "load_file"]

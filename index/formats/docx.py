@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 
-from index.errors import InputError
-from index.formats.html import Extracted
+from kbqa.index.formats.html import Extracted
+
+from kbqa.errors import InputError
 
 
 def _table_lines(table) -> list[str]:  # noqa: ANN001 - a docx.table.Table

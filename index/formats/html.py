@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from index.errors import InputError
+from kbqa.errors import InputError
 
 
 @dataclass(frozen=True)

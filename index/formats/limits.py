@@ -1,9 +1,9 @@
-"""Hard input limits of the loaders, read once from the settings (index.config defines their defaults)."""
+"""Hard input limits of the loaders, read once from the settings (kbqa.config defines their defaults)."""
 
 from __future__ import annotations
 
-from index.config import Settings, load_settings
-from index.errors import InputError
+from kbqa.config import Settings, load_settings
+from kbqa.errors import InputError
 
 try:  # KBQA_MAX_FILE_MB etc. or kbqa.toml; a bad kbqa.toml is reported by the command itself, not at import
     _settings = load_settings()

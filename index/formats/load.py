@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.errors import InputError
-from index.formats import limits
-from index.formats.sniff import sniff
-from index.formats.text import cap_title, decode, tidy
+from kbqa.index.formats import limits
+from kbqa.index.formats.sniff import sniff
+from kbqa.index.formats.text import cap_title, decode, tidy
+
+from kbqa.errors import InputError
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 
@@ -42,7 +43,7 @@ def load_bytes(data: bytes, suffix: str, name: str) -> LoadedText:
     if kind == "zip":
         raise InputError(f"{name}: a zip archive but not a Word .docx document")
     if kind == "pdf":
-        from index.formats.pdf import extract_pdf
+        from kbqa.index.formats.pdf import extract_pdf
 
         pages, author = extract_pdf(data, name)
         starts: list[int] = []
@@ -55,18 +56,18 @@ def load_bytes(data: bytes, suffix: str, name: str) -> LoadedText:
             offset += len(page) + 1
         return LoadedText("\n".join(texts), author=author, pages=tuple(starts), format="pdf")
     if kind == "docx":
-        from index.formats.docx import extract_docx
+        from kbqa.index.formats.docx import extract_docx
 
         doc = extract_docx(data, name)
         return LoadedText(_titled(tidy(doc.text), doc.title), date=doc.date, author=doc.author, format="docx")
     text = decode(data, name)
     if kind == "html":
-        from index.formats.html import extract_html
+        from kbqa.index.formats.html import extract_html
 
         doc = extract_html(text, name)
         return LoadedText(_titled(tidy(doc.text), doc.title), date=doc.date, author=doc.author, format="html")
     if kind == "markdown":
-        from index.formats.markdown import extract_markdown
+        from kbqa.index.formats.markdown import extract_markdown
 
         doc = extract_markdown(text)
         return LoadedText(_titled(tidy(doc.text), doc.title), date=doc.date, author=doc.author, format="markdown")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from index.formats.html import Extracted
+from kbqa.index.formats.html import Extracted
 
 _FRONT = re.compile(r"\A(?:\ufeff)?---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
 _KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from index.errors import InputError
+from kbqa.errors import InputError
 
 
 def extract_pdf(data: bytes, name: str) -> tuple[list[str], str]:

@@ -6,7 +6,7 @@ import io
 import re
 import zipfile
 
-from index.formats import limits
+from kbqa.index.formats import limits
 
 _HTML_START = re.compile(
     rb"^(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]", re.I | re.S

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from index.errors import InputError
-from index.formats import limits
+from kbqa.index.formats import limits
+
+from kbqa.errors import InputError
 
 # C0 and C1 controls except \t and \n (\r and \f become newlines first), and DEL
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

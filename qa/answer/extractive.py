@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from index.records import Passage
-from index.tokenize_vi import bigram_tokens, is_vietnamese
-from qa.answer import weights
-from qa.answer.marks import answer_marks
-from qa.answer.records import VIETNAMESE_SOURCES, Answer, compose, not_found
-from qa.answer.sentences import FEATURES, QUESTION_KINDS, Candidate, candidates, names
+from kbqa.index.records import Passage
+from kbqa.index.tokenize_vi import bigram_tokens, is_vietnamese
+from kbqa.qa.answer import weights
+from kbqa.qa.answer.marks import answer_marks
+from kbqa.qa.answer.records import VIETNAMESE_SOURCES, Answer, compose, not_found
+from kbqa.qa.answer.sentences import FEATURES, QUESTION_KINDS, Candidate, candidates, names
 
 WEAK_LEXICAL = 0.25  # below this best term coverage an English question shares no words with the (Vietnamese) text
 SEMANTIC_PASSAGES = 3  # when lexical matching is weak, embed the sentences of this many top passages
@@ -54,7 +54,7 @@ def _sigmoid(x: float) -> float:
 def bm25_share(evidence: Any) -> float:
     """The best BM25 score over the most a chunk could score with all the question's terms (each term adds less
     than IDF × (k1 + 1)): raw BM25 grows with the corpus, this share does not."""
-    from index.keyword import K1
+    from kbqa.index.keyword import K1
 
     total = sum(evidence.terms.values())
     return evidence.bm25_top / (total * (K1 + 1)) if total else 0.0
@@ -92,7 +92,7 @@ class ExtractiveAnswerer:
     the best one (and a second one when the answer looks split), and abstains when the support score is low.
     Cross-lingual questions (no shared words) are scored by embedding similarity instead.
 
-    `evidence(question)` gives retrieval's view of the question (qa.search.HybridSearch.evidence); without it the
+    `evidence(question)` gives retrieval's view of the question (kbqa.qa.search.HybridSearch.evidence); without it the
     support score uses the passages alone."""
 
     def __init__(
@@ -170,7 +170,7 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _absent_name(question: str, evidence: Any) -> str:
-        """The first name in `question` (a capitalised run, see qa.followup.names) that no chunk of the corpus
+        """The first name in `question` (a capitalised run, see kbqa.qa.followup.names) that no chunk of the corpus
         holds (its syllable pair, or its syllable when it has one), or "". Measured on ViNewsQA dev half-indexed:
         requiring the name in the retrieved passages instead cost 3.3 points of found_ok (bench/RESULTS.md)."""
         for name in names(question):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from qa.answer.sentences import NUMBER, TIME, name_spans, names, question_kinds
+from kbqa.qa.answer.sentences import NUMBER, TIME, name_spans, names, question_kinds
 
 _PLACE = re.compile(r"\b(?:tại|ở|in|at)\s+((?:[^\W\d_][\w-]*\s*)+)")
 _LIST = re.compile(r"\b(?:như|gồm|bao gồm|including|such as)\s+(.+?)[.!?]?$|:\s*(.+?)[.!?]?$", re.IGNORECASE)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from index.records import Passage
-from index.tokenize_vi import is_vietnamese
+from kbqa.index.records import Passage
+from kbqa.index.tokenize_vi import is_vietnamese
 
 NOT_FOUND = {"vi": "Không tìm thấy câu trả lời trong các bài viết.", "en": "The articles don't answer this."}
 VIETNAMESE_SOURCES = "The quoted sentences are from Vietnamese articles."

@@ -7,10 +7,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from index.chunking import split_sentences
-from index.records import Passage
-from index.tokenize_vi import STOPWORDS, bigram_tokens, syllables
-from qa.followup import names as name_spans
+from kbqa.index.chunking import split_sentences
+from kbqa.index.records import Passage
+from kbqa.index.tokenize_vi import STOPWORDS, bigram_tokens, syllables
+from kbqa.qa.followup import names as name_spans
 
 MIN_SENTENCE_CHARS = 12
 # A sentence opening with one of these refers back to the one before it ("It opened in 1889.").
@@ -146,7 +146,7 @@ def question_kinds(question: str) -> list[str]:
 
 
 def names(text: str) -> list[str]:
-    """The names in `text` (runs of capitalised words, see qa.followup.names), lower-cased."""
+    """The names in `text` (runs of capitalised words, see kbqa.qa.followup.names), lower-cased."""
     return [text[s:e].lower() for s, e in name_spans(text)]
 
 
@@ -158,7 +158,7 @@ def _holds(kind: str, sentence: str, question_names: list[str]) -> float:
 
 def candidates(question: str, passages: list[Passage], corpus_idf: dict[str, float] | None = None) -> list[Candidate]:
     """Every distinct sentence of `passages` with its features (FEATURES order). `corpus_idf`: the corpus IDF of
-    the question's terms (qa.search.Evidence.terms); without it the candidate-set IDF stands in."""
+    the question's terms (kbqa.qa.search.Evidence.terms); without it the candidate-set IDF stands in."""
     if not passages:
         return []
     q_terms = {t for t in bigram_tokens(question) if not QUESTION_WORDS.intersection(t.split("_"))}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from index.records import Passage
-from qa.answer.records import Answer, not_found
-from qa.llm.prompt import SENTINEL, messages
-from qa.llm.verify import is_not_found, verify
+from kbqa.index.records import Passage
+from kbqa.qa.answer.records import Answer, not_found
+from kbqa.qa.llm.prompt import SENTINEL, messages
+from kbqa.qa.llm.verify import is_not_found, verify
 
 FALLBACK_NOTE = "The language model could not be reached ({reason}); this is the extractive answer."
 
@@ -22,14 +22,14 @@ def _reason(exc: BaseException) -> str:
 
 class GenerativeAnswerer:
     """{"question", "passages", "focus"} → Answer, like ExtractiveAnswerer, written by `model` (a LangChain chat
-    model) and checked with `embedder` (qa.llm.verify). When the model errors, times out or cannot be reached,
+    model) and checked with `embedder` (kbqa.qa.llm.verify). When the model errors, times out or cannot be reached,
     `fallback`'s answer is returned with a one-line note."""
 
     def __init__(self, model: Any, embedder: Any | None = None, fallback: Any | None = None) -> None:
         self.model = model
         self.embedder = embedder
         if fallback is None:
-            from qa.answer import ExtractiveAnswerer
+            from kbqa.qa.answer import ExtractiveAnswerer
 
             fallback = ExtractiveAnswerer(embedder)
         self.fallback = fallback

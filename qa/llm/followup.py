@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from qa.followup import MAX_FOLLOWUP_WORDS, Rewrite, rewrite
+from kbqa.qa.followup import MAX_FOLLOWUP_WORDS, Rewrite, rewrite
 
 SYSTEM = """You rewrite a follow-up question into one standalone question that can be understood without the \
 conversation. Keep its language (Vietnamese stays Vietnamese, English stays English), replace words such as \
@@ -32,7 +32,7 @@ def may_follow_up(question: str, rules: Rewrite) -> bool:
 
 def llm_rewrite(model: Any, question: str, previous: str | None) -> Rewrite:
     """A standalone query for `question` written by `model` (a LangChain chat model) from the previous standalone
-    query; the rule-based rewrite (qa.followup) when there is nothing to rewrite, or the model fails or rambles.
+    query; the rule-based rewrite (kbqa.qa.followup) when there is nothing to rewrite, or the model fails or rambles.
     A "what about X?" focus found by the rules is kept."""
     rules = rewrite(question, previous)
     if not previous or not may_follow_up(rules.question, rules):

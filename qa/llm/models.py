@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from index.errors import InputError
+from kbqa.errors import InputError
 
 DEFAULT_TIMEOUT = 120.0  # seconds for one request; past it the answerer falls back to the extractive answer
 EXTRA = 'pip install -e ".[llm]"'
@@ -60,6 +60,6 @@ def _llamacpp(path: str, timeout: float) -> Any:
         import llama_cpp  # noqa: F401
     except ImportError:
         raise _missing("llama-cpp-python", f"llamacpp:{path}") from None
-    from qa.llm.llamacpp import LlamaCppChat
+    from kbqa.qa.llm.llamacpp import LlamaCppChat
 
     return LlamaCppChat.load(path)

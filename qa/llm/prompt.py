@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from index.records import Passage
-from qa.answer.records import language
+from kbqa.index.records import Passage
+from kbqa.qa.answer.records import language
 
 SENTINEL = "NOT_FOUND"  # the whole reply when the passages do not answer
 LANGUAGES = {"vi": "Vietnamese", "en": "English"}

@@ -7,12 +7,11 @@ import re
 from typing import Any
 
 import numpy as np
-
-from index.chunking import split_sentences
-from index.records import Passage
-from index.tokenize_vi import STOPWORDS, is_vietnamese
-from qa.answer.records import Answer, Citation, Claim, not_found
-from qa.llm.prompt import SENTINEL
+from kbqa.index.chunking import split_sentences
+from kbqa.index.records import Passage
+from kbqa.index.tokenize_vi import STOPWORDS, is_vietnamese
+from kbqa.qa.answer.records import Answer, Citation, Claim, not_found
+from kbqa.qa.llm.prompt import SENTINEL
 
 # Support of a sentence by one passage, 0-1: SIM_WEIGHT × similarity + (1 - SIM_WEIGHT) × shared words, where
 # similarity = (max cosine of the sentence to the passage's sentences - SIM_FLOOR) / (SIM_CEIL - SIM_FLOOR), clipped,

@@ -6,10 +6,9 @@ import zlib
 
 import numpy as np
 import pytest
-
-from index import ann
-from index.records import ChunkRecord, DocRecord
-from index.store import Store, StoreWriter
+from kbqa.index.records import ChunkRecord, DocRecord
+from kbqa.index.store import ann
+from kbqa.index.store.embedded import Store, StoreWriter
 
 DIM = 32
 PER_DOC = 10

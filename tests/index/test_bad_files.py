@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kbqa.index.chunking import chunk_document
+from kbqa.index.clean import clean_document
+from kbqa.index.formats import limits, load_bytes, load_file
+from kbqa.index.formats.sniff import sniff
+from kbqa.index.formats.text import decode, split_long_lines
+from kbqa.index.loaders import read_files
 
-from index.chunking import chunk_document
-from index.clean import clean_document
-from index.errors import InputError
-from index.formats import limits, load_bytes, load_file
-from index.formats.sniff import sniff
-from index.formats.text import decode, split_long_lines
-from index.loaders import read_files
+from kbqa.errors import InputError
 from tests.index import samples
 
 WESTERN = "Un café naïve — “quoted” and ‘single’ – résumé, 5 €, Œuvre, déjà vu.\nSecond line: façade."
@@ -343,7 +343,7 @@ def test_bad_input_table(tmp_path: Path, name: str, make, outcome: str, expected
 
 
 def test_a_folder_of_every_format_builds_an_index(tmp_path: Path, fresh_settings) -> None:
-    from index.build import update_index
+    from kbqa.index.build import update_index
 
     folder = tmp_path / "docs"
     folder.mkdir()

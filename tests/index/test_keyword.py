@@ -6,12 +6,11 @@ from pathlib import Path
 
 import bm25s
 import pytest
-
-from index import keyword
-from index.chunking import chunk_document
-from index.clean import clean_document
-from index.keyword import KeywordIndex
-from index.tokenize_vi import bigram_tokens, pyvi_tokens, syllable_tokens
+from kbqa.index import keyword
+from kbqa.index.chunking import chunk_document
+from kbqa.index.clean import clean_document
+from kbqa.index.keyword import KeywordIndex
+from kbqa.index.tokenize_vi import bigram_tokens, pyvi_tokens, syllable_tokens
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 

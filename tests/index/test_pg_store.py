@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from kbqa.index.records import ChunkRecord, DocRecord, Passage
+from kbqa.index.store.postgres.store import open_store, open_writer
 
-from index.errors import EmbedderMismatchError, IndexMissingError, StoreLockedError
-from index.pg_store import open_store, open_writer
-from index.records import ChunkRecord, DocRecord, Passage
+from kbqa.errors import EmbedderMismatchError, IndexMissingError, StoreLockedError
 
 pytest_plugins = ["tests.pgfixture"]  # the `pg_url` fixture: a fresh database on a real server
 
@@ -89,7 +89,7 @@ def test_passages_carry_offsets_marks_and_pages(pg_url):
 
 
 def test_keyword_search_matches_the_embedded_keyword_index(pg_url):
-    from index.keyword import KeywordIndex
+    from kbqa.index.keyword import KeywordIndex
 
     texts = {
         "vn": "Hà Nội khởi công tuyến metro số 5 dài 39 km",
@@ -230,11 +230,12 @@ def index_files(location: str, paths: Sequence[Path | str], sync: bool = True) -
     """What `kbqa index` does (index/build.py), on the store at `location`: documents whose stored hash differs
     are chunked, embedded (the session's cache) and added; with `sync`, documents no longer produced are removed.
     (changed doc ids, removed count, manifest)"""
-    from index.build import embed_chunks, indexed_hash, load_documents
-    from index.chunking import chunk_document, embedding_text
-    from index.config import Settings
-    from index.embed_cache import EmbeddingCache, cache_path
-    from index.embedders import get_embedder
+    from kbqa.index.build import embed_chunks, indexed_hash, load_documents
+    from kbqa.index.chunking import chunk_document, embedding_text
+    from kbqa.index.embed_cache import EmbeddingCache, cache_path
+    from kbqa.index.embedders import get_embedder
+
+    from kbqa.config import Settings
 
     settings = Settings()
     embedder = get_embedder(settings.embedder)
@@ -272,10 +273,10 @@ QUESTIONS = [
 
 
 def test_seed_citations_match_the_embedded_engine(seed_settings, pg_url, monkeypatch):
-    from index.embedders import get_embedder
-    from index.keyword import KeywordIndex
-    from index.store import Store
-    from qa.search import HybridSearch
+    from kbqa.index.embedders import get_embedder
+    from kbqa.index.keyword import KeywordIndex
+    from kbqa.index.store.embedded import Store
+    from kbqa.qa.search import HybridSearch
 
     monkeypatch.chdir(ROOT)  # sources as seed_settings recorded them: seeds/<file>
     changed, _, manifest = index_files(pg_url, ["seeds"])
@@ -332,7 +333,7 @@ def test_change_and_remove_by_content_hash(pg_url, tmp_path):
         str(folder / "metro.txt"),
         str(folder / "caphe.txt"),
     }
-    from index.embedders import get_embedder
+    from kbqa.index.embedders import get_embedder
 
     query = get_embedder(open_store(pg_url).manifest.embedder).embed_query("Bão số 3 đổ bộ vào đâu?")
     assert all("Bão" not in p.title for p in store.search(query, 10))
@@ -425,8 +426,8 @@ def _asker(url: str, stop: str) -> None:
     """A process asking until `stop` exists; checks each generation it sees is whole, prints what it saw."""
     import json
 
-    from index.embedders import get_embedder
-    from qa.search import HybridSearch
+    from kbqa.index.embedders import get_embedder
+    from kbqa.qa.search import HybridSearch
 
     store = open_store(url)
     embedder = get_embedder(store.manifest.embedder)
@@ -493,7 +494,7 @@ def test_three_processes_two_adding_one_asking(pg_url, tmp_path):
 
 
 def test_above_the_exact_limit_search_goes_through_the_hnsw_index(pg_url, monkeypatch):
-    from index import pg_store
+    from kbqa.index.store.postgres import store as pg_store
 
     rng = np.random.default_rng(7)
     vectors = {}
@@ -553,7 +554,7 @@ def test_a_writer_killed_mid_write_leaves_the_previous_state_and_the_lock(pg_url
 
 
 def test_a_document_added_twice_by_one_writer_is_stored_once(pg_url, monkeypatch):
-    from index import pg_writer
+    from kbqa.index.store.postgres import writer as pg_writer
 
     monkeypatch.setattr(pg_writer, "FLUSH_CHUNKS", 3)  # rows are buffered, then copied, in the same transaction
     with open_writer(pg_url, "test", DIM) as writer:
@@ -570,7 +571,7 @@ def test_a_document_added_twice_by_one_writer_is_stored_once(pg_url, monkeypatch
 
 
 def test_the_store_interface_opens_this_engine_for_a_postgresql_url(pg_url):
-    from index import store_api
+    from kbqa.index.store import api as store_api
 
     with store_api.open_writer(pg_url, "test", DIM) as writer:
         assert isinstance(writer, store_api.StoreWriterAPI)
@@ -605,8 +606,7 @@ def test_a_store_of_another_format_asks_for_a_rebuild(pg_url):
 
 def test_removed_rows_are_kept_for_lagging_readers_then_pruned(pg_url):
     import psycopg
-
-    from index.pg_schema import KEEP_GENERATIONS
+    from kbqa.index.store.postgres.schema import KEEP_GENERATIONS
 
     write(pg_url, add=["a", "b"])
     lagging = open_store(pg_url)
@@ -631,9 +631,10 @@ def test_removed_rows_are_kept_for_lagging_readers_then_pruned(pg_url):
 
 
 def test_kbqa_index_and_ask_on_the_server_answer_as_the_embedded_engine(assistant, seed_settings, pg_url, monkeypatch):
-    from index.build import build_index
-    from index.config import Settings
-    from qa.chain import Assistant
+    from kbqa.index.build import build_index
+    from kbqa.qa.chain import Assistant
+
+    from kbqa.config import Settings
 
     monkeypatch.chdir(ROOT)
     settings = Settings(store=pg_url)
@@ -652,7 +653,7 @@ def test_kbqa_index_and_ask_on_the_server_answer_as_the_embedded_engine(assistan
 
 
 def test_without_the_pg_extra_the_store_is_a_one_line_error(monkeypatch):
-    from index.errors import InputError
+    from kbqa.errors import InputError
 
     monkeypatch.setitem(sys.modules, "psycopg_pool", None)  # as in a kbqa installed without `[pg]`
     with pytest.raises(InputError, match=r"needs psycopg_pool.*\.\[pg\]"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import index.progress as progress
+import kbqa.index.progress as progress
 
 
 def test_without_a_terminal_progress_is_a_plain_line_every_few_seconds(capsys, monkeypatch):

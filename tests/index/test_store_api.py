@@ -6,13 +6,13 @@ import sys
 
 import numpy as np
 import pytest
+from kbqa.index.keyword import KeywordIndex
+from kbqa.index.records import ChunkRecord, DocRecord
+from kbqa.index.store.api import KeywordSearch, Manifest, StoreReader, StoreWriterAPI, open_store, open_writer
+from kbqa.index.store.embedded import Store, StoreWriter
+from kbqa.qa.search import StoreKeywords
 
-from index.errors import InputError
-from index.keyword import KeywordIndex
-from index.records import ChunkRecord, DocRecord
-from index.store import Store, StoreWriter
-from index.store_api import KeywordSearch, Manifest, StoreReader, StoreWriterAPI, open_store, open_writer
-from qa.search import StoreKeywords
+from kbqa.errors import InputError
 
 DIM = 4
 
@@ -32,7 +32,9 @@ def test_the_factories_open_the_embedded_engine_for_a_folder(tmp_path):
 
 @pytest.mark.parametrize("url", ["postgresql://kbqa@localhost/news", "postgres://localhost/news"])
 def test_a_server_location_without_its_engine_is_a_one_line_error(url, monkeypatch):
-    monkeypatch.setitem(sys.modules, "index.pg_store", None)  # as in a kbqa without the PostgreSQL engine
+    monkeypatch.setitem(
+        sys.modules, "kbqa.index.store.postgres.store", None
+    )  # as in a kbqa without the PostgreSQL engine
     for call in (lambda: open_store(url), lambda: open_writer(url, "test", DIM)):
         with pytest.raises(InputError, match="no PostgreSQL store engine") as err:
             call()

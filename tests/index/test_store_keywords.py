@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index import keyword
-from index.build import add_paths, build_index, remove_documents
-from index.config import Settings
-from index.store import read_manifest
+from kbqa.index import keyword
+from kbqa.index.build import add_paths, build_index, remove_documents
+from kbqa.index.store.embedded import read_manifest
+
+from kbqa.config import Settings
 
 
 def _saved(settings: Settings):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from index import keyword
-from index.errors import StoreLockedError
-from index.records import ChunkRecord, DocRecord
-from index.store_core import (
+from kbqa.index import keyword
+from kbqa.index.records import ChunkRecord, DocRecord
+from kbqa.index.store.damage import IndexDamagedError
+from kbqa.index.store.generation import (
     CURRENT,
     Manifest,
     WriteLock,
@@ -18,10 +17,11 @@ from index.store_core import (
     remove_stale,
     write_current,
 )
-from index.store_damage import IndexDamagedError
-from index.store_keywords import KeywordFiles
-from index.store_records import Records
-from index.store_vectors import VECTORS, VectorFiles, open_index, read_rows, search
+from kbqa.index.store.keywords import KeywordFiles
+from kbqa.index.store.records import Records
+from kbqa.index.store.vectors import VECTORS, VectorFiles, open_index, read_rows, search
+
+from kbqa.errors import StoreLockedError
 
 DIM = 4
 

@@ -8,11 +8,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from kbqa.index.build import add_paths, build_index, remove_documents
+from kbqa.index.store.api import open_store
+from kbqa.qa.chain import Assistant
 
-from index.build import add_paths, build_index, remove_documents
-from index.errors import InputError
-from index.store_api import open_store
-from qa.chain import Assistant
+from kbqa.errors import InputError
 from tests.engines import vector_count
 
 pytest_plugins = ["tests.engines"]  # engine_settings: an empty store in a folder, then in a PostgreSQL database
@@ -148,11 +148,12 @@ def test_remove_by_id_and_by_path_and_unknown_target(tmp_path: Path, engine_sett
 
 
 def test_an_embedder_mismatch_is_reported_before_any_embedding(engine_settings, tmp_path, monkeypatch):
-    import index.build
-    from index.errors import EmbedderMismatchError
+    import kbqa.index.build
+
+    from kbqa.errors import EmbedderMismatchError
 
     (tmp_path / "a.txt").write_text("Tiêu đề\n\nMột câu về thời tiết ở Hà Nội hôm nay.\n", encoding="utf-8")
-    index.build.build_index([tmp_path / "a.txt"], engine_settings)
+    kbqa.index.build.build_index([tmp_path / "a.txt"], engine_settings)
 
     class Other:
         id, dim = "other-embedder", 384
@@ -163,14 +164,14 @@ def test_an_embedder_mismatch_is_reported_before_any_embedding(engine_settings, 
         def embed_passages(self, texts, progress=None):
             raise AssertionError("embedded before the mismatch was found")
 
-    monkeypatch.setattr(index.build, "get_embedder", lambda name: Other())
+    monkeypatch.setattr(kbqa.index.build, "get_embedder", lambda name: Other())
     (tmp_path / "b.txt").write_text("Tiêu đề khác\n\nMột câu mới về giá vàng hôm nay.\n", encoding="utf-8")
     with pytest.raises(EmbedderMismatchError, match="built with embedder 'e5-small-q4', not 'other-embedder'"):
-        index.build.update_index([tmp_path], engine_settings, sync=True)
+        kbqa.index.build.update_index([tmp_path], engine_settings, sync=True)
 
 
 def test_a_folder_run_skips_an_unreadable_file_keeps_its_old_documents_and_strict_stops(engine_settings, tmp_path):
-    from index.build import update_index
+    from kbqa.index.build import update_index
 
     folder = tmp_path / "docs"
     folder.mkdir()
@@ -193,7 +194,7 @@ def test_a_folder_run_skips_an_unreadable_file_keeps_its_old_documents_and_stric
 
 
 def test_the_same_article_under_two_names_is_indexed_once(engine_settings, tmp_path, capsys):
-    from index.build import update_index
+    from kbqa.index.build import update_index
 
     folder = tmp_path / "docs"
     folder.mkdir()

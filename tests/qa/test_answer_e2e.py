@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from kbqa.qa.answer import Answer, language
+from kbqa.qa.answer.records import NOT_FOUND, VIETNAMESE_SOURCES
 
-from index.errors import InputError
-from qa.answer import Answer, language
-from qa.answer.records import NOT_FOUND, VIETNAMESE_SOURCES
+from kbqa.errors import InputError
 
 pytest_plugins = ["tests.engines"]  # seed_copy: the seed index in a folder, then in a PostgreSQL database
 
@@ -114,7 +114,7 @@ def test_the_runnable_chain_gives_the_same_answer_as_ask(assistant):
 
 
 def test_the_china_follow_up_cites_the_china_article(assistant):
-    from qa.followup import rewrite
+    from kbqa.qa.followup import rewrite
 
     first = "Hàn Quốc và Mỹ nhất trí hợp tác về những công nghệ nào?"
     turn = rewrite("Còn Trung Quốc thì sao?", first)
@@ -127,8 +127,8 @@ def test_the_china_follow_up_cites_the_china_article(assistant):
 
 
 def test_a_removed_article_is_no_longer_an_answer(seed_copy):  # on both store engines (tests/engines.py)
-    from index.build import remove_documents
-    from qa.chain import Assistant
+    from kbqa.index.build import remove_documents
+    from kbqa.qa.chain import Assistant
 
     settings = seed_copy
     question = "Hàn Quốc và Mỹ nhất trí hợp tác về những công nghệ nào?"

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+from kbqa.index.records import Passage
+from kbqa.qa.answer import ExtractiveAnswerer
+from kbqa.qa.answer.marks import answer_marks
+from kbqa.qa.answer.records import NOT_FOUND, VIETNAMESE_SOURCES
+from kbqa.qa.answer.sentences import FEATURES, candidates, question_kinds
+from kbqa.qa.chain import build_chain
+from kbqa.qa.retriever import to_document, to_passage
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-
-from index.records import Passage
-from qa.answer import ExtractiveAnswerer
-from qa.answer.marks import answer_marks
-from qa.answer.records import NOT_FOUND, VIETNAMESE_SOURCES
-from qa.answer.sentences import FEATURES, candidates, question_kinds
-from qa.chain import build_chain
-from qa.retriever import to_document, to_passage
 
 
 def _p(text: str, score: float, doc: str = "a.txt", title: str = "Tiêu đề") -> Passage:
@@ -154,7 +153,7 @@ class _CountingEmbedder:
 
 
 def test_cross_lingual_questions_embed_at_most_semantic_max_sentences():
-    from qa.answer.extractive import SEMANTIC_MAX
+    from kbqa.qa.answer.extractive import SEMANTIC_MAX
 
     sentences = [f"Câu số {i} nói về thời tiết ở Hà Nội, trời mưa nhiều và lạnh vào buổi sáng." for i in range(12)]
     passages = [_p(" ".join(sentences[i : i + 4]), 0.9 - i / 100) for i in range(0, 12, 4)]

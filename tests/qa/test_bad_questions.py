@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import pytest
+from kbqa.qa.chain import MAX_QUESTION_CHARS, _clean_question
 
-from index.errors import InputError
-from qa.chain import MAX_QUESTION_CHARS, _clean_question
+from kbqa.errors import InputError
 from tests.conftest import ROOT
 
 
@@ -19,7 +19,7 @@ def _kbqa(
 ) -> subprocess.CompletedProcess:
     """The real CLI in a subprocess, arguments and stdin as raw bytes (as a shell would pass them)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "KBQA_STORE": store, **(env or {})}
-    cmd = [os.fsencode(sys.executable), b"-m", b"qa.cli", *args]
+    cmd = [os.fsencode(sys.executable), b"-m", b"kbqa.cli", *args]
     return subprocess.run(cmd, cwd=ROOT, env=env, input=stdin, capture_output=True, timeout=300)
 
 

@@ -18,7 +18,7 @@ FIELDS = {"n", "doc_id", "source", "title", "date", "passage", "start", "end", "
 
 def kbqa(*args: str, cwd: Path = ROOT, stdin: str | None = None, env: dict | None = None):
     return subprocess.run(
-        [sys.executable, "-m", "qa.cli", *args],
+        [sys.executable, "-m", "kbqa.cli", *args],
         cwd=cwd,
         input=stdin,
         capture_output=True,
@@ -30,7 +30,7 @@ def kbqa(*args: str, cwd: Path = ROOT, stdin: str | None = None, env: dict | Non
 
 def _snapshot(store: str) -> tuple[bytes, list[dict]]:
     """The committed generation and everything it holds, as a reader sees it."""
-    from index.store import Store
+    from kbqa.index.store.embedded import Store
 
     reader = Store(store)
     try:

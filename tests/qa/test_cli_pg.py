@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from index.config import Settings
+from kbqa.config import Settings
 from tests.conftest import ROOT
 from tests.qa.test_cli import KOREA_Q, kbqa
 
@@ -72,7 +72,7 @@ def test_bad_input_on_a_server_store_is_one_line_without_the_password(pg_url, tm
 
 
 def test_chat_on_a_server_store_uploads_to_kbqa_docs_asks_and_removes(pg_url, seed_settings, tmp_path, monkeypatch):
-    from ui.service import ChatService, default_docs_dir
+    from kbqa.ui.service import ChatService, default_docs_dir
 
     assert default_docs_dir(Settings(store="postgresql://kbqa:pw@db.example/news")) == Path("kbqa-docs")
     assert default_docs_dir(Settings(store="/data/news/.kbqa")) == Path("/data/news/kbqa-docs")

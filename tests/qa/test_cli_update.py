@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from qa.cli import main
+from kbqa.cli import main
 
 pytest_plugins = ["tests.engines"]  # store_location: a folder, then a PostgreSQL database
 

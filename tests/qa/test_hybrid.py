@@ -5,12 +5,11 @@ retrieval run on both store engines (tests/engines.py): the seed index in a fold
 from __future__ import annotations
 
 import pytest
-
-from index.embedders import get_embedder
-from index.keyword import KeywordIndex
-from index.store_api import open_store
-from qa.retriever import PassageRetriever
-from qa.search import HybridSearch, StoreKeywords, fuse, is_vietnamese, keyword_weight
+from kbqa.index.embedders import get_embedder
+from kbqa.index.keyword import KeywordIndex
+from kbqa.index.store.api import open_store
+from kbqa.qa.retriever import PassageRetriever
+from kbqa.qa.search import HybridSearch, StoreKeywords, fuse, is_vietnamese, keyword_weight
 
 pytest_plugins = ["tests.engines"]  # seed_store and store_location: the embedded engine, then PostgreSQL
 
@@ -87,9 +86,10 @@ def test_langchain_interface(retriever):
 
 
 def test_keyword_index_follows_new_generations(tmp_path, store_location):
-    from index.build import add_paths, build_index
-    from index.config import Settings
-    from qa.search import StoreKeywords
+    from kbqa.index.build import add_paths, build_index
+    from kbqa.qa.search import StoreKeywords
+
+    from kbqa.config import Settings
 
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -112,7 +112,7 @@ def test_keyword_index_follows_new_generations(tmp_path, store_location):
 def test_large_store_builds_keyword_index_in_background(parts):
     import time
 
-    from qa.search import StoreKeywords
+    from kbqa.qa.search import StoreKeywords
 
     store, embedder, _ = parts
     keywords = StoreKeywords(store)

@@ -1,14 +1,13 @@
-"""Follow-up rewriting by the LLM (qa.llm.followup), with LangChain's fake chat models; the chat's path to it."""
+"""Follow-up rewriting by the LLM (kbqa.qa.llm.followup), with LangChain's fake chat models; the chat's path to it."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from kbqa.qa.followup import rewrite
+from kbqa.qa.llm.followup import llm_rewrite
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 from langchain_core.messages import AIMessage
-
-from qa.followup import rewrite
-from qa.llm.followup import llm_rewrite
 
 PREVIOUS = "Hàn Quốc và Mỹ nhất trí hợp tác về những công nghệ nào?"
 
@@ -63,12 +62,12 @@ def test_a_failing_or_rambling_model_leaves_the_rules_rewrite():
 
 
 def test_the_assistant_and_the_chat_rewrite_through_the_llm_when_one_answers(seed_settings, monkeypatch):
-    import qa.llm
-    from qa.chain import Assistant
-    from ui.service import ChatService
+    import kbqa.qa.llm
+    from kbqa.qa.chain import Assistant
+    from kbqa.ui.service import ChatService
 
     replies = ["Which technologies did Japan and the US agree on?", "Nhật Bản [1]."]
-    monkeypatch.setattr(qa.llm, "chat_model", lambda spec, base_url="": FakeListChatModel(responses=replies))
+    monkeypatch.setattr(kbqa.qa.llm, "chat_model", lambda spec, base_url="": FakeListChatModel(responses=replies))
     assistant = Assistant(replace(seed_settings, llm="openai:fake", llm_base_url="http://127.0.0.1:1/v1"))
     service = ChatService(assistant.settings, assistant=assistant)
     events = list(service.stream("What about Japan?", "Which technologies did Korea and the US agree on?"))

@@ -1,4 +1,4 @@
-"""Generative answers (qa.llm) with LangChain's fake chat models: prompt, parsing, citation checks, fallback."""
+"""Generative answers (kbqa.qa.llm) with LangChain's fake chat models: prompt, parsing, citation checks, fallback."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from kbqa.index.records import Passage
+from kbqa.qa.answer import Answer, ExtractiveAnswerer
+from kbqa.qa.answer.records import NOT_FOUND
+from kbqa.qa.llm import GenerativeAnswerer, chat_model
+from kbqa.qa.llm.prompt import SENTINEL, format_passages, messages
+from kbqa.qa.llm.verify import SUPPORT_THRESHOLD, clean_markers, parse, support, verify
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from index.config import load_settings
-from index.errors import InputError
-from index.records import Passage
-from qa.answer import Answer, ExtractiveAnswerer
-from qa.answer.records import NOT_FOUND
-from qa.llm import GenerativeAnswerer, chat_model
-from qa.llm.prompt import SENTINEL, format_passages, messages
-from qa.llm.verify import SUPPORT_THRESHOLD, clean_markers, parse, support, verify
+from kbqa.config import load_settings
+from kbqa.errors import InputError
 
 GOLD = "Giá vàng SJC sáng nay tăng 500.000 đồng lên 82 triệu đồng mỗi lượng. Người mua xếp hàng từ sớm."
 FOOTBALL = "Đội tuyển Việt Nam thắng Thái Lan 3-1 tại sân Mỹ Đình tối qua."
@@ -152,7 +152,7 @@ def test_the_sentinel_with_markers_or_nothing_but_markers_is_not_found(reply):
 
 @pytest.fixture(scope="module")
 def e5():
-    from index.embedders import get_embedder
+    from kbqa.index.embedders import get_embedder
 
     return get_embedder("e5-small-q4")
 
@@ -282,11 +282,11 @@ def test_llm_settings_come_from_the_environment(monkeypatch, tmp_path):
 
 
 def test_the_assistant_uses_the_llm_when_set_and_streams_its_tokens(seed_settings, monkeypatch):
-    import qa.llm
-    from qa.chain import Assistant, Delta, Retrieved
+    import kbqa.qa.llm
+    from kbqa.qa.chain import Assistant, Delta, Retrieved
 
     reply = "Theo bài viết, đây là câu trả lời [1]."
-    monkeypatch.setattr(qa.llm, "chat_model", lambda spec, base_url="": FakeListChatModel(responses=[reply] * 3))
+    monkeypatch.setattr(kbqa.qa.llm, "chat_model", lambda spec, base_url="": FakeListChatModel(responses=[reply] * 3))
     assistant = Assistant(replace(seed_settings, llm="openai:fake", llm_base_url="http://127.0.0.1:1/v1"))
     assert isinstance(assistant.answerer, GenerativeAnswerer)
     assert isinstance(assistant.answerer.fallback, ExtractiveAnswerer)
@@ -299,7 +299,7 @@ def test_the_assistant_uses_the_llm_when_set_and_streams_its_tokens(seed_setting
 
 
 def test_the_llamacpp_adapter_speaks_langchain():
-    from qa.llm.llamacpp import LlamaCppChat
+    from kbqa.qa.llm.llamacpp import LlamaCppChat
 
     class FakeLlama:
         def create_chat_completion(self, messages, stream=False, **kwargs):
@@ -320,13 +320,13 @@ def test_the_llamacpp_adapter_speaks_langchain():
 
 
 def test_kbqa_ask_llm_prints_tokens_then_the_sources(seed_settings, monkeypatch):
+    import kbqa.qa.llm
     from click.testing import CliRunner
 
-    import qa.llm
-    from qa.cli import main
+    from kbqa.cli import main
 
     reply = "Hàn Quốc và Mỹ hợp tác về công nghệ [1]."
-    monkeypatch.setattr(qa.llm, "chat_model", lambda spec, base_url="": FakeListChatModel(responses=[reply] * 3))
+    monkeypatch.setattr(kbqa.qa.llm, "chat_model", lambda spec, base_url="": FakeListChatModel(responses=[reply] * 3))
     args = ["ask", "--store", seed_settings.store, "--llm", "openai:fake", "--llm-base-url", "http://127.0.0.1:1/v1"]
     result = CliRunner().invoke(main, [*args, "Hàn Quốc và Mỹ hợp tác về công nghệ nào?"])
     assert result.exit_code == 0, result.output

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from index.records import Passage
-from qa.rerank import DEPTH, best_sentence, rerank, term_weights
+from kbqa.index.records import Passage
+from kbqa.qa.rerank import DEPTH, best_sentence, rerank, term_weights
 
 
 def _p(text: str, score: float, doc: str) -> Passage:

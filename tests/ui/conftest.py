@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from index.config import Settings
+from kbqa.config import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -35,8 +35,8 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def chat_service(seed_settings: Settings, tmp_path_factory: pytest.TempPathFactory):
     """A ChatService over a private copy of the seed index (uploads must not change the session's index)."""
-    from qa.chain import Assistant
-    from ui.service import ChatService
+    from kbqa.qa.chain import Assistant
+    from kbqa.ui.service import ChatService
 
     root = tmp_path_factory.mktemp("chat")
     store = root / ".kbqa"
@@ -47,7 +47,7 @@ def chat_service(seed_settings: Settings, tmp_path_factory: pytest.TempPathFacto
 
 @pytest.fixture(scope="module")
 def chat_url(chat_service) -> Iterator[str]:
-    from ui.app import launch
+    from kbqa.ui.app import launch
 
     port = free_port()
     app = launch(chat_service, host="127.0.0.1", port=port, block=False)

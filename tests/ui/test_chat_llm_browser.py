@@ -105,9 +105,9 @@ class SlowFakeChat(GenericFakeChatModel):
 def test_a_model_set_in_the_page_streams_token_by_token_then_the_flagged_answer(
     llm_page, chat_service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import qa.llm
+    import kbqa.qa.llm
 
-    monkeypatch.setattr(qa.llm, "chat_model", lambda spec, base_url="", **kw: SlowFakeChat(messages=iter([REPLY])))
+    monkeypatch.setattr(kbqa.qa.llm, "chat_model", lambda spec, base_url="", **kw: SlowFakeChat(messages=iter([REPLY])))
     assert "fake:slow" in set_llm(llm_page, "fake:slow", "")
     try:
         llm_page.execute_script(RECORD_STREAM)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from index.records import Passage
-from qa.answer import Answer, Citation, Claim
-from ui import render
+from kbqa.index.records import Passage
+from kbqa.qa.answer import Answer, Citation, Claim
+from kbqa.ui import render
 
 PAYLOAD = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 DOC = f"Title {PAYLOAD}\nFirst sentence here. The cited sentence is this one. Last words."

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from kbqa.ui.service import ChatService, safe_name
 
-from index.config import Settings
-from index.errors import InputError
-from ui.service import ChatService, safe_name
+from kbqa.config import Settings
+from kbqa.errors import InputError
 
 
 def test_safe_name_keeps_the_suffix_only_safe_characters() -> None:
@@ -38,9 +38,9 @@ def test_the_china_follow_up_is_answered_from_the_china_article(chat_service: Ch
 
 
 def test_stream_yields_the_rewrite_then_the_assistants_events(chat_service: ChatService) -> None:
-    from qa.answer import Answer
-    from qa.chain import Delta, Retrieved
-    from qa.followup import Rewrite
+    from kbqa.qa.answer import Answer
+    from kbqa.qa.chain import Delta, Retrieved
+    from kbqa.qa.followup import Rewrite
 
     events = list(chat_service.stream("Còn Trung Quốc thì sao?", "Khi nào Mỹ đàm phán về AI?", 3))
     assert isinstance(events[0], Rewrite) and events[0].query == "Khi nào Trung Quốc đàm phán về AI?"
@@ -95,7 +95,7 @@ def test_an_uploaded_news_page_is_answerable_and_a_broken_pdf_is_named(
 
 
 def test_no_index_lists_nothing_and_asking_says_so(tmp_path: Path) -> None:
-    from index.errors import IndexMissingError
+    from kbqa.errors import IndexMissingError
 
     service = ChatService(Settings(store=str(tmp_path / ".kbqa")))
     assert service.documents() == []

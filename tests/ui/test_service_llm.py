@@ -7,15 +7,15 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from kbqa.qa.answer import Answer
+from kbqa.qa.chain import Delta, Retrieved
+from kbqa.ui import app as chat_app
+from kbqa.ui.service import ChatService
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from index.config import Settings
-from index.errors import InputError
-from qa.answer import Answer
-from qa.chain import Delta, Retrieved
-from ui import app as chat_app
-from ui.service import ChatService
+from kbqa.config import Settings
+from kbqa.errors import InputError
 
 QUESTION = "Hàn Quốc và Mỹ nhất trí hợp tác về những công nghệ nào?"
 KOREA_US_DOC = "seeds/000_f8aa576ae32182a5.txt"
@@ -36,14 +36,14 @@ def fake_model(*replies: str) -> GenericFakeChatModel:
 def llm_service(chat_service: ChatService, monkeypatch: pytest.MonkeyPatch) -> Iterator[ChatService]:
     """The module's chat service, whose model specs `fake:<n>` name fake models replying REPLY; extractive again
     after the test."""
-    import qa.llm
+    import kbqa.qa.llm
 
-    real = qa.llm.chat_model
+    real = kbqa.qa.llm.chat_model
 
     def chat_model(spec: str, base_url: str = "", **kwargs):
         return fake_model(REPLY) if spec.startswith("fake:") else real(spec, base_url, **kwargs)
 
-    monkeypatch.setattr(qa.llm, "chat_model", chat_model)
+    monkeypatch.setattr(kbqa.qa.llm, "chat_model", chat_model)
     yield chat_service
     chat_service.set_llm("", "")
 

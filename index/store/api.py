@@ -7,13 +7,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from index.errors import InputError
+from kbqa.errors import InputError
 
 if TYPE_CHECKING:
     import numpy as np
-
-    from index.records import ChunkRecord, DocRecord, Passage
-    from index.store_records import StoredDoc
+    from kbqa.index.records import ChunkRecord, DocRecord, Passage
+    from kbqa.index.store.records import StoredDoc
 
 SERVER_SCHEMES = ("postgresql://", "postgres://")
 LOCK_WAIT = 600.0
@@ -151,7 +150,7 @@ def is_server(location: str | Path) -> bool:
 
 def _server_engine():  # noqa: ANN202 - the engine module
     """The PostgreSQL engine module, imported only when a server location is used."""
-    name = f"{__package__}.pg_store"
+    name = f"{__package__}.postgres.store"
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
@@ -165,7 +164,7 @@ def open_store(location: str | Path, **kw: object) -> StoreReader:
     `kw`: engine options (the embedded engine's `vectors=False` opens the records only)."""
     if is_server(location):
         return _server_engine().open_store(str(location), **kw)
-    from index.store import Store
+    from kbqa.index.store.embedded import Store
 
     return Store(location, **kw)
 
@@ -182,6 +181,6 @@ def open_writer(
     `embedder_id=None` keeps the index's embedder; `rebuild` starts from empty; `kw`: a server engine's options."""
     if is_server(location):
         return _server_engine().open_writer(str(location), embedder_id, dim, rebuild=rebuild, wait=wait, **kw)
-    from index.store import StoreWriter
+    from kbqa.index.store.embedded import StoreWriter
 
     return StoreWriter(location, embedder_id, dim, rebuild=rebuild, wait=wait, **kw)

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from kbqa.index.store.api import LOCK_WAIT, is_server, open_store, open_writer
+from kbqa.index.store.postgres.schema import display
 
-from index.errors import IndexMissingError, InputError
-from index.pg_schema import display
-from index.store_api import LOCK_WAIT, is_server, open_store, open_writer
+from kbqa.errors import IndexMissingError, InputError
 
 BATCH_CHUNKS = 2000  # chunks whose vectors are read from the source at once
 

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from index.chunking import titled
-from index.records import ChunkRecord, DocRecord, Passage
+from kbqa.index.chunking import titled
+from kbqa.index.records import ChunkRecord, DocRecord, Passage
 
 META = "meta.sqlite"
 TABLES = {"documents", "chunks"}

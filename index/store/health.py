@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from kbqa.index.store.damage import DEFAULT_STORE, IndexDamagedError, Problem, damaged, rebuild_fix
+from kbqa.index.store.generation import CURRENT, data_folder, read_manifest
+from kbqa.index.store.records import ALIVE, CHUNKS_OF_DOCS, META, TABLES
+from kbqa.index.store.vectors import VECTORS
 
-from index.errors import KbqaError
-from index.store_core import CURRENT, data_folder, read_manifest
-from index.store_damage import DEFAULT_STORE, IndexDamagedError, Problem, damaged, rebuild_fix
-from index.store_records import ALIVE, CHUNKS_OF_DOCS, META, TABLES
-from index.store_vectors import VECTORS
+from kbqa.errors import KbqaError
 
 CACHE_TABLES = {"vectors"}
 
@@ -81,7 +81,8 @@ def store_problems(
     finite vectors (alone with `finite`), the live chunk count, the ANN count and the keyword index's coverage.
     `load_ann=False` skips loading the ANN file when not `deep` (a reader about to load it anyway)."""
     finite = deep if finite is None else finite
-    from index import ann, keyword
+    from kbqa.index import keyword
+    from kbqa.index.store import ann
 
     root = Path(root)
     fix = rebuild_fix(root)
@@ -199,7 +200,7 @@ def _keyword_problems(data: Path, generation: int, live: np.ndarray | None, fix:
 
 def cache_problems(cache_dir: str | Path) -> list[Problem]:
     """What is wrong with the embedding cache in `cache_dir` (a damaged one is set aside by the next build)."""
-    from index.embed_cache import cache_path
+    from kbqa.index.embed_cache import cache_path
 
     path = cache_path(cache_dir)
     if not path.is_file():
@@ -227,8 +228,8 @@ def server_check(location: str) -> tuple[list[str], Any]:
     """(what is wrong, one line each with its fix; the committed manifest or None) for the PostgreSQL store at
     `location`: the server answers, the tables and the HNSW index exist, and the `store` row's counts match the
     live rows, their keyword postings and their vectors' dimension. Lines name the store without its password."""
-    from index.pg_schema import ALIVE, display, pool
-    from index.pg_store import read_manifest as read_pg_manifest
+    from kbqa.index.store.postgres.schema import ALIVE, display, pool
+    from kbqa.index.store.postgres.schema import read_manifest as read_pg_manifest
 
     shown = display(location)
     fix = f"repair it with `kbqa index --rebuild --store {shown} PATHS` (PATHS: your document folders)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.errors import KbqaError
+from kbqa.errors import KbqaError
 
 DEFAULT_STORE = ".kbqa"
 

@@ -6,9 +6,9 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from index.keyword import K1, B, term_ids
-from index.pg_schema import DEAD
-from index.tokenize_vi import get_tokenizer
+from kbqa.index.keyword import K1, B, term_ids
+from kbqa.index.store.postgres.schema import DEAD
+from kbqa.index.tokenize_vi import get_tokenizer
 
 # Lucene's BM25 as KeywordIndex.search computes it, over the postings of chunks live in generation %(g)s;
 # a term id found twice in one chunk (a hash collision) counts twice, as in KeywordIndex

@@ -1,4 +1,4 @@
-"""The PostgreSQL store's tables and its per-process connection pools (psycopg 3, psycopg_pool)."""
+"""The PostgreSQL store's tables, its manifest (the `store` row) and per-process connection pools (psycopg 3)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,10 @@ import os
 import re
 import threading
 import zlib
+from dataclasses import dataclass
 from typing import Any
+
+from kbqa.errors import IndexMissingError, InputError
 
 FORMAT = 1
 SCHEMA = "kbqa"  # the PostgreSQL schema holding a store's tables: one database can hold several stores
@@ -113,8 +116,6 @@ def pool(location: str, schema: str = SCHEMA) -> Any:
         import pgvector.psycopg  # noqa: F401 - the writer's vector type
         from psycopg_pool import ConnectionPool
     except ImportError as exc:
-        from index.errors import InputError
-
         raise InputError(
             f"a postgresql:// store needs {exc.name}: install the extra with `pip install -e '.[pg]'`"
         ) from None
@@ -147,8 +148,6 @@ def _reachable(location: str) -> None:
     """A one-line error when no PostgreSQL server answers at `location` (the pool would retry for 30 s)."""
     import psycopg
 
-    from index.errors import InputError
-
     try:
         psycopg.connect(location, connect_timeout=10).close()
     except psycopg.Error as exc:
@@ -166,3 +165,40 @@ def close_pools(location: str | None = None) -> None:
 
 
 atexit.register(close_pools)
+
+
+MANIFEST = "SELECT embedder, dim, documents, chunks, generation, created, tokens, next_id, tokenizer, format FROM store"
+
+
+@dataclass(frozen=True)
+class PgManifest:
+    """What a committed generation holds and which embedder made its vectors (the `store` row)."""
+
+    embedder: str
+    dim: int
+    documents: int
+    chunks: int
+    generation: int
+    created: float
+    tokens: int = 0  # keyword tokens of the live chunks (BM25's average length is tokens / chunks)
+    next_id: int = 0  # the id the next chunk gets
+    tokenizer: str = "bigram"
+    format: int = FORMAT
+    data: str = ""  # the embedded engine's fields, empty here
+    ann: str = ""
+
+
+def read_manifest(conn: Any, schema: str = SCHEMA) -> PgManifest | None:
+    """The committed generation's manifest, or None when the database holds no index (in `schema`)."""
+    if not has_tables(conn, schema):
+        return None
+    row = conn.execute(MANIFEST).fetchone()
+    if row is None:
+        return None
+    manifest = PgManifest(*row)
+    if manifest.format != FORMAT:
+        raise IndexMissingError(
+            f"the index in {display(conn.info.dsn)} was made by another kbqa (format {manifest.format}): "
+            "rebuild it with `kbqa index --rebuild`"
+        )
+    return manifest

@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from index import ann
-from index.store_core import Manifest
+from kbqa.index.store import ann
+from kbqa.index.store.generation import Manifest
 
 VECTORS = "vectors.f32"
 

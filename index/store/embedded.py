@@ -24,13 +24,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-
-from index import store_keywords, store_vectors
-from index.errors import EmbedderMismatchError, IndexMissingError
-from index.health import verify
-from index.keyword import KeywordIndex
-from index.records import ChunkRecord, DocRecord, Passage
-from index.store_core import (
+from kbqa.index.keyword import KeywordIndex
+from kbqa.index.records import ChunkRecord, DocRecord, Passage
+from kbqa.index.store import keywords as store_keywords
+from kbqa.index.store import vectors as store_vectors
+from kbqa.index.store.damage import IndexDamagedError
+from kbqa.index.store.generation import (
     CURRENT,
     FORMAT,
     KEEP_GENERATIONS,
@@ -44,8 +43,10 @@ from index.store_core import (
     remove_stale,
     write_current,
 )
-from index.store_damage import IndexDamagedError
-from index.store_records import ALIVE, CHUNKS_OF_DOCS, Records, StoredDoc
+from kbqa.index.store.health import verify
+from kbqa.index.store.records import ALIVE, CHUNKS_OF_DOCS, Records, StoredDoc
+
+from kbqa.errors import EmbedderMismatchError, IndexMissingError
 
 __all__ = [
     "ALIVE",

@@ -18,8 +18,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from index.errors import IndexMissingError, StoreLockedError
-from index.store_damage import IndexDamagedError, Problem, damaged, rebuild_fix
+from kbqa.index.store.damage import IndexDamagedError, Problem, damaged, rebuild_fix
+
+from kbqa.errors import IndexMissingError, StoreLockedError
 
 FORMAT = 2
 CURRENT = "CURRENT"

@@ -1,0 +1,1 @@
+"""The PostgreSQL + pgvector engine: reader (store), writer, tables and pools (schema), BM25 in SQL (keywords)."""
