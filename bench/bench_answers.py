@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
+from kbqa.config import Settings
 from kbqa.index.embedders import get_embedder
 from kbqa.index.keyword import KeywordIndex
 from kbqa.index.store.embedded import Store
@@ -19,8 +20,6 @@ from kbqa.qa import rerank
 from kbqa.qa.answer import ExtractiveAnswerer
 from kbqa.qa.eval import DEPTH, _norm, contains_answer, corpus_store, first_gold_rank, read_corpus, read_questions
 from kbqa.qa.search import HybridSearch
-
-from kbqa.config import Settings
 
 
 class CachedEmbedder:

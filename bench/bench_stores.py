@@ -111,10 +111,9 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep a database a run before migrated")
     args = parser.parse_args()
     os.environ.setdefault("KBQA_QUERY_ENGINE", "onnx")  # as a serving process (the chat) embeds queries
+    from kbqa.config import Settings
     from kbqa.index.store.embedded import read_manifest
     from kbqa.qa.chain import Assistant
-
-    from kbqa.config import Settings
 
     sets = {"vi": questions(args.questions), "en": english_questions(args.english)}
     print(f"cpu: {cpu_flags()}")

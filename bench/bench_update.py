@@ -49,11 +49,10 @@ def main() -> None:
     parser.add_argument("--workdir", required=True, type=Path)
     parser.add_argument("--chunks", type=int, default=50_000)
     args = parser.parse_args()
+    from kbqa.config import Settings
     from kbqa.index.build import add_paths, remove_documents
     from kbqa.index.embedders import get_embedder
     from kbqa.index.store.embedded import Store
-
-    from kbqa.config import Settings
 
     settings = Settings(store=str(args.workdir / "store"), cache=str(args.workdir / "cache"))
     embedder = get_embedder(settings.embedder)

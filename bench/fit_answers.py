@@ -23,13 +23,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kbqa.config import Settings  # noqa: E402
 from kbqa.index.keyword import KeywordIndex  # noqa: E402
 from kbqa.index.tokenize_vi import is_vietnamese  # noqa: E402
 from kbqa.qa.answer import extractive  # noqa: E402
 from kbqa.qa.answer.sentences import FEATURES, candidates  # noqa: E402
 from kbqa.qa.eval import _norm, corpus_store, left_out, read_corpus, read_questions  # noqa: E402
-
-from kbqa.config import Settings  # noqa: E402
 
 SUPPORT = extractive.SUPPORT_FEATURES
 

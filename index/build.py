@@ -11,6 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from kbqa.config import Settings
+from kbqa.errors import EmbedderMismatchError, IndexMissingError, InputError
 from kbqa.index.bulk_engine import spread
 from kbqa.index.chunking import chunk_document, embedding_text
 from kbqa.index.clean import clean_document
@@ -21,9 +24,6 @@ from kbqa.index.progress import EmbedProgress
 from kbqa.index.records import ChunkRecord, DocRecord, text_hash
 from kbqa.index.store.api import is_server, open_store, open_writer
 from kbqa.index.store.embedded import Manifest, StoredDoc
-
-from kbqa.config import Settings
-from kbqa.errors import EmbedderMismatchError, IndexMissingError, InputError
 
 # vectors are cached after each batch: a killed build loses at most one batch (KBQA_EMBED_BATCH: for tests)
 EMBED_BATCH = int(os.environ.get("KBQA_EMBED_BATCH", "64"))

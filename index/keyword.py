@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+
 from kbqa.index.tokenize_vi import DEFAULT_TOKENIZER, get_tokenizer
 
 # Hand-written on numpy rather than bm25s: bm25s precomputes every score into one matrix, so adding one

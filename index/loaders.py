@@ -7,10 +7,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from kbqa.errors import InputError
 from kbqa.index.formats import SUPPORTED_SUFFIXES, LoadedText, load_file
 from kbqa.index.formats.text import decode as _decode
-
-from kbqa.errors import InputError
 
 __all__ = ["SUPPORTED_SUFFIXES", "LoadedText", "RawFile", "decode", "display_path", "find_files", "read_files"]
 _SHOWN = ", ".join(SUPPORTED_SUFFIXES)

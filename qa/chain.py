@@ -6,15 +6,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kbqa.config import Settings
+from kbqa.errors import InputError
 from kbqa.index.embedders import get_embedder
 from kbqa.index.records import Passage
 from kbqa.index.store.api import open_store
 from kbqa.qa.answer import Answer, ExtractiveAnswerer
 from kbqa.qa.followup import Rewrite, rewrite
 from kbqa.qa.search import HybridSearch, StoreKeywords
-
-from kbqa.config import Settings
-from kbqa.errors import InputError
 
 if TYPE_CHECKING:
     from langchain_core.retrievers import BaseRetriever
@@ -41,8 +40,9 @@ Event = Retrieved | Delta | Answer  # Assistant.stream yields Retrieved, then De
 
 def build_chain(retriever: BaseRetriever, answerer: Callable[[dict], Answer]) -> Runnable:
     """question → {"question", "passages"} → answerer → Answer. Swap `answerer` for an LLM step later."""
-    from kbqa.qa.retriever import to_passage
     from langchain_core.runnables import RunnableLambda, RunnableParallel, RunnablePassthrough
+
+    from kbqa.qa.retriever import to_passage
 
     passages = retriever | RunnableLambda(lambda docs: [to_passage(d) for d in docs])
     return RunnableParallel(question=RunnablePassthrough(), passages=passages) | RunnableLambda(answerer)

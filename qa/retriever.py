@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from kbqa.index.records import Passage
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
+
+from kbqa.index.records import Passage
 
 
 def to_document(passage: Passage) -> Document:

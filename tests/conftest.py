@@ -18,9 +18,8 @@ if os.environ.get("KBQA_TEST_CACHE_PID") != str(os.getpid()):
     os.environ["KBQA_TEST_CACHE_PID"] = str(os.getpid())
 TEST_CACHE = os.environ["KBQA_CACHE"]
 
-from kbqa.index.build import build_index  # noqa: E402
-
 from kbqa.config import Settings  # noqa: E402
+from kbqa.index.build import build_index  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

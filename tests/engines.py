@@ -60,10 +60,10 @@ def pg_seed_settings(pg_server: str) -> Iterator[Settings]:
     """Settings whose PostgreSQL store (a database of its own on the session's server) holds seeds/, indexed
     as `seed_settings` indexes them for the embedded engine (its vectors come from the session's cache)."""
     import psycopg
-    from kbqa.index.build import build_index
-    from kbqa.index.store.postgres import schema as pg_schema
     from psycopg import sql
 
+    from kbqa.index.build import build_index
+    from kbqa.index.store.postgres import schema as pg_schema
     from tests.pgfixture import with_database
 
     name = "kbqa_test_seeds"
@@ -131,8 +131,9 @@ def _live_chunk_ids(store) -> list[int]:  # noqa: ANN001 - a PgStore
     """The ids of the chunk rows with a vector that are live in the PostgreSQL reader's generation (read from
     the tables, not through the reader, which is what is being checked)."""
     import psycopg
-    from kbqa.index.store.postgres.schema import ALIVE
     from psycopg import sql
+
+    from kbqa.index.store.postgres.schema import ALIVE
 
     with psycopg.connect(store.location, autocommit=True) as conn:
         conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(store.schema)))

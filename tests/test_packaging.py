@@ -20,7 +20,18 @@ ALLOWED = {
 
 def test_the_wheel_installs_one_kbqa_namespace(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
         check=True,
         cwd=tmp_path,
     )
@@ -28,9 +39,19 @@ def test_the_wheel_installs_one_kbqa_namespace(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"kbqa"}
-    for module in ("kbqa/cli.py", "kbqa/config.py", "kbqa/errors.py", "kbqa/index/build.py", "kbqa/qa/chain.py",
-                   "kbqa/ui/app.py", "kbqa/index/store/api.py", "kbqa/index/store/postgres/store.py",
-                   "kbqa/index/formats/html.py", "kbqa/qa/llm/verify.py", "kbqa/qa/answer/extractive.py"):
+    for module in (
+        "kbqa/cli.py",
+        "kbqa/config.py",
+        "kbqa/errors.py",
+        "kbqa/index/build.py",
+        "kbqa/qa/chain.py",
+        "kbqa/ui/app.py",
+        "kbqa/index/store/api.py",
+        "kbqa/index/store/postgres/store.py",
+        "kbqa/index/formats/html.py",
+        "kbqa/qa/llm/verify.py",
+        "kbqa/qa/answer/extractive.py",
+    ):
         assert module in names
     entry = next(n for n in names if n.endswith("entry_points.txt"))
     assert "kbqa = kbqa.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()

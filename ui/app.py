@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+
+from kbqa.errors import InputError, KbqaError
 from kbqa.index.loaders import SUPPORTED_SUFFIXES
 from kbqa.qa.answer import Answer
 from kbqa.qa.chain import Delta, Retrieved
 from kbqa.qa.followup import Rewrite
 from kbqa.ui import render
 from kbqa.ui.service import ChatService
-
-from kbqa.errors import InputError, KbqaError
 
 EXAMPLES = [
     "Which technologies did Korea and the US agree on?",

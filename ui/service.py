@@ -10,14 +10,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from kbqa.config import Settings
+from kbqa.errors import IndexMissingError, InputError, KbqaError
 from kbqa.index.loaders import SUPPORTED_SUFFIXES
 from kbqa.qa.answer import Answer
 from kbqa.qa.chain import Delta
 from kbqa.qa.followup import Rewrite
 from kbqa.ui.render import source_label
-
-from kbqa.config import Settings
-from kbqa.errors import IndexMissingError, InputError, KbqaError
 
 DOCS_FOLDER = "kbqa-docs"
 

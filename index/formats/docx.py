@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import io
 
-from kbqa.index.formats.html import Extracted
-
 from kbqa.errors import InputError
+from kbqa.index.formats.html import Extracted
 
 
 def _table_lines(table) -> list[str]:  # noqa: ANN001 - a docx.table.Table

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kbqa.errors import InputError
 from kbqa.index.formats import limits
 from kbqa.index.formats.sniff import sniff
 from kbqa.index.formats.text import cap_title, decode, tidy
-
-from kbqa.errors import InputError
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from kbqa.index.formats import limits
-
 from kbqa.errors import InputError
+from kbqa.index.formats import limits
 
 # C0 and C1 controls except \t and \n (\r and \f become newlines first), and DEL
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")

@@ -11,6 +11,7 @@ from kbqa.errors import InputError
 
 if TYPE_CHECKING:
     import numpy as np
+
     from kbqa.index.records import ChunkRecord, DocRecord, Passage
     from kbqa.index.store.records import StoredDoc
 

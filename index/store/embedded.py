@@ -24,6 +24,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+
+from kbqa.errors import EmbedderMismatchError, IndexMissingError
 from kbqa.index.keyword import KeywordIndex
 from kbqa.index.records import ChunkRecord, DocRecord, Passage
 from kbqa.index.store import keywords as store_keywords
@@ -45,8 +47,6 @@ from kbqa.index.store.generation import (
 )
 from kbqa.index.store.health import verify
 from kbqa.index.store.records import ALIVE, CHUNKS_OF_DOCS, Records, StoredDoc
-
-from kbqa.errors import EmbedderMismatchError, IndexMissingError
 
 __all__ = [
     "ALIVE",

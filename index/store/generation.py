@@ -18,9 +18,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from kbqa.index.store.damage import IndexDamagedError, Problem, damaged, rebuild_fix
-
 from kbqa.errors import IndexMissingError, StoreLockedError
+from kbqa.index.store.damage import IndexDamagedError, Problem, damaged, rebuild_fix
 
 FORMAT = 2
 CURRENT = "CURRENT"

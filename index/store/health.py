@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from kbqa.errors import KbqaError
 from kbqa.index.store.damage import DEFAULT_STORE, IndexDamagedError, Problem, damaged, rebuild_fix
 from kbqa.index.store.generation import CURRENT, data_folder, read_manifest
 from kbqa.index.store.records import ALIVE, CHUNKS_OF_DOCS, META, TABLES
 from kbqa.index.store.vectors import VECTORS
-
-from kbqa.errors import KbqaError
 
 CACHE_TABLES = {"vectors"}
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from kbqa.index.store.api import LOCK_WAIT, is_server, open_store, open_writer
-from kbqa.index.store.postgres.schema import display
 
 from kbqa.errors import IndexMissingError, InputError
+from kbqa.index.store.api import LOCK_WAIT, is_server, open_store, open_writer
+from kbqa.index.store.postgres.schema import display
 
 BATCH_CHUNKS = 2000  # chunks whose vectors are read from the source at once
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from kbqa.index.chunking import titled
 from kbqa.index.records import ChunkRecord, DocRecord, Passage
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from kbqa.index.store import ann
 from kbqa.index.store.generation import Manifest
 

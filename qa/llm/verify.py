@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import numpy as np
+
 from kbqa.index.chunking import split_sentences
 from kbqa.index.records import Passage
 from kbqa.index.tokenize_vi import STOPWORDS, is_vietnamese

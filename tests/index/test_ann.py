@@ -6,6 +6,7 @@ import zlib
 
 import numpy as np
 import pytest
+
 from kbqa.index.records import ChunkRecord, DocRecord
 from kbqa.index.store import ann
 from kbqa.index.store.embedded import Store, StoreWriter

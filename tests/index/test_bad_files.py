@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from kbqa.errors import InputError
 from kbqa.index.chunking import chunk_document
 from kbqa.index.clean import clean_document
 from kbqa.index.formats import limits, load_bytes, load_file
 from kbqa.index.formats.sniff import sniff
 from kbqa.index.formats.text import decode, split_long_lines
 from kbqa.index.loaders import read_files
-
-from kbqa.errors import InputError
 from tests.index import samples
 
 WESTERN = "Un café naïve — “quoted” and ‘single’ – résumé, 5 €, Œuvre, déjà vu.\nSecond line: façade."

@@ -5,7 +5,6 @@ from __future__ import annotations
 from kbqa.index.chunking import chunk_document, split_sentences
 from kbqa.index.clean import clean_document
 from kbqa.index.records import DocRecord
-
 from tests.conftest import SEEDS
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import unicodedata
 
 from kbqa.index.clean import clean_document, normalize
-
 from tests.conftest import SEEDS
 
 SEED_000 = SEEDS / "000_f8aa576ae32182a5.txt"

@@ -9,10 +9,10 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-import kbqa.index.store.ann
 import pytest
 from click.testing import CliRunner
 
+import kbqa.index.store.ann
 from kbqa.cli import main
 
 DOCS = {

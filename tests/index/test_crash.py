@@ -15,14 +15,14 @@ import time
 from pathlib import Path
 
 import pytest
+
+from kbqa.config import Settings
 from kbqa.index.build import build_index, indexed_hash, load_documents
 from kbqa.index.chunking import chunk_document, embedding_text
 from kbqa.index.embed_cache import EmbeddingCache, cache_path
 from kbqa.index.records import text_hash
 from kbqa.index.store.api import open_store
 from kbqa.qa.chain import Assistant
-
-from kbqa.config import Settings
 from tests.engines import vector_count
 
 pytest_plugins = ["tests.engines"]  # store_location: a folder, then a PostgreSQL database

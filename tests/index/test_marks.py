@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from kbqa.index.clean import clean_document, mark_spans
 from kbqa.index.records import DocRecord, Passage
-
 from tests.conftest import SEEDS
 
 SEED_000 = SEEDS / "000_f8aa576ae32182a5.txt"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from kbqa.errors import IndexMissingError, InputError
 from kbqa.index.store import migrate as migrate_module
 from kbqa.index.store.api import open_store
 from kbqa.index.store.migrate import migrate
-
-from kbqa.errors import IndexMissingError, InputError
 from tests.conftest import ROOT
 
 pytest_plugins = ["tests.pgfixture"]  # the `pg_url` fixture: a fresh database on a real server
@@ -38,9 +38,8 @@ def contents(location: str) -> tuple[list[tuple], np.ndarray, tuple]:
 
 
 def answers(location: str, monkeypatch) -> list[dict]:
-    from kbqa.qa.chain import Assistant
-
     from kbqa.config import Settings
+    from kbqa.qa.chain import Assistant
 
     monkeypatch.chdir(ROOT)
     assistant = Assistant(Settings(store=location))
@@ -92,9 +91,8 @@ def test_a_non_empty_destination_needs_rebuild(seed_settings, pg_url, tmp_path):
 def test_a_failed_migration_leaves_the_destination_as_it_was(seed_settings, pg_url, tmp_path, monkeypatch, to_server):
     import shutil
 
-    from kbqa.index.build import build_index
-
     from kbqa.config import Settings
+    from kbqa.index.build import build_index
 
     destination = pg_url if to_server else str(tmp_path / "dest")
     docs = tmp_path / "docs"

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from kbqa.index.records import ChunkRecord, DocRecord, Passage
-from kbqa.index.store.postgres.store import open_store, open_writer
 
 from kbqa.errors import EmbedderMismatchError, IndexMissingError, StoreLockedError
+from kbqa.index.records import ChunkRecord, DocRecord, Passage
+from kbqa.index.store.postgres.store import open_store, open_writer
 
 pytest_plugins = ["tests.pgfixture"]  # the `pg_url` fixture: a fresh database on a real server
 
@@ -230,12 +230,11 @@ def index_files(location: str, paths: Sequence[Path | str], sync: bool = True) -
     """What `kbqa index` does (index/build.py), on the store at `location`: documents whose stored hash differs
     are chunked, embedded (the session's cache) and added; with `sync`, documents no longer produced are removed.
     (changed doc ids, removed count, manifest)"""
+    from kbqa.config import Settings
     from kbqa.index.build import embed_chunks, indexed_hash, load_documents
     from kbqa.index.chunking import chunk_document, embedding_text
     from kbqa.index.embed_cache import EmbeddingCache, cache_path
     from kbqa.index.embedders import get_embedder
-
-    from kbqa.config import Settings
 
     settings = Settings()
     embedder = get_embedder(settings.embedder)
@@ -606,6 +605,7 @@ def test_a_store_of_another_format_asks_for_a_rebuild(pg_url):
 
 def test_removed_rows_are_kept_for_lagging_readers_then_pruned(pg_url):
     import psycopg
+
     from kbqa.index.store.postgres.schema import KEEP_GENERATIONS
 
     write(pg_url, add=["a", "b"])
@@ -631,10 +631,9 @@ def test_removed_rows_are_kept_for_lagging_readers_then_pruned(pg_url):
 
 
 def test_kbqa_index_and_ask_on_the_server_answer_as_the_embedded_engine(assistant, seed_settings, pg_url, monkeypatch):
+    from kbqa.config import Settings
     from kbqa.index.build import build_index
     from kbqa.qa.chain import Assistant
-
-    from kbqa.config import Settings
 
     monkeypatch.chdir(ROOT)
     settings = Settings(store=pg_url)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from kbqa.errors import StoreLockedError
 from kbqa.index.records import ChunkRecord, DocRecord
 from kbqa.index.store.api import open_store, open_writer
 from kbqa.index.store.embedded import Store, StoreWriter
-
-from kbqa.errors import StoreLockedError
 from tests.engines import EMBEDDED_ONLY, vector_count, vector_ids
 
 pytest_plugins = ["tests.engines"]  # store_location: a folder, then a PostgreSQL database

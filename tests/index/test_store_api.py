@@ -6,13 +6,13 @@ import sys
 
 import numpy as np
 import pytest
+
+from kbqa.errors import InputError
 from kbqa.index.keyword import KeywordIndex
 from kbqa.index.records import ChunkRecord, DocRecord
 from kbqa.index.store.api import KeywordSearch, Manifest, StoreReader, StoreWriterAPI, open_store, open_writer
 from kbqa.index.store.embedded import Store, StoreWriter
 from kbqa.qa.search import StoreKeywords
-
-from kbqa.errors import InputError
 
 DIM = 4
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kbqa.config import Settings
 from kbqa.index import keyword
 from kbqa.index.build import add_paths, build_index, remove_documents
 from kbqa.index.store.embedded import read_manifest
-
-from kbqa.config import Settings
 
 
 def _saved(settings: Settings):

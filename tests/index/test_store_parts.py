@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from kbqa.errors import StoreLockedError
 from kbqa.index import keyword
 from kbqa.index.records import ChunkRecord, DocRecord
 from kbqa.index.store.damage import IndexDamagedError
@@ -20,8 +22,6 @@ from kbqa.index.store.generation import (
 from kbqa.index.store.keywords import KeywordFiles
 from kbqa.index.store.records import Records
 from kbqa.index.store.vectors import VECTORS, VectorFiles, open_index, read_rows, search
-
-from kbqa.errors import StoreLockedError
 
 DIM = 4
 

@@ -8,11 +8,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
+from kbqa.errors import InputError
 from kbqa.index.build import add_paths, build_index, remove_documents
 from kbqa.index.store.api import open_store
 from kbqa.qa.chain import Assistant
-
-from kbqa.errors import InputError
 from tests.engines import vector_count
 
 pytest_plugins = ["tests.engines"]  # engine_settings: an empty store in a folder, then in a PostgreSQL database
@@ -149,7 +149,6 @@ def test_remove_by_id_and_by_path_and_unknown_target(tmp_path: Path, engine_sett
 
 def test_an_embedder_mismatch_is_reported_before_any_embedding(engine_settings, tmp_path, monkeypatch):
     import kbqa.index.build
-
     from kbqa.errors import EmbedderMismatchError
 
     (tmp_path / "a.txt").write_text("Tiêu đề\n\nMột câu về thời tiết ở Hà Nội hôm nay.\n", encoding="utf-8")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from kbqa.qa.answer import Answer, language
-from kbqa.qa.answer.records import NOT_FOUND, VIETNAMESE_SOURCES
 
 from kbqa.errors import InputError
+from kbqa.qa.answer import Answer, language
+from kbqa.qa.answer.records import NOT_FOUND, VIETNAMESE_SOURCES
 
 pytest_plugins = ["tests.engines"]  # seed_copy: the seed index in a folder, then in a PostgreSQL database
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+
 from kbqa.index.records import Passage
 from kbqa.qa.answer import ExtractiveAnswerer
 from kbqa.qa.answer.marks import answer_marks
@@ -10,8 +13,6 @@ from kbqa.qa.answer.records import NOT_FOUND, VIETNAMESE_SOURCES
 from kbqa.qa.answer.sentences import FEATURES, candidates, question_kinds
 from kbqa.qa.chain import build_chain
 from kbqa.qa.retriever import to_document, to_passage
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
 
 
 def _p(text: str, score: float, doc: str = "a.txt", title: str = "Tiêu đề") -> Passage:

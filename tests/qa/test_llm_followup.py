@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from kbqa.qa.followup import rewrite
-from kbqa.qa.llm.followup import llm_rewrite
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 from langchain_core.messages import AIMessage
+
+from kbqa.qa.followup import rewrite
+from kbqa.qa.llm.followup import llm_rewrite
 
 PREVIOUS = "Hàn Quốc và Mỹ nhất trí hợp tác về những công nghệ nào?"
 

@@ -9,17 +9,17 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from kbqa.config import load_settings
+from kbqa.errors import InputError
 from kbqa.index.records import Passage
 from kbqa.qa.answer import Answer, ExtractiveAnswerer
 from kbqa.qa.answer.records import NOT_FOUND
 from kbqa.qa.llm import GenerativeAnswerer, chat_model
 from kbqa.qa.llm.prompt import SENTINEL, format_passages, messages
 from kbqa.qa.llm.verify import SUPPORT_THRESHOLD, clean_markers, parse, support, verify
-from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
-from langchain_core.messages import AIMessage
-
-from kbqa.config import load_settings
-from kbqa.errors import InputError
 
 GOLD = "Giá vàng SJC sáng nay tăng 500.000 đồng lên 82 triệu đồng mỗi lượng. Người mua xếp hàng từ sớm."
 FOOTBALL = "Đội tuyển Việt Nam thắng Thái Lan 3-1 tại sân Mỹ Đình tối qua."
@@ -320,9 +320,9 @@ def test_the_llamacpp_adapter_speaks_langchain():
 
 
 def test_kbqa_ask_llm_prints_tokens_then_the_sources(seed_settings, monkeypatch):
-    import kbqa.qa.llm
     from click.testing import CliRunner
 
+    import kbqa.qa.llm
     from kbqa.cli import main
 
     reply = "Hàn Quốc và Mỹ hợp tác về công nghệ [1]."

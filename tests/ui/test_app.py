@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from kbqa.ui import app as chat_app
-from kbqa.ui.app import parse_auth
 
 from kbqa.config import Settings
 from kbqa.errors import IndexMissingError, InputError
+from kbqa.ui import app as chat_app
+from kbqa.ui.app import parse_auth
 
 
 def test_analytics_are_off() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from kbqa.ui.service import ChatService, safe_name
 
 from kbqa.config import Settings
 from kbqa.errors import InputError
+from kbqa.ui.service import ChatService, safe_name
 
 
 def test_safe_name_keeps_the_suffix_only_safe_characters() -> None:

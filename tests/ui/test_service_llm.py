@@ -7,15 +7,15 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from kbqa.qa.answer import Answer
-from kbqa.qa.chain import Delta, Retrieved
-from kbqa.ui import app as chat_app
-from kbqa.ui.service import ChatService
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from kbqa.config import Settings
 from kbqa.errors import InputError
+from kbqa.qa.answer import Answer
+from kbqa.qa.chain import Delta, Retrieved
+from kbqa.ui import app as chat_app
+from kbqa.ui.service import ChatService
 
 QUESTION = "Hàn Quốc và Mỹ nhất trí hợp tác về những công nghệ nào?"
 KOREA_US_DOC = "seeds/000_f8aa576ae32182a5.txt"

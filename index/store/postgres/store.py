@@ -15,11 +15,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
+
+from kbqa.errors import EmbedderMismatchError, IndexMissingError
 from kbqa.index.records import ChunkRecord, DocRecord, Passage
 from kbqa.index.store.postgres.keywords import PgKeywords
 from kbqa.index.store.postgres.schema import ALIVE, SCHEMA, display, pool, read_manifest
-
-from kbqa.errors import EmbedderMismatchError, IndexMissingError
 
 PASSAGE = (
     'SELECT c.id, d.doc_id, d.source, d.title, d.date, c.text, c.start, c."end", d.marks, d.meta '

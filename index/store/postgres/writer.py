@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from kbqa.errors import EmbedderMismatchError, IndexMissingError, StoreLockedError
 from kbqa.index.chunking import titled
 from kbqa.index.records import ChunkRecord, DocRecord
 from kbqa.index.store.postgres.keywords import postings
@@ -35,8 +37,6 @@ from kbqa.index.store.postgres.schema import (
 from kbqa.index.store.postgres.schema import pool as pool_for
 from kbqa.index.store.records import StoredDoc
 from kbqa.index.tokenize_vi import DEFAULT_TOKENIZER, get_tokenizer
-
-from kbqa.errors import EmbedderMismatchError, IndexMissingError, StoreLockedError
 
 ALIVE_D = ALIVE.format(t="d")
 # a commit adding this many chunks (or a tenth of the index) analyses the tables: without statistics the
