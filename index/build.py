@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from kbqa.config import Settings
-from kbqa.errors import EmbedderMismatchError, IndexMissingError, InputError
+from kbqa.errors import IndexMissingError, InputError, check_embedder
 from kbqa.index.bulk_engine import spread
 from kbqa.index.chunking import chunk_document, embedding_text
 from kbqa.index.clean import clean_document
@@ -230,12 +230,7 @@ def _committed(root: str, embedder_id: str, rebuild: bool) -> dict[str, str]:
     except IndexMissingError:
         return {}
     try:
-        embedder = store.manifest.embedder
-        if embedder != embedder_id:
-            raise EmbedderMismatchError(
-                f"the index at {store.root} was built with embedder '{embedder}', not '{embedder_id}': "
-                "use `kbqa index --rebuild` to rebuild it with the new one"
-            )
+        check_embedder(store.root, store.manifest.embedder, embedder_id, writing=True)
         return store.document_hashes()
     finally:
         store.close()

@@ -21,3 +21,18 @@ class EmbedderMismatchError(KbqaError):
 
 class StoreLockedError(KbqaError):
     """Another process is writing the index."""
+
+
+def check_embedder(where: object, built_with: str, embedder_id: str | None, writing: bool = False) -> None:
+    """EmbedderMismatchError (one line, with the fix) when the index at `where`, built with `built_with`, is used
+    with another embedder `embedder_id` (None: any); `writing`: the fix is a rebuild, else also the other embedder."""
+    if embedder_id is None or built_with == embedder_id:
+        return
+    fix = (
+        "use `kbqa index --rebuild` to rebuild it with the new one"
+        if writing
+        else f"rebuild it with `kbqa index --rebuild --embedder {embedder_id}` or ask with --embedder {built_with}"
+    )
+    raise EmbedderMismatchError(
+        f"the index at {where} was built with embedder '{built_with}', not '{embedder_id}': " + fix
+    )

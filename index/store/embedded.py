@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kbqa.errors import EmbedderMismatchError, IndexMissingError
+from kbqa.errors import IndexMissingError, check_embedder
 from kbqa.index.keyword import KeywordIndex
 from kbqa.index.records import ChunkRecord, DocRecord, Passage
 from kbqa.index.store import keywords as store_keywords
@@ -135,12 +135,7 @@ class Store:
 
     def check_embedder(self, embedder_id: str) -> None:
         """A one-line error when the index was built by another embedder than `embedder_id`."""
-        if self.manifest.embedder != embedder_id:
-            raise EmbedderMismatchError(
-                f"the index at {self.root} was built with embedder '{self.manifest.embedder}', not '{embedder_id}': "
-                f"rebuild it with `kbqa index --rebuild --embedder {embedder_id}` "
-                f"or ask with --embedder {self.manifest.embedder}"
-            )
+        check_embedder(self.root, self.manifest.embedder, embedder_id)
 
     def search(self, query: np.ndarray, k: int) -> list[Passage]:
         """The `k` passages nearest to `query` (an L2-normalised vector), best first."""
@@ -229,11 +224,8 @@ class StoreWriter:
         base = None if rebuild else previous
         if base is None and embedder_id is None:
             raise IndexMissingError(f"no index at {self.root}: build one with `kbqa index [PATH ...]`")
-        if base and embedder_id is not None and base.embedder != embedder_id:
-            raise EmbedderMismatchError(
-                f"the index at {self.root} was built with embedder '{base.embedder}', not '{embedder_id}': "
-                "use `kbqa index --rebuild` to rebuild it with the new one"
-            )
+        if base:
+            check_embedder(self.root, base.embedder, embedder_id, writing=True)
         self.generation = (previous.generation if previous else 0) + 1
         remove_stale(self.root, keep=previous.data if previous else None)
         self._base = base

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from kbqa.errors import EmbedderMismatchError, IndexMissingError
+from kbqa.errors import IndexMissingError, check_embedder
 from kbqa.index.records import ChunkRecord, DocRecord, Passage
 from kbqa.index.store.postgres.keywords import PgKeywords
 from kbqa.index.store.postgres.schema import ALIVE, SCHEMA, display, pool, read_manifest
@@ -84,12 +84,7 @@ class PgStore:
 
     def check_embedder(self, embedder_id: str) -> None:
         """A one-line error when the index was built by another embedder than `embedder_id`."""
-        if self.manifest.embedder != embedder_id:
-            raise EmbedderMismatchError(
-                f"the index at {self.root} was built with embedder '{self.manifest.embedder}', not '{embedder_id}': "
-                f"rebuild it with `kbqa index --rebuild --embedder {embedder_id}` "
-                f"or ask with --embedder {self.manifest.embedder}"
-            )
+        check_embedder(self.root, self.manifest.embedder, embedder_id)
 
     def search(self, query: np.ndarray, k: int) -> list[Passage]:
         """The `k` passages nearest to `query` (an L2-normalised vector), best first: exact up to

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from kbqa.errors import EmbedderMismatchError, IndexMissingError, StoreLockedError
+from kbqa.errors import IndexMissingError, StoreLockedError, check_embedder
 from kbqa.index.chunking import titled
 from kbqa.index.records import ChunkRecord, DocRecord
 from kbqa.index.store.postgres.keywords import postings
@@ -106,11 +106,8 @@ class PgStoreWriter:
         base = None if rebuild else previous
         if base is None and embedder_id is None:
             raise IndexMissingError(f"no index at {self.root}: build one with `kbqa index [PATH ...]`")
-        if base and embedder_id is not None and base.embedder != embedder_id:
-            raise EmbedderMismatchError(
-                f"the index at {self.root} was built with embedder '{base.embedder}', not '{embedder_id}': "
-                "use `kbqa index --rebuild` to rebuild it with the new one"
-            )
+        if base:
+            check_embedder(self.root, base.embedder, embedder_id, writing=True)
         self.generation = (previous.generation if previous else 0) + 1
         self._chunks: list[tuple] = []  # rows not yet copied to the server (_flush)
         self._postings: list[tuple] = []
