@@ -1,1 +1,1 @@
-"""Answer questions from the index: retrieve, answer, cite, and the `kbqa` command line."""
+"""Answer questions from the store: retrieve, answer (extractive or through an LLM), cite."""

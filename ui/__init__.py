@@ -1,1 +1,1 @@
-"""The browser chat (Gradio): calls qa/ only."""
+"""The browser chat (Gradio): asks qa/ for answers and index/ for uploads and removals."""
