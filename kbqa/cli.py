@@ -312,16 +312,18 @@ def ask(
         from kbqa.qa.answer import Answer
         from kbqa.qa.chain import Delta
 
-        answer = None
+        answer, streamed = None, False
         for event in assistant.stream(question):
-            if isinstance(event, Delta):
+            if isinstance(event, Delta) and event.text:
                 click.echo(event.text, nl=False)
                 sys.stdout.flush()
+                streamed = True
             elif isinstance(event, Answer):
                 answer = event
-        click.echo("")
-        if answer is not None:
-            click.echo(answer_text(answer, body=False))
+        if streamed:
+            click.echo("")
+        if answer is not None:  # nothing streamed (not found, or the fallback's answer): the answer is printed whole
+            click.echo(answer_text(answer, body=not streamed))
         return
     if question is not None:
         answer = assistant.ask(question)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import socket
 from dataclasses import replace
 
 import numpy as np
@@ -19,7 +20,7 @@ from kbqa.qa.answer import Answer, ExtractiveAnswerer
 from kbqa.qa.answer.records import NOT_FOUND
 from kbqa.qa.llm import GenerativeAnswerer, chat_model
 from kbqa.qa.llm.prompt import SENTINEL, format_passages, messages
-from kbqa.qa.llm.verify import SUPPORT_THRESHOLD, clean_markers, parse, support, verify
+from kbqa.qa.llm.verify import clean_markers, parse, support, verify
 
 GOLD = "Giá vàng SJC sáng nay tăng 500.000 đồng lên 82 triệu đồng mỗi lượng. Người mua xếp hàng từ sớm."
 FOOTBALL = "Đội tuyển Việt Nam thắng Thái Lan 3-1 tại sân Mỹ Đình tối qua."
@@ -167,7 +168,6 @@ def test_verification_with_the_real_embedder_across_languages(e5):
     assert [c.verified for c in answer.claims] == [True, False, False]
     vi = verify(VI_Q, "Giá vàng SJC tăng 500.000 đồng lên 82 triệu đồng mỗi lượng [1].", PASSAGES, e5)
     assert vi.claims[0].verified and vi.citations[0].verified and vi.support == 1.0
-    assert SUPPORT_THRESHOLD == 0.5
 
 
 # not found, fallback, streaming, JSON
@@ -192,6 +192,19 @@ def test_an_unreachable_model_gives_the_extractive_answer_with_a_note():
     assert answer.note.startswith("The language model could not be reached (ConnectionError: Connection refused")
     assert answer.note.endswith("this is the extractive answer.") or "extractive answer." in answer.note
     assert "\n" not in answer.note
+
+
+@pytest.mark.parametrize("spec", ["ollama:qwen2.5:0.5b", "openai:local"])
+def test_a_real_client_on_a_closed_port_falls_back_in_one_line(spec):
+    """langchain-ollama's and langchain-openai's real clients against 127.0.0.1 where nothing listens."""
+    pytest.importorskip("langchain_ollama" if spec.startswith("ollama") else "langchain_openai")
+    with socket.socket() as s:  # a port that was free a moment ago: connections to it are refused
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}" + ("/v1" if spec.startswith("openai") else "")
+    answerer = GenerativeAnswerer(chat_model(spec, base_url=url, timeout=5), BagEmbedder(), ExtractiveAnswerer(None))
+    answer = answerer(_inputs())
+    assert answer.answer == ExtractiveAnswerer(None)(_inputs()).answer
+    assert answer.note.startswith("The language model could not be reached (") and "\n" not in answer.note
 
 
 def test_a_model_error_mid_stream_falls_back_too():
@@ -335,3 +348,28 @@ def test_kbqa_ask_llm_prints_tokens_then_the_sources(seed_settings, monkeypatch)
     assert rest.count(reply) == 0 and "[1] " in rest and "seeds/" in rest  # then the sources
     json_out = CliRunner().invoke(main, [*args, "--json", "Hàn Quốc và Mỹ hợp tác về công nghệ nào?"])
     assert json.loads(json_out.stdout)["answer"] == reply
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Which technologies did Korea and the US agree on?", "trí tuệ nhân tạo (AI)"),  # the extractive answer
+        ("What is the capital of France?", "The articles don't answer this."),
+    ],
+)
+def test_kbqa_ask_with_an_unreachable_llm_prints_the_extractive_answer_whole(seed_settings, question, expected):
+    """Nothing was streamed, so the fallback's answer (or "not found") is printed in full, then the note."""
+    pytest.importorskip("langchain_openai")
+    from click.testing import CliRunner
+
+    from kbqa.cli import main
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/v1"
+    args = ["ask", "--store", seed_settings.store, "--llm", "openai:local", "--llm-base-url", url, question]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    first, note = result.output.split("\n(", 1)
+    assert expected in first.replace("\n", " ")
+    assert note.startswith("The language model could not be reached (")
