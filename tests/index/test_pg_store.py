@@ -115,6 +115,26 @@ def test_keyword_search_matches_the_embedded_keyword_index(pg_url):
     assert keywords.search("metro", 5) == []  # its document was removed
 
 
+def test_document_frequencies_stay_right_past_the_cache_size(pg_url, monkeypatch):
+    """The per-generation frequency cache is emptied when full: a term cached before must still be answered (kbqa
+    eval on ViNewsQA dev failed with a KeyError at the 371st question)."""
+    from kbqa.index.keyword import KeywordIndex
+    from kbqa.index.store.postgres import keywords as pg_keywords
+
+    monkeypatch.setattr(pg_keywords, "CACHED_TERMS", 4)
+    with open_writer(pg_url, "test", DIM) as writer:
+        writer.add(*doc("kr", n=2, text="Hàn Quốc và Mỹ hợp tác về công nghệ bán dẫn trí tuệ nhân tạo"))
+        writer.commit()
+    store = open_store(pg_url)
+    keywords, embedded = store.keywords(), KeywordIndex.build(*store.chunk_texts())
+    # each query shares terms with the one before, so some of its terms are cached when the cache is emptied
+    for query in ("Hàn Quốc hợp tác", "Hàn Quốc bán dẫn", "bán dẫn trí tuệ nhân tạo", "nhân tạo Mỹ hợp tác"):
+        for term in keywords.query_terms(query):
+            assert keywords.document_frequency(term) == embedded.document_frequency(term), term
+        terms = embedded.query_terms(query)
+        assert keywords.document_frequencies(terms) == {t: embedded.document_frequency(t) for t in terms}
+
+
 def test_embedder_is_checked_and_rebuild_starts_over(pg_url):
     write(pg_url, add=["a"])
     with pytest.raises(EmbedderMismatchError, match="built with embedder 'test'"):

@@ -62,14 +62,17 @@ class PgKeywords:
     def document_frequencies(self, terms: list[str]) -> dict[str, int]:
         """term → how many live chunks contain it, in one query (a generation's counts never change: cached)."""
         todo = [t for t in dict.fromkeys(terms) if t not in self._frequencies]
+        fetched: dict[str, int] = {}
         if todo:
             ids = [int(i) for i in term_ids(todo)]
             with self._pool.connection() as conn:
                 found = dict(conn.execute(FREQUENCIES, {"terms": ids, "g": self.generation}).fetchall())
-            if len(self._frequencies) > CACHED_TERMS:
-                self._frequencies.clear()
-            self._frequencies.update({t: found.get(i, 0) for t, i in zip(todo, ids, strict=True)})
-        return {t: self._frequencies[t] for t in terms}
+            fetched = {t: found.get(i, 0) for t, i in zip(todo, ids, strict=True)}
+        answer = {t: fetched[t] if t in fetched else self._frequencies[t] for t in terms}
+        if len(self._frequencies) + len(fetched) > CACHED_TERMS:  # the answer is made first: this forgets them too
+            self._frequencies.clear()
+        self._frequencies.update(fetched)
+        return answer
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         """The `k` best (chunk_id, BM25 score), best first; chunks sharing no term with the query are left out."""
