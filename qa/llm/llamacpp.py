@@ -12,7 +12,6 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from pydantic import ConfigDict
 
 N_CTX = 4096  # the prompt holds k passages of ~1,000 characters: ~1,500-2,500 tokens
-MAX_TOKENS = 512
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
 
@@ -21,13 +20,13 @@ class LlamaCppChat(BaseChatModel):
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     llama: Any
-    max_tokens: int = MAX_TOKENS
+    max_tokens: int  # kbqa.qa.llm.models sets it, as for every backend
 
     @classmethod
-    def load(cls, path: str) -> LlamaCppChat:
+    def load(cls, path: str, max_tokens: int) -> LlamaCppChat:
         from llama_cpp import Llama
 
-        return cls(llama=Llama(model_path=path, n_ctx=N_CTX, verbose=False))
+        return cls(llama=Llama(model_path=path, n_ctx=N_CTX, verbose=False), max_tokens=max_tokens)
 
     @property
     def _llm_type(self) -> str:

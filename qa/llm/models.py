@@ -8,6 +8,9 @@ from typing import Any
 from kbqa.errors import InputError
 
 DEFAULT_TIMEOUT = 120.0  # seconds for one request; past it the answerer falls back to the extractive answer
+# The answer is asked to be one or two sentences (~60-120 tokens; a list of names ~200). The 0.5B fixture model
+# sometimes ran on into a numbered list of made-up advice: 1,000+ tokens, 207 s on 2 busy cores.
+MAX_TOKENS = 320
 EXTRA = 'pip install -e ".[llm]"'
 PREFIXES = ("ollama", "openai", "llamacpp")
 
@@ -37,7 +40,7 @@ def _ollama(name: str, base_url: str, timeout: float) -> Any:
     except ImportError:
         raise _missing("langchain-ollama", f"ollama:{name}") from None
     extra = {"base_url": base_url} if base_url else {}
-    return ChatOllama(model=name, temperature=0, client_kwargs={"timeout": timeout}, **extra)
+    return ChatOllama(model=name, temperature=0, num_predict=MAX_TOKENS, client_kwargs={"timeout": timeout}, **extra)
 
 
 def _openai(name: str, base_url: str, timeout: float) -> Any:
@@ -50,7 +53,15 @@ def _openai(name: str, base_url: str, timeout: float) -> Any:
         raise InputError(f"llm 'openai:{name}' needs OPENAI_API_KEY (or --llm-base-url for a local server)")
     extra = {"base_url": base_url} if base_url else {}
     # a local OpenAI-compatible server (llama.cpp, vLLM, LM Studio) takes any key; the client insists on one
-    return ChatOpenAI(model=name, api_key=key or "not-needed", temperature=0, timeout=timeout, max_retries=1, **extra)
+    return ChatOpenAI(
+        model=name,
+        api_key=key or "not-needed",
+        temperature=0,
+        max_tokens=MAX_TOKENS,
+        timeout=timeout,
+        max_retries=1,
+        **extra,
+    )
 
 
 def _llamacpp(path: str, timeout: float) -> Any:
@@ -62,4 +73,4 @@ def _llamacpp(path: str, timeout: float) -> Any:
         raise _missing("llama-cpp-python", f"llamacpp:{path}") from None
     from kbqa.qa.llm.llamacpp import LlamaCppChat
 
-    return LlamaCppChat.load(path)
+    return LlamaCppChat.load(path, max_tokens=MAX_TOKENS)

@@ -19,6 +19,7 @@ from kbqa.index.records import Passage
 from kbqa.qa.answer import Answer, ExtractiveAnswerer
 from kbqa.qa.answer.records import NOT_FOUND
 from kbqa.qa.llm import GenerativeAnswerer, chat_model
+from kbqa.qa.llm.models import MAX_TOKENS
 from kbqa.qa.llm.prompt import SENTINEL, format_passages, messages
 from kbqa.qa.llm.verify import clean_markers, parse, support, verify
 
@@ -267,8 +268,10 @@ def test_chat_model_specs(monkeypatch):
     pytest.importorskip("langchain_openai")
     model = chat_model("openai:qwen", base_url="http://127.0.0.1:8080/v1", timeout=5)
     assert model.model_name == "qwen" and str(model.openai_api_base) == "http://127.0.0.1:8080/v1"
+    assert model.max_tokens == MAX_TOKENS  # an answer that runs on is cut, not waited for
     pytest.importorskip("langchain_ollama")
-    assert chat_model("ollama:qwen2.5:0.5b").model == "qwen2.5:0.5b"
+    ollama = chat_model("ollama:qwen2.5:0.5b")
+    assert ollama.model == "qwen2.5:0.5b" and ollama.num_predict == MAX_TOKENS
 
 
 def test_a_missing_package_names_the_extra(monkeypatch):
@@ -325,7 +328,7 @@ def test_the_llamacpp_adapter_speaks_langchain():
                 + [{"choices": [{"delta": {"content": t}}]} for t in ("Đáp ", "án ", "[1].")]
             )
 
-    model = LlamaCppChat(llama=FakeLlama())
+    model = LlamaCppChat(llama=FakeLlama(), max_tokens=64)
     assert model.invoke(messages(VI_Q, PASSAGES)).content == "Đáp án [1]."
     assert [c.content for c in model.stream(messages(VI_Q, PASSAGES)) if c.content] == ["Đáp ", "án ", "[1]."]
     answer = GenerativeAnswerer(model, BagEmbedder(), fallback=ExtractiveAnswerer(None))(_inputs())
