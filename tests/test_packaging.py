@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -19,6 +20,12 @@ ALLOWED = {
 
 
 def test_the_wheel_installs_one_kbqa_namespace(tmp_path):
+    src = tmp_path / "src"  # a copy: setuptools writes build/ and *.egg-info next to the sources it builds
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    for name in ("kbqa", "index", "qa", "ui"):
+        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run(
         [
             sys.executable,
@@ -30,7 +37,7 @@ def test_the_wheel_installs_one_kbqa_namespace(tmp_path):
             "-q",
             "-w",
             str(tmp_path),
-            str(ROOT),
+            str(src),
         ],
         check=True,
         cwd=tmp_path,

@@ -1,16 +1,16 @@
 """The embedded store: a reader (`Store`) and a writer (`StoreWriter`) composed of the store's parts.
 
-  store_core.py     the generation core: manifest, CURRENT, the write lock, data folders, cleanup
-  store_records.py  documents and chunks (SQLite) and the single "live" rule
-  store_vectors.py  vectors.f32 and the ANN index
-  store_keywords.py each generation's keyword (BM25) index
+  generation.py  the generation core: manifest, CURRENT, the write lock, data folders, cleanup
+  records.py     documents and chunks (SQLite) and the single "live" rule
+  vectors.py     vectors.f32 and the ANN index (ann.py)
+  keywords.py    each generation's keyword (BM25) index
 
-The embedding cache is not here: one per user is shared by every store (embed_cache.py).
+The embedding cache is not here: one per user is shared by every store (index/embed_cache.py).
 
 A commit has each part write the new generation's files, commits the records tagged with the new generation,
 then renames CURRENT: readers only see rows of generations up to the one CURRENT names, so they never see a
 half-written index. A writer first undoes whatever a killed writer left beyond CURRENT. `--rebuild` writes a
-new data folder. Other engines implement the same interface (store_api.py).
+new data folder. Other engines implement the same interface (api.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The embedded store's keyword files: each generation's BM25 index (keyword.py) in the data folder."""
+"""The embedded store's keyword files: each generation's BM25 index (index/keyword.py) in the data folder."""
 
 from __future__ import annotations
 

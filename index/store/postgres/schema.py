@@ -36,7 +36,7 @@ CREATE INDEX documents_id ON documents (doc_id);
 CREATE INDEX documents_source ON documents (source, key);
 CREATE INDEX documents_removed ON documents (gen_removed);
 -- BM25 postings (index/keyword.py's hashed term ids) with their chunk's token count: a query reads the index
--- alone, and leaves out the few chunks not live in its generation (see pg_keyword.py)
+-- alone, and leaves out the few chunks not live in its generation (see keywords.py)
 CREATE TABLE postings (term int NOT NULL, chunk_id bigint NOT NULL, tf real NOT NULL, length int NOT NULL);
 CREATE INDEX postings_term ON postings (term) INCLUDE (chunk_id, tf, length);
 CREATE INDEX postings_chunk ON postings (chunk_id);
