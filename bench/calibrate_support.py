@@ -39,6 +39,7 @@ from bench_engines import cpu_flags  # noqa: E402
 
 from kbqa.config import Settings  # noqa: E402
 from kbqa.index.chunking import split_sentences  # noqa: E402
+from kbqa.index.tokenize_vi import is_vietnamese  # noqa: E402
 from kbqa.qa.eval import _norm, corpus_store, read_corpus, read_questions  # noqa: E402
 from kbqa.qa.llm import verify  # noqa: E402
 
@@ -98,7 +99,7 @@ def translator(llm: str, base_url: str):  # noqa: ANN201 - a str -> str | None f
         text = " ".join(text.split()).strip("\"' ")
         if (
             not text
-            or verify.is_vietnamese(text)
+            or is_vietnamese(text)  # any Vietnamese letter: a name left untranslated counts as not English
             or not _bare(verify.content_words(sentence, True)) <= _bare(verify.content_words(text))
         ):
             return None  # not English, or a number or name lost: not a translation of the supported sentence

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kbqa.index.records import Passage
-from kbqa.index.tokenize_vi import is_vietnamese
+from kbqa.index.tokenize_vi import language_of
 
 NOT_FOUND = {"vi": "Không tìm thấy câu trả lời trong các bài viết.", "en": "The articles don't answer this."}
 VIETNAMESE_SOURCES = "The quoted sentences are from Vietnamese articles."
@@ -13,8 +13,8 @@ NO_PASSAGES = {"vi": "Chỉ mục chưa có bài viết nào.", "en": "The index
 
 
 def language(text: str) -> str:
-    """ "vi" or "en": the language answers to `text` are written in."""
-    return "vi" if is_vietnamese(text) else "en"
+    """ "vi" or "en": the language of `text` (a question: the language its answer is written in)."""
+    return language_of(text)
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from kbqa.index.records import Passage
-from kbqa.qa.answer.records import Answer, not_found
-from kbqa.qa.llm.prompt import SENTINEL, messages
+from kbqa.qa.answer.records import Answer, language, not_found
+from kbqa.qa.llm.prompt import in_language, messages
 from kbqa.qa.llm.verify import is_not_found, verify
 
+PROBE_LETTERS = 40  # letters of a reply read before its language is judged (about 8 words, 0.4 s at 25 tokens/s)
 FALLBACK_NOTE = "The language model could not be reached ({reason}); this is the extractive answer."
 
 
@@ -53,36 +54,40 @@ class GenerativeAnswerer:
         return self(inputs)
 
     def stream(self, inputs: dict) -> Iterator[str | Answer]:
-        """The answer text as the model writes it (str deltas; the sentinel is held back, never shown), then the
-        checked Answer, always last."""
+        """The answer text as the model writes it (str deltas), then the checked Answer, always last. The first
+        PROBE_LETTERS letters are held back: never shown if they are the sentinel, and if they are not in the
+        question's language the model is asked once more, in that language, and only that answer is shown."""
         question: str = inputs["question"]
         passages = self._passages(inputs)
         if not passages:
             yield not_found(question, passages, 0.0)
             return
-        parts: list[str] = []
-        held = ""  # text that may still turn out to be the sentinel
+        chat = messages(question, passages)
         try:
-            for chunk in self.model.stream(messages(question, passages)):
-                piece = chunk.content if isinstance(chunk.content, str) else "".join(map(str, chunk.content))
-                if not piece:
-                    continue
-                parts.append(piece)
-                if held is not None:
-                    held += piece
-                    start = held.lstrip(" \n*`\"'")
-                    if SENTINEL.startswith(start[: len(SENTINEL)]) and len(start) <= len(SENTINEL):
-                        continue
-                    if start.upper().startswith(SENTINEL):
-                        continue
-                    piece, held = held, None
-                yield piece
+            pieces = self._pieces(chat)
+            head = _head(pieces)
+            if not is_not_found(head) and language(head) != language(question):
+                pieces.close()  # small models often answer in the passages' language
+                pieces = self._pieces(in_language(chat, head, question))
+                head = _head(pieces)
+            parts = [head]
+            if not is_not_found(head):
+                yield head
+                for piece in pieces:
+                    parts.append(piece)
+                    yield piece
+            pieces.close()
         except Exception as exc:  # unreachable, timed out, refused, model error: the extractive answer stands in
             yield self._fallback(inputs, exc)
             return
-        if held and not is_not_found(held):  # a short reply that only began like the sentinel
-            yield held
         yield verify(question, "".join(parts), passages, self.embedder)
+
+    def _pieces(self, chat: list[tuple[str, str]]) -> Iterator[str]:
+        """The model's reply to `chat`, piece by piece (empty pieces left out)."""
+        for chunk in self.model.stream(chat):
+            piece = chunk.content if isinstance(chunk.content, str) else "".join(map(str, chunk.content))
+            if piece:
+                yield piece
 
     def _fallback(self, inputs: dict, exc: BaseException) -> Answer:
         from dataclasses import replace
@@ -90,3 +95,13 @@ class GenerativeAnswerer:
         answer = self.fallback(inputs)
         note = FALLBACK_NOTE.format(reason=_reason(exc))
         return replace(answer, note=f"{note} {answer.note}".strip())
+
+
+def _head(pieces: Iterator[str]) -> str:
+    """The reply's first PROBE_LETTERS letters (all of it, if shorter), taken from `pieces`."""
+    head = ""
+    for piece in pieces:
+        head += piece
+        if sum(c.isalpha() for c in head) >= PROBE_LETTERS:
+            break
+    return head

@@ -63,3 +63,18 @@ def messages(question: str, passages: list[Passage]) -> list[tuple[str, str]]:
     example = USER.format(passages=EXAMPLE_PASSAGES, question=asked, language=lang)
     user = USER.format(passages=format_passages(passages), question=question, language=lang)
     return [("system", system), ("human", example), ("ai", answered), ("human", user)]
+
+
+# Asked when a reply's first words are not in the question's language (qa.llm.answerer): the 0.5B fixture model
+# answered English questions with Vietnamese sentences copied from the passages.
+AGAIN = {
+    "en": "Your answer is not in English. Write it again in English: translate the facts from the passages into "
+    "English and keep the [n] markers.",
+    "vi": "Câu trả lời chưa viết bằng tiếng Việt. Hãy viết lại bằng tiếng Việt và giữ các dấu [n].",
+}
+
+
+def in_language(chat: list[tuple[str, str]], reply: str, question: str) -> list[tuple[str, str]]:
+    """`chat` continued with the model's `reply` (as far as it went) and the request to answer again in the
+    question's language."""
+    return [*chat, ("ai", reply), ("human", AGAIN[language(question)])]

@@ -11,7 +11,7 @@ import numpy as np
 
 from kbqa.index.chunking import split_sentences
 from kbqa.index.records import Passage
-from kbqa.index.tokenize_vi import STOPWORDS, is_vietnamese
+from kbqa.index.tokenize_vi import STOPWORDS, language_of
 from kbqa.qa.answer.records import Answer, Citation, Claim, not_found
 from kbqa.qa.llm.prompt import SENTINEL
 
@@ -109,7 +109,7 @@ def content_words(text: str, cross_language: bool = False) -> set[str]:
 def word_share(sentence: str, passage: str) -> tuple[float | None, bool, bool]:
     """The share of the sentence's content words the passage holds (None: none to compare), whether every number
     of the sentence is in the passage, and whether the two are in different languages."""
-    cross = is_vietnamese(sentence) != is_vietnamese(passage)
+    cross = language_of(sentence) != language_of(passage)
     words = content_words(sentence, cross)
     held = content_words(passage) | content_words(passage, True)
     numbers = {w for w in words if w.isdigit()}

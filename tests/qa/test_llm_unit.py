@@ -185,6 +185,43 @@ def test_the_sentinel_is_never_streamed():
     assert len(items) == 1 and isinstance(items[0], Answer) and items[0].found is False
 
 
+class RecordingChat(GenericFakeChatModel):
+    """A fake chat model that also keeps the messages of each call."""
+
+    calls: list = []
+
+    def _stream(self, messages, *args, **kwargs):
+        self.calls.append(messages)
+        return super()._stream(messages, *args, **kwargs)
+
+
+def test_an_answer_begun_in_the_wrong_language_is_asked_for_again_and_only_the_second_is_shown():
+    vietnamese = "Giá vàng SJC sáng nay tăng 500.000 đồng lên 82 triệu đồng mỗi lượng [1]."
+    english = "SJC gold rose 500,000 dong to 82 million dong per tael this morning [1]."
+    model = RecordingChat(messages=iter([AIMessage(content=vietnamese), AIMessage(content=english)]), calls=[])
+    items = list(GenerativeAnswerer(model, BagEmbedder(), fallback=ExtractiveAnswerer(None)).stream(_inputs(EN_Q)))
+    deltas, answer = "".join(i for i in items if isinstance(i, str)), items[-1]
+    assert deltas == english and answer.answer == english and answer.found
+    assert len(model.calls) == 2
+    again = model.calls[1]
+    assert again[-2].type == "ai" and vietnamese.startswith(again[-2].content)  # what it had written so far
+    assert again[-1].type == "human" and "in English" in again[-1].content
+
+
+@pytest.mark.parametrize(
+    ("question", "reply"),
+    [
+        (VI_Q, "Giá vàng SJC tăng 500.000 đồng lên 82 triệu đồng mỗi lượng [1]."),
+        (EN_Q, "SJC gold rose 500,000 dong at Công ty Vàng bạc Đá quý Sài Gòn [1]."),  # a Vietnamese name in English
+        (EN_Q, "NOT_FOUND"),
+    ],
+)
+def test_an_answer_in_the_question_language_is_asked_for_once(question, reply):
+    model = RecordingChat(messages=iter([AIMessage(content=reply)]), calls=[])
+    items = list(GenerativeAnswerer(model, BagEmbedder(), fallback=ExtractiveAnswerer(None)).stream(_inputs(question)))
+    assert len(model.calls) == 1 and isinstance(items[-1], Answer)
+
+
 def test_an_unreachable_model_gives_the_extractive_answer_with_a_note():
     answerer = GenerativeAnswerer(BrokenModel(), BagEmbedder(), fallback=ExtractiveAnswerer(None))
     answer = answerer(_inputs())
