@@ -149,7 +149,8 @@ def run(args: argparse.Namespace, llm: str, base_url: str) -> None:
 
 def report(rows: list[dict], llm: str) -> None:
     """The side-by-side table (Markdown)."""
-    print(f"\ncpu: {cpu_flags()}\nllm: {llm}\n")
+    print(f"\ncpu: {cpu_flags()}\nload average at the end: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
+    print(f"llm: {llm}\n")
     print(
         "| set | answerer | n | answer_ok | gold recall | cited gold | found | in question's language | "
         "citations verified | sentences verified | fallbacks | first token p50/p95 s | total p50/p95 s |"
