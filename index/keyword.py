@@ -32,7 +32,27 @@ def term_ids(tokens: Sequence[str]) -> np.ndarray:
     return np.fromiter((zlib.crc32(t.encode("utf-8")) & mask for t in tokens), dtype=np.int64, count=len(tokens))
 
 
-class _Segment:
+def bm25_top(
+    postings: Sequence[tuple[np.ndarray, np.ndarray]], lengths: np.ndarray, n: int, avgdl: float, k: int
+) -> list[tuple[int, float]]:
+    """The `k` best (chunk id, score) by Lucene's BM25, best first (ties by chunk id), from each query term's live
+    postings (chunk ids, term frequencies); `lengths[i]` is chunk i's token count, `n` the live chunks. Both
+    engines score with this, so their rankings agree."""
+    scores = np.zeros(len(lengths), np.float32)
+    for chunks, tfs in postings:
+        if not len(chunks):
+            continue
+        idf = np.log(1.0 + (n - len(chunks) + 0.5) / (len(chunks) + 0.5))
+        norm = K1 * (1.0 - B + B * lengths[chunks] / avgdl)
+        scores[chunks] += idf * tfs / (tfs + norm)
+    hits = np.flatnonzero(scores > 0)
+    if len(hits) > k:  # a full sort of every matching chunk cost 6 ms of a 55 ms ask at 100k chunks
+        hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
+    top = hits[np.lexsort((hits, -scores[hits]))]  # best first; ties by chunk id
+    return [(int(i), float(scores[i])) for i in top]
+
+
+class Segment:
     """Postings of some chunks, sorted by term: terms[i]'s postings are chunks/tfs[starts[i]:starts[i+1]]."""
 
     def __init__(self, ids: np.ndarray, lengths: np.ndarray, terms: np.ndarray, starts: np.ndarray, chunks, tfs):
@@ -41,7 +61,7 @@ class _Segment:
         self.name = ""
 
     @classmethod
-    def build(cls, ids: Sequence[int], token_lists: Sequence[list[str]]) -> _Segment:
+    def build(cls, ids: Sequence[int], token_lists: Sequence[list[str]]) -> Segment:
         rows, cols, tfs = [], [], []
         for chunk_id, tokens in zip(ids, token_lists, strict=True):
             counts = Counter(tokens)
@@ -55,7 +75,7 @@ class _Segment:
         return cls._from_postings(np.asarray(ids, dtype=np.int64), lengths, term, chunk, tf)
 
     @classmethod
-    def _from_postings(cls, ids, lengths, term, chunk, tf) -> _Segment:
+    def _from_postings(cls, ids, lengths, term, chunk, tf) -> Segment:
         order = np.lexsort((chunk, term))
         term, chunk, tf = term[order], chunk[order], tf[order]
         terms, first = np.unique(term, return_index=True)
@@ -63,7 +83,7 @@ class _Segment:
         return cls(ids, lengths, terms, starts, chunk.astype(np.int64), tf.astype(np.float32))
 
     @classmethod
-    def merge(cls, segments: list[_Segment]) -> _Segment:
+    def merge(cls, segments: list[Segment]) -> Segment:
         term = np.concatenate([np.repeat(s.terms, np.diff(s.starts)) for s in segments])
         return cls._from_postings(
             np.concatenate([s.ids for s in segments]),
@@ -91,7 +111,7 @@ class _Segment:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: Path) -> _Segment:
+    def load(cls, path: Path) -> Segment:
         """Memory-mapped: loading costs nothing until a query touches the postings."""
         seg = cls(*(np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False) for name in ARRAYS))
         seg.name = path.name
@@ -104,7 +124,7 @@ class KeywordIndex:
     def __init__(self, tokenizer: str = DEFAULT_TOKENIZER) -> None:
         self.tokenizer = tokenizer
         self._tokenize = get_tokenizer(tokenizer)
-        self._segments: list[_Segment] = []
+        self._segments: list[Segment] = []
         self._removed: set[int] = set()
         self._stats_dirty = True
 
@@ -124,12 +144,12 @@ class KeywordIndex:
             # Tokenised a block at a time: the token lists of 62,647 news chunks held at once took 3.6 GB (peak RSS
             # of a full build 4.2 GB); the blocks' postings arrays are then merged into one segment.
             blocks = [
-                _Segment.build(
+                Segment.build(
                     chunk_ids[a : a + TOKENIZE_BLOCK], [self._tokenize(t) for t in texts[a : a + TOKENIZE_BLOCK]]
                 )
                 for a in range(0, len(chunk_ids), TOKENIZE_BLOCK)
             ]
-            self._segments.append(blocks[0] if len(blocks) == 1 else _Segment.merge(blocks))
+            self._segments.append(blocks[0] if len(blocks) == 1 else Segment.merge(blocks))
             self._removed.difference_update(int(i) for i in chunk_ids)
             self._stats_dirty = True
 
@@ -169,30 +189,21 @@ class KeywordIndex:
         self._stats()
         if not self._n or k < 1:
             return []
-        scores = np.zeros(len(self._length), np.float32)
+        found = []
         for tid in np.unique(term_ids(self.query_terms(query))):
-            found = [s.postings(tid) for s in self._segments]
-            chunks = np.concatenate([c for c, _ in found])
-            tfs = np.concatenate([t for _, t in found])
+            postings = [s.postings(tid) for s in self._segments]
+            chunks = np.concatenate([c for c, _ in postings])
+            tfs = np.concatenate([t for _, t in postings])
             keep = self._alive[chunks]
-            chunks, tfs = chunks[keep], tfs[keep]
-            if not len(chunks):
-                continue
-            idf = np.log(1.0 + (self._n - len(chunks) + 0.5) / (len(chunks) + 0.5))
-            norm = K1 * (1.0 - B + B * self._length[chunks] / self._avgdl)
-            scores[chunks] += idf * tfs / (tfs + norm)
-        hits = np.flatnonzero(scores > 0)
-        if len(hits) > k:  # a full sort of every matching chunk cost 6 ms of a 55 ms ask at 100k chunks
-            hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
-        top = hits[np.lexsort((hits, -scores[hits]))]  # best first; ties by chunk id
-        return [(int(i), float(scores[i])) for i in top]
+            found.append((chunks[keep], tfs[keep]))
+        return bm25_top(found, self._length, self._n, self._avgdl, k)
 
     def save(self, folder: str | Path, manifest: str = MANIFEST) -> None:
         """Write new segments, then atomically replace `manifest` (segments + tombstones); merges many segments."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         if len(self._segments) > MERGE_AT:
-            self._segments = [_Segment.merge(self._segments)]
+            self._segments = [Segment.merge(self._segments)]
         taken = {p.name for p in folder.glob("kw-*")}
         n = 0
         for seg in self._segments:
@@ -215,7 +226,7 @@ class KeywordIndex:
         folder = Path(folder)
         data = json.loads((folder / manifest).read_text(encoding="utf-8"))
         index = cls(data["tokenizer"])
-        index._segments = [_Segment.load(folder / name) for name in data["segments"]]
+        index._segments = [Segment.load(folder / name) for name in data["segments"]]
         index._removed = set(data["removed"])
         return index
 

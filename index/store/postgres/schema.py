@@ -12,7 +12,7 @@ from typing import Any
 
 from kbqa.errors import IndexMissingError, InputError
 
-FORMAT = 1
+FORMAT = 2  # 2: postings in blocks per term and commit (1: a row per chunk and term)
 SCHEMA = "kbqa"  # the PostgreSQL schema holding a store's tables: one database can hold several stores
 KEEP_GENERATIONS = 10  # removed rows stay this many generations, so lagging readers still find them
 # A row is live in generation :g from gen_added to gen_removed (documents and their chunks carry both)
@@ -35,11 +35,14 @@ CREATE TABLE documents (
 CREATE INDEX documents_id ON documents (doc_id);
 CREATE INDEX documents_source ON documents (source, key);
 CREATE INDEX documents_removed ON documents (gen_removed);
--- BM25 postings (index/keyword.py's hashed term ids) with their chunk's token count: a query reads the index
--- alone, and leaves out the few chunks not live in its generation (see keywords.py)
-CREATE TABLE postings (term int NOT NULL, chunk_id bigint NOT NULL, tf real NOT NULL, length int NOT NULL);
-CREATE INDEX postings_term ON postings (term) INCLUDE (chunk_id, tf, length);
-CREATE INDEX postings_chunk ON postings (chunk_id);
+-- BM25 postings in blocks (see keywords.py): per term (index/keyword.py's hashed id), the chunk ids (int4) and
+-- term frequencies (float4) of the chunks one commit added, packed little-endian; tagged with generations as the
+-- chunks are, and merged into one block when a term has more than MERGE_AT
+CREATE TABLE postings (
+    term int NOT NULL, gen_added bigint NOT NULL, gen_removed bigint, chunks bytea NOT NULL, tfs bytea NOT NULL,
+    PRIMARY KEY (term, gen_added)
+);
+CREATE INDEX postings_removed ON postings (gen_removed);
 """
 # chunk ids are the writer's (store.next_id), in the order documents are added, as the embedded engine's
 CHUNKS_TABLE = """

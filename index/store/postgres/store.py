@@ -1,10 +1,10 @@
 """The PostgreSQL + pgvector store: a reader of one committed generation, and the engine's factories.
 
-Documents, chunks (with their vectors in a pgvector column under an HNSW index) and BM25 postings live in
-one database, in the schema `kbqa` (tables in index/store/postgres/schema.py). Rows carry the generation that added and
-the one that removed them; the `store` row names the committed generation and is updated in the writer's
-transaction (index/store/postgres/writer.py), so a reader, which reads rows live in the generation it holds, sees the
-index as one commit left it until `refresh()` moves it to a newer one.
+Documents, chunks (with their vectors in a pgvector column under an HNSW index) and BM25 postings (in blocks,
+keywords.py) live in one database, in the schema `kbqa` (tables in schema.py). Rows carry the generation that added
+and the one that removed them; the `store` row names the committed generation and is updated in the writer's
+transaction (writer.py), so a reader, which reads rows live in the generation it holds, sees the index as one
+commit left it until `refresh()` moves it to a newer one.
 """
 
 from __future__ import annotations
@@ -209,9 +209,9 @@ class PgStore:
         return out
 
     def keywords(self) -> PgKeywords:
-        """The keyword (BM25) index of this generation, searched in the database."""
+        """The keyword (BM25) index of this generation: its postings read from the database, scored here."""
         m = self.manifest
-        return PgKeywords(self._pool, m.generation, m.chunks, m.tokens, m.tokenizer)
+        return PgKeywords(self._pool, m.generation, m.chunks, m.tokens, m.tokenizer, m.next_id)
 
     def close(self) -> None:
         """Nothing to release: connections belong to the process's pool for this location."""

@@ -20,7 +20,7 @@ import numpy as np
 from kbqa.errors import IndexMissingError, StoreLockedError, check_embedder
 from kbqa.index.chunking import titled
 from kbqa.index.records import ChunkRecord, DocRecord
-from kbqa.index.store.postgres.keywords import postings
+from kbqa.index.store.postgres.keywords import drop_postings, segment, write_blocks
 from kbqa.index.store.postgres.schema import (
     ALIVE,
     FORMAT,
@@ -110,7 +110,8 @@ class PgStoreWriter:
             check_embedder(self.root, base.embedder, embedder_id, writing=True)
         self.generation = (previous.generation if previous else 0) + 1
         self._chunks: list[tuple] = []  # rows not yet copied to the server (_flush)
-        self._postings: list[tuple] = []
+        self._tokens: list[list[str]] = []  # their keyword tokens, made into a segment at _flush
+        self._segments: list = []  # the postings of the chunks added, written as blocks at commit
         self._buffered: set[str] = set()  # the doc ids they belong to
         self._added = 0  # chunks added by this writer
         self.embedder_id, self.dim = (base.embedder, base.dim) if base else (embedder_id, int(dim))
@@ -130,6 +131,7 @@ class PgStoreWriter:
             self.conn.execute("DELETE FROM documents")
         elif rebuild:  # readers of the old generation keep finding its rows until they refresh
             self._remove_where(f"{ALIVE_D}")
+            self.conn.execute("UPDATE postings SET gen_removed = %s WHERE gen_removed IS NULL", (self.generation,))
         self._base = base
         self._dirty = base is None
 
@@ -177,7 +179,7 @@ class PgStoreWriter:
                 tokens = self._tokenize(titled(doc.title, chunk.text))
                 row = (self._next_id, key, chunk.ord, chunk.start, chunk.end, chunk.text, chunk.hash, len(tokens))
                 self._chunks.append((*row, self.generation, vector))
-                self._postings.extend(postings(self._next_id, tokens))
+                self._tokens.append(tokens)
                 self._next_id += 1
                 self._added += 1
             self._buffered.add(doc.doc_id)
@@ -186,21 +188,21 @@ class PgStoreWriter:
         self._dirty = True
 
     def _flush(self) -> None:
-        """Copy the buffered chunks and postings into the transaction (binary COPY: parsing vectors as text
-        took the server 4 times as long)."""
+        """Copy the buffered chunks into the transaction (binary COPY: parsing vectors as text took the server 4
+        times as long) and keep their postings for the commit (a segment: the token lists of a whole build held
+        at once took gigabytes)."""
         if not self._chunks:
             return
-        with self.conn.cursor() as cur:
-            with cur.copy(f"COPY chunks ({CHUNK_COLUMNS}) FROM STDIN WITH (FORMAT BINARY)") as copy:
-                copy.set_types(CHUNK_TYPES)
-                for row in self._chunks:
-                    copy.write_row(row)
-            with cur.copy("COPY postings (term, chunk_id, tf, length) FROM STDIN WITH (FORMAT BINARY)") as copy:
-                copy.set_types(["int4", "int8", "float4", "int4"])
-                for row in self._postings:
-                    copy.write_row(row)
+        with (
+            self.conn.cursor() as cur,
+            cur.copy(f"COPY chunks ({CHUNK_COLUMNS}) FROM STDIN WITH (FORMAT BINARY)") as copy,
+        ):
+            copy.set_types(CHUNK_TYPES)
+            for row in self._chunks:
+                copy.write_row(row)
+        self._segments.append(segment([row[0] for row in self._chunks], self._tokens))
         self._chunks.clear()
-        self._postings.clear()
+        self._tokens.clear()
         self._buffered.clear()
 
     def remove(self, doc_ids: Iterable[str]) -> int:
@@ -236,6 +238,9 @@ class PgStoreWriter:
             self.abort()
             return self._base
         self._flush()
+        dead = [r[0] for r in self.conn.execute("SELECT id FROM chunks WHERE gen_removed IS NOT NULL")]
+        write_blocks(self.conn, self._segments, self.generation, np.asarray(dead, np.int64))
+        self._segments.clear()
         documents, chunks, tokens = self.conn.execute(COUNTS, {"g": self.generation}).fetchone()
         if self._added >= ANALYZE_AT or self._added * 10 > chunks:  # keep the planner's row counts in step
             self.conn.execute("ANALYZE documents, chunks, postings")
@@ -254,11 +259,26 @@ class PgStoreWriter:
         return manifest
 
     def _prune(self) -> None:
-        """Forget rows removed more than KEEP_GENERATIONS generations ago."""
+        """Forget rows removed more than KEEP_GENERATIONS generations ago, and the postings of those chunks."""
         old = {"old": self.generation - KEEP_GENERATIONS}
-        self.conn.execute(
-            "DELETE FROM postings WHERE chunk_id IN (SELECT id FROM chunks WHERE gen_removed <= %(old)s)", old
+        spans = self.conn.execute(
+            "SELECT DISTINCT gen_added, gen_removed FROM chunks WHERE gen_removed <= %(old)s", old
         )
+        for added, removed in spans.fetchall():
+            blocks = self.conn.execute(  # none, after a rebuild: its blocks are removed with the chunks
+                "SELECT EXISTS (SELECT 1 FROM postings WHERE gen_added >= %s AND gen_added < %s "
+                "AND (gen_removed IS NULL OR gen_removed > %s))",
+                (added, removed, old["old"]),
+            ).fetchone()[0]
+            if blocks:
+                rows = self.conn.execute(
+                    "SELECT c.id, d.title, c.text FROM chunks c JOIN documents d ON d.key = c.doc_key "
+                    "WHERE c.gen_added = %s AND c.gen_removed = %s",
+                    (added, removed),
+                ).fetchall()
+                tokens = [(i, self._tokenize(titled(title, text))) for i, title, text in rows]
+                drop_postings(self.conn, tokens, added, removed, old["old"])
+        self.conn.execute("DELETE FROM postings WHERE gen_removed <= %(old)s", old)
         self.conn.execute("DELETE FROM chunks WHERE gen_removed <= %(old)s", old)
         self.conn.execute(
             "DELETE FROM documents d WHERE gen_removed <= %(old)s "
