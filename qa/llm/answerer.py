@@ -7,8 +7,8 @@ from typing import Any
 
 from kbqa.index.records import Passage
 from kbqa.qa.answer.records import Answer, language, not_found
-from kbqa.qa.llm.prompt import in_language, messages
-from kbqa.qa.llm.verify import is_not_found, verify
+from kbqa.qa.llm.prompt import messages, translation
+from kbqa.qa.llm.verify import carry_markers, is_not_found, verify
 
 PROBE_LETTERS = 40  # letters of a reply read before its language is judged (about 8 words, 0.4 s at 25 tokens/s)
 FALLBACK_NOTE = "The language model could not be reached ({reason}); this is the extractive answer."
@@ -56,7 +56,7 @@ class GenerativeAnswerer:
     def stream(self, inputs: dict) -> Iterator[str | Answer]:
         """The answer text as the model writes it (str deltas), then the checked Answer, always last. The first
         PROBE_LETTERS letters are held back: never shown if they are the sentinel, and if they are not in the
-        question's language the model is asked once more, in that language, and only that answer is shown."""
+        question's language the model's whole reply is translated into it, and only the translation is shown."""
         question: str = inputs["question"]
         passages = self._passages(inputs)
         if not passages:
@@ -66,12 +66,15 @@ class GenerativeAnswerer:
         try:
             pieces = self._pieces(chat)
             head = _head(pieces)
-            if not is_not_found(head) and language(head) != language(question):
-                pieces.close()  # small models often answer in the passages' language
-                pieces = self._pieces(in_language(chat, head, question))
-                head = _head(pieces)
             parts = [head]
-            if not is_not_found(head):
+            if not is_not_found(head) and language(head) != language(question):
+                # small models often answer in the passages' language: the whole reply is translated, unseen, and
+                # shown whole with its own markers (the 0.5B fixture model renumbered them when translating)
+                first = head + "".join(pieces)
+                translated = "".join(self._pieces(translation(first, question)))
+                parts = [carry_markers(first, translated, len(passages))]
+                yield parts[0]
+            elif not is_not_found(head):
                 yield head
                 for piece in pieces:
                     parts.append(piece)

@@ -65,16 +65,17 @@ def messages(question: str, passages: list[Passage]) -> list[tuple[str, str]]:
     return [("system", system), ("human", example), ("ai", answered), ("human", user)]
 
 
-# Asked when a reply's first words are not in the question's language (qa.llm.answerer): the 0.5B fixture model
-# answered English questions with Vietnamese sentences copied from the passages.
-AGAIN = {
-    "en": "Your answer is not in English. Write it again in English: translate the facts from the passages into "
-    "English and keep the [n] markers.",
-    "vi": "Câu trả lời chưa viết bằng tiếng Việt. Hãy viết lại bằng tiếng Việt và giữ các dấu [n].",
+# When a reply is not in the question's language (qa.llm.answerer), the model translates it: the 0.5B fixture model
+# answered English questions with Vietnamese sentences copied from the passages, and asked again in the same
+# conversation to answer in English it echoed the worked example; translating a short text it does well.
+TRANSLATE = {
+    "en": "Translate this answer into English. Keep each [n] marker after the sentence it follows. Reply with the "
+    "English translation only.\n\n{answer}",
+    "vi": "Dịch câu trả lời sau sang tiếng Việt. Giữ mỗi dấu [n] sau câu của nó. Chỉ trả lời bằng bản dịch tiếng "
+    "Việt.\n\n{answer}",
 }
 
 
-def in_language(chat: list[tuple[str, str]], reply: str, question: str) -> list[tuple[str, str]]:
-    """`chat` continued with the model's `reply` (as far as it went) and the request to answer again in the
-    question's language."""
-    return [*chat, ("ai", reply), ("human", AGAIN[language(question)])]
+def translation(answer: str, question: str) -> list[tuple[str, str]]:
+    """The messages asking for `answer` in the question's language."""
+    return [("human", TRANSLATE[language(question)].format(answer=answer.strip()))]

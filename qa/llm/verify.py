@@ -87,6 +87,18 @@ def parse(text: str, k: int) -> tuple[str, list[tuple[str, tuple[int, ...]]]]:
     return clean, [(s, tuple(dict.fromkeys(cites))) for s, cites in sentences]
 
 
+def carry_markers(source: str, translated: str, k: int) -> str:
+    """`translated` with the markers of `source`, sentence by sentence, when both have as many sentences (a
+    translation keeps the order of the facts); else `translated` as it is."""
+    _, ours = parse(source, k)
+    _, theirs = parse(translated, k)
+    if len(ours) != len(theirs) or not any(cites for _, cites in ours):
+        return translated
+    return " ".join(
+        text + "".join(f" [{n}]" for n in cites) for (text, _), (_, cites) in zip(theirs, ours, strict=True)
+    )
+
+
 def _numbers(text: str) -> list[int]:
     return [int(n) for m in _MARKER.finditer(text) for n in re.split(r"[,;]", m.group(1))]
 

@@ -21,7 +21,7 @@ from kbqa.qa.answer.records import NOT_FOUND
 from kbqa.qa.llm import GenerativeAnswerer, chat_model
 from kbqa.qa.llm.models import MAX_TOKENS
 from kbqa.qa.llm.prompt import SENTINEL, format_passages, messages
-from kbqa.qa.llm.verify import clean_markers, parse, support, verify
+from kbqa.qa.llm.verify import carry_markers, clean_markers, parse, support, verify
 
 GOLD = "Giá vàng SJC sáng nay tăng 500.000 đồng lên 82 triệu đồng mỗi lượng. Người mua xếp hàng từ sớm."
 FOOTBALL = "Đội tuyển Việt Nam thắng Thái Lan 3-1 tại sân Mỹ Đình tối qua."
@@ -112,6 +112,12 @@ def test_parse_keeps_valid_markers_and_drops_those_naming_no_passage():
     assert clean_markers("A [1, 9].", 3) == "A [1]."
 
 
+def test_a_translation_gets_the_markers_of_the_sentences_it_translates():
+    source = "Giá vàng tăng [1]. Người mua xếp hàng [1][2]."
+    assert carry_markers(source, "Gold rose [3]. Buyers queued [1].", 3) == "Gold rose. [1] Buyers queued. [1] [2]"
+    assert carry_markers(source, "Gold rose and buyers queued [3].", 3) == "Gold rose and buyers queued [3]."
+
+
 def test_a_marker_opening_a_sentence_belongs_to_the_one_before():
     _, sentences = parse("Giá vàng tăng. [1] Người mua xếp hàng. [1][2]", 3)
     assert sentences == [("Giá vàng tăng.", (1,)), ("Người mua xếp hàng.", (1, 2))]
@@ -195,17 +201,18 @@ class RecordingChat(GenericFakeChatModel):
         return super()._stream(messages, *args, **kwargs)
 
 
-def test_an_answer_begun_in_the_wrong_language_is_asked_for_again_and_only_the_second_is_shown():
+def test_an_answer_in_the_wrong_language_is_translated_and_only_the_translation_is_shown():
     vietnamese = "Giá vàng SJC sáng nay tăng 500.000 đồng lên 82 triệu đồng mỗi lượng [1]."
     english = "SJC gold rose 500,000 dong to 82 million dong per tael this morning [1]."
-    model = RecordingChat(messages=iter([AIMessage(content=vietnamese), AIMessage(content=english)]), calls=[])
+    renumbered = english.replace("[1]", "[2]")  # the translation's markers are not taken: the reply's are
+    model = RecordingChat(messages=iter([AIMessage(content=vietnamese), AIMessage(content=renumbered)]), calls=[])
     items = list(GenerativeAnswerer(model, BagEmbedder(), fallback=ExtractiveAnswerer(None)).stream(_inputs(EN_Q)))
-    deltas, answer = "".join(i for i in items if isinstance(i, str)), items[-1]
-    assert deltas == english and answer.answer == english and answer.found
+    deltas, answer = [i for i in items if isinstance(i, str)], items[-1]
+    shown = "SJC gold rose 500,000 dong to 82 million dong per tael this morning. [1]"
+    assert deltas == [shown] and answer.answer == shown and answer.found  # shown whole, once translated
     assert len(model.calls) == 2
-    again = model.calls[1]
-    assert again[-2].type == "ai" and vietnamese.startswith(again[-2].content)  # what it had written so far
-    assert again[-1].type == "human" and "in English" in again[-1].content
+    (ask,) = model.calls[1]  # the whole first reply, to translate
+    assert ask.type == "human" and "into English" in ask.content and ask.content.endswith(vietnamese)
 
 
 @pytest.mark.parametrize(

@@ -115,7 +115,8 @@ def test_a_model_set_in_the_page_streams_token_by_token_then_the_flagged_answer(
         streamed = llm_page.execute_script("return window.kbqaStreamed")
     finally:
         assert "extractive" in set_llm(llm_page, "", "")
-    assert len(streamed) >= 10 and streamed[0] == "Hàn" and streamed[-1] == REPLY  # token by token
+    # the first words (held back until their language is known, qa.llm.answerer.PROBE_LETTERS), then token by token
+    assert len(streamed) >= 10 and REPLY.startswith(streamed[0]) and len(streamed[0]) < 60 and streamed[-1] == REPLY
     assert all(b.startswith(a) and b != a for a, b in zip(streamed, streamed[1:], strict=False))
     assert card_titles(answer)[0] == KOREA_US and answer.find_elements(_by().CSS_SELECTOR, "a.kbqa-cite")
     flagged = answer.find_elements(_by().CSS_SELECTOR, ".kbqa-text .kbqa-unverified")
