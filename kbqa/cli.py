@@ -198,23 +198,14 @@ def check(store: str | None) -> None:
     if is_server(settings.store):
         _check_server(settings)
         return
-    problems = check_store(settings.store, settings.cache)
-    for problem in problems:
-        click.echo(f"kbqa: damaged: {problem.line()}", err=True)
-    if problems:
-        sys.exit(1)
-    try:
-        manifest = read_manifest(settings.store)
-    except KbqaError:
-        manifest = None
-    if manifest is None:
-        click.echo(f"kbqa: no index at {settings.store} (nothing to check); the embedding cache is sound", err=True)
-    else:
-        click.echo(
-            f"kbqa: the index at {settings.store} is sound: {manifest.documents} document(s), "
-            f"{manifest.chunks} chunk(s), generation {manifest.generation}; the embedding cache is sound",
-            err=True,
-        )
+    problems = [p.line() for p in check_store(settings.store, settings.cache)]
+    manifest = None
+    if not problems:
+        try:
+            manifest = read_manifest(settings.store)
+        except KbqaError:
+            manifest = None
+    _report_check(settings.store, problems, manifest)
 
 
 @main.command()
@@ -245,12 +236,15 @@ def _check_server(settings: Settings) -> None:
     from kbqa.index.store.health import cache_problems, server_check
 
     lines, manifest = server_check(settings.store)
-    lines += [p.line() for p in cache_problems(settings.cache)]
-    for line in lines:
+    _report_check(_shown(settings.store), lines + [p.line() for p in cache_problems(settings.cache)], manifest)
+
+
+def _report_check(where: str, problems: list[str], manifest: Any) -> None:
+    """`kbqa check`'s verdict: a line per problem and exit 1, else what the sound index holds."""
+    for line in problems:
         click.echo(f"kbqa: damaged: {line}", err=True)
-    if lines:
+    if problems:
         sys.exit(1)
-    where = _shown(settings.store)
     if manifest is None:
         click.echo(f"kbqa: no index at {where} (nothing to check); the embedding cache is sound", err=True)
     else:
