@@ -67,7 +67,8 @@ def messages(question: str, passages: list[Passage]) -> list[tuple[str, str]]:
 
 # When a reply is not in the question's language (qa.llm.answerer), the model translates it: the 0.5B fixture model
 # answered English questions with Vietnamese sentences copied from the passages, and asked again in the same
-# conversation to answer in English it echoed the worked example; translating a short text it does well.
+# conversation to answer in English it echoed the worked example; a translation of its own short reply is a simpler
+# task (bench/RESULTS.md has how often English questions get English answers).
 TRANSLATE = {
     "en": "Translate this answer into English. Keep each [n] marker after the sentence it follows. Reply with the "
     "English translation only.\n\n{answer}",
