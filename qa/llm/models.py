@@ -51,8 +51,10 @@ def _openai(name: str, base_url: str, timeout: float) -> Any:
     key = os.environ.get("OPENAI_API_KEY", "")
     if not key and not base_url:
         raise InputError(f"llm 'openai:{name}' needs OPENAI_API_KEY (or --llm-base-url for a local server)")
-    extra = {"base_url": base_url} if base_url else {}
-    # a local OpenAI-compatible server (llama.cpp, vLLM, LM Studio) takes any key; the client insists on one
+    # A local OpenAI-compatible server (llama.cpp, vLLM, LM Studio) takes any key; the client insists on one. The
+    # client sends the cap as max_completion_tokens, which llama-cpp-python's server ignores (it reads max_tokens):
+    # replies of 11,000 characters, 187 s, on the fixture model; so servers get max_tokens too.
+    extra = {"base_url": base_url, "extra_body": {"max_tokens": MAX_TOKENS}} if base_url else {}
     return ChatOpenAI(
         model=name,
         api_key=key or "not-needed",

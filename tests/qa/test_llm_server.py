@@ -51,6 +51,19 @@ def test_chat_openai_answers_through_local_server(server_url: str) -> None:
     assert "paris" in text.lower()
 
 
+def test_kbqa_chat_models_cap_the_reply_on_the_real_server(server_url: str) -> None:
+    """kbqa's `openai:` model stops the local server at MAX_TOKENS: langchain-openai sends the cap as
+    max_completion_tokens, which llama-cpp-python's server ignores (fixture replies ran to 11,000 characters)."""
+    from kbqa.qa.llm.models import MAX_TOKENS, chat_model
+
+    reply = chat_model("openai:local", base_url=f"{server_url}/v1").invoke(
+        "Count from 1 to 2000, every number in words, one per line. Do not stop early."
+    )
+    used = reply.response_metadata["token_usage"]["completion_tokens"]
+    print(f"\ncompletion tokens: {used} (cap {MAX_TOKENS}); finish: {reply.response_metadata.get('finish_reason')}")
+    assert used <= MAX_TOKENS and reply.response_metadata.get("finish_reason") == "length"
+
+
 def test_llamacpp_in_process_answers(gguf: Path) -> None:
     """llama-cpp-python in process (the `llamacpp:` path's engine) answers a chat question."""
     from llama_cpp import Llama
