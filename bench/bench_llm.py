@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engines import cpu_flags  # noqa: E402
 
 from kbqa.config import Settings  # noqa: E402
+from kbqa.index.tokenize_vi import language_of  # noqa: E402
 from kbqa.qa.answer.records import language  # noqa: E402
 from kbqa.qa.eval import corpus_store, read_corpus, read_questions  # noqa: E402
 
@@ -48,6 +49,11 @@ def _norm(text: str) -> str:
 def sample(questions: list, n: int) -> list:
     """The first `n` questions by SHA-1 of their ids: fixed, and spread over the articles."""
     return sorted(questions, key=lambda q: hashlib.sha1(q.qid.encode()).hexdigest())[:n]
+
+
+def in_language(answer: str, question: str) -> bool:
+    """The answer is in the question's language, or in neither (a number, a name: "2,6 kg [5]")."""
+    return language_of(answer, default=None) in (None, language(question))
 
 
 def gold_recall(answer: str, golds: list[str]) -> float:
@@ -124,7 +130,7 @@ def run(args: argparse.Namespace, llm: str, base_url: str) -> None:
                         "cited_gold": any(
                             any(_norm(g) in _norm(c.passage.passage) for g in q.answers) for c in answer.citations
                         ),
-                        "in_question_language": answer.found and language(text) == language(q.question),
+                        "in_question_language": answer.found and in_language(text, q.question),
                         "citations": len(answer.citations),
                         "citations_verified": sum(bool(c.verified) for c in answer.citations),
                         "claims": len(answer.claims),

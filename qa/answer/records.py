@@ -14,7 +14,7 @@ NO_PASSAGES = {"vi": "Chỉ mục chưa có bài viết nào.", "en": "The index
 
 def language(text: str) -> str:
     """ "vi" or "en": the language of `text` (a question: the language its answer is written in)."""
-    return language_of(text)
+    return language_of(text) or "en"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kbqa.index.records import Passage
+from kbqa.index.tokenize_vi import language_of
 from kbqa.qa.answer.records import Answer, language, not_found
 from kbqa.qa.llm.prompt import messages, translation
 from kbqa.qa.llm.verify import carry_markers, is_not_found, verify
@@ -67,7 +68,7 @@ class GenerativeAnswerer:
             pieces = self._pieces(chat)
             head = _head(pieces)
             parts = [head]
-            if not is_not_found(head) and language(head) != language(question):
+            if not is_not_found(head) and language_of(head, default=None) not in (None, language(question)):
                 # small models often answer in the passages' language: the whole reply is translated, unseen, and
                 # shown whole with its own markers (the 0.5B fixture model renumbered them when translating)
                 first = head + "".join(pieces)

@@ -33,6 +33,11 @@ def test_language_of(text, expected):
     assert language_of(text) == expected
 
 
+def test_a_text_of_numbers_and_names_is_in_neither_language():
+    assert language_of("2,6 kg. [5]", default=None) is None and language_of("2,6 kg. [5]") == "en"
+    assert language_of("21/12 [3]", default=None) is None and language_of("Trung Quốc. [2]", default=None) is None
+
+
 def test_every_sentence_of_the_vietnamese_seed_is_vietnamese():
     text = (SEEDS / "000_f8aa576ae32182a5.txt").read_text(encoding="utf-8")
     sentences = [text[a:b] for a, b in split_sentences(text)]

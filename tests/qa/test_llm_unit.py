@@ -221,6 +221,8 @@ def test_an_answer_in_the_wrong_language_is_translated_and_only_the_translation_
         (VI_Q, "Giá vàng SJC tăng 500.000 đồng lên 82 triệu đồng mỗi lượng [1]."),
         (EN_Q, "SJC gold rose 500,000 dong at Công ty Vàng bạc Đá quý Sài Gòn [1]."),  # a Vietnamese name in English
         (EN_Q, "NOT_FOUND"),
+        (VI_Q, "500.000 đ [1]."),  # a number and a unit: either language
+        (EN_Q, "500.000 [1]."),
     ],
 )
 def test_an_answer_in_the_question_language_is_asked_for_once(question, reply):
