@@ -10,6 +10,8 @@ total time (search included). Writes one JSON line per question and answerer wit
         --english bench/english_questions.jsonl --gguf ~/.cache/kbqa-ci/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf \
         --cache /tmp/kbqa10/cache --n 100 --details /tmp/bench_llm.jsonl
 
+--resume keeps the rows of an earlier --details file cut short and answers only the rest.
+
 --gguf starts llama-cpp-python's OpenAI-compatible server on 127.0.0.1 (all cores) and asks it through
 `openai:local`; --llm/--llm-base-url asks any other model instead.
 """
@@ -103,11 +105,18 @@ def run(args: argparse.Namespace, llm: str, base_url: str) -> None:
         assistant = Assistant(replace(settings, k=args.k))
         extractive = assistant.answerer
         generative = GenerativeAnswerer(chat_model(llm, base_url), assistant.embedder, fallback=extractive)
-        details = open(args.details, "w", encoding="utf-8") if args.details else None  # noqa: SIM115
         rows: list[dict] = []
+        if args.resume and args.details and Path(args.details).exists():
+            # a run cut short (a restart) goes on where it stopped, on the same sample and server settings
+            rows = [json.loads(line) for line in Path(args.details).read_text(encoding="utf-8").splitlines()]
+        done = {(r["lang"], r["qid"], r["answerer"]) for r in rows}
+        mode = "a" if args.resume else "w"
+        details = open(args.details, mode, encoding="utf-8") if args.details else None  # noqa: SIM115
         for lang, questions in (("vi", vi), ("en", en)):
             for q in questions:
                 for name, answerer in (("extractive", extractive), ("llm", generative)):
+                    if (lang, q.qid, name) in done:
+                        continue
                     assistant.answerer = answerer
                     start = time.perf_counter()
                     first = None
@@ -195,6 +204,7 @@ def main() -> None:
     parser.add_argument("--llm", default="openai:local")
     parser.add_argument("--llm-base-url", default="")
     parser.add_argument("--details", default="")
+    parser.add_argument("--resume", action="store_true", help="keep the rows already in --details, add the rest")
     parser.add_argument("--from-details", default="", help="only print the table of an earlier --details file")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args()
