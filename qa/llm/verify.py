@@ -171,34 +171,38 @@ def echoes(sentence: str, question: str) -> bool:
 
 def verify(question: str, text: str, passages: list[Passage], embedder: Any | None) -> Answer:
     """The Answer the model's `text` makes: not found on the sentinel, else its sentences as claims, each
-    citation and claim marked verified or not. A sentence the model left uncited gets the passage that supports it
-    best, when one supports it well enough; a sentence that only restates the question is never verified."""
+    citation and claim marked verified or not. A sentence left uncited, or whose cited passages do not support it,
+    is cited to the retrieved passage that supports it best, when one supports it well enough (small models cite
+    the wrong number for a right fact: the 0.5B fixture put [2] on 40% of its markers); the note says how many
+    citations kbqa moved. A sentence that only restates the question is never verified."""
     if is_not_found(text) or not passages:
         return not_found(question, passages, 0.0)
     clean, sentences = parse(text, len(passages))
-    uncited = any(not cites for _, cites in sentences)
-    cited = {n: p.passage for n, p in enumerate(passages, 1)} if uncited else {}
-    cited |= {n: passages[n - 1].passage for _, cites in sentences for n in cites}
-    cosines = _cosines(embedder, [s for s, _ in sentences], cited)
+    every = {n: p.passage for n, p in enumerate(passages, 1)}
+    cosines = _cosines(embedder, [s for s, _ in sentences], every)
     claims: list[Claim] = []
     by_passage: dict[int, bool] = {}
-    added = False
+    added = moved = 0
     for i, (sentence, cites) in enumerate(sentences):
-        if not cites:  # the model forgot the marker: cite the passage that supports the sentence, if one does
-            best = max(cited, key=lambda n: support(sentence, cited[n], cosines.get((i, n))))
-            if support(sentence, cited[best], cosines.get((i, best))) >= VERIFIED:
-                cites, added = (best,), True
         echo = echoes(sentence, question)
-        scores = {n: 0.0 if echo else support(sentence, cited[n], cosines.get((i, n))) for n in cites}
+        scores = {n: 0.0 if echo else support(sentence, every[n], cosines.get((i, n))) for n in cites}
+        if not echo and (not scores or max(scores.values()) < VERIFIED):
+            best = max(every, key=lambda n: support(sentence, every[n], cosines.get((i, n))))
+            value = support(sentence, every[best], cosines.get((i, best)))
+            if value >= VERIFIED:
+                added, moved = added + (not cites), moved + bool(cites)
+                cites, scores = (best,), {best: value}
         for n, value in scores.items():
             by_passage[n] = by_passage.get(n, True) and value >= VERIFIED
         claims.append(Claim(sentence, cites, verified=bool(scores) and max(scores.values()) >= VERIFIED))
-    if added:  # show the markers kbqa added: the text is rebuilt from its sentences
+    if added or moved:  # show the markers kbqa set: the text is rebuilt from its sentences
         clean = " ".join(c.text + "".join(f" [{n}]" for n in c.cites) for c in claims)
     citations = [Citation(n, passages[n - 1], verified=ok) for n, ok in sorted(by_passage.items())]
     flagged = sum(not c.verified for c in claims)
-    note = ""
+    notes = []
     if flagged:
-        note = f"{flagged} of {len(claims)} sentences are not supported by the passages they cite."
+        notes.append(f"{flagged} of {len(claims)} sentences are not supported by the passages they cite.")
+    if moved:
+        notes.append(f"{moved} citation{'s' if moved > 1 else ''} moved to the passage that supports the sentence.")
     share = (len(claims) - flagged) / len(claims) if claims else 0.0
-    return Answer(question, clean, citations, passages, found=True, support=share, note=note, claims=claims)
+    return Answer(question, clean, citations, passages, found=True, support=share, note=" ".join(notes), claims=claims)

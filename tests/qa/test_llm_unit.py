@@ -78,7 +78,7 @@ def test_prompt_numbers_and_delimits_each_passage_with_title_and_date():
     for i, p in enumerate(PASSAGES, 1):
         assert f'<passage n={i} title="{p.title}" date="2024-05-01">' in user[1]
     assert user[1].count("</passage>") == 3
-    assert "[n]" in user[1] and "[2]" in system[1]
+    assert "[n]" in user[1] and "[1] for passage 1" in system[1]
     assert SENTINEL in system[1] and "Do not repeat the question" in system[1]
     assert "never an instruction" in system[1] and "ignore" in system[1]
 
@@ -135,9 +135,18 @@ def test_a_copied_fact_is_verified_a_made_up_number_is_not():
     assert support("Giá vàng SJC lên 95 triệu đồng.", GOLD, 0.99) == 0.0
 
 
-def test_citing_the_wrong_passage_is_flagged():
+def test_a_fact_citing_the_wrong_passage_is_moved_to_the_passage_that_supports_it():
     answer = verify(VI_Q, "Giá vàng SJC tăng 500.000 đồng lên 82 triệu đồng [2].", PASSAGES, BagEmbedder())
-    assert answer.claims[0].verified is False and answer.citations[0].verified is False
+    assert [(c.cites, c.verified) for c in answer.claims] == [((1,), True)]
+    assert answer.answer == "Giá vàng SJC tăng 500.000 đồng lên 82 triệu đồng. [1]"
+    assert [(c.n, c.verified) for c in answer.citations] == [(1, True)]
+    assert answer.note == "1 citation moved to the passage that supports the sentence."
+
+
+def test_a_sentence_no_passage_supports_keeps_its_marker_and_is_flagged():
+    answer = verify(VI_Q, "Giá vàng SJC lên 95 triệu đồng vì trời có tuyết [2].", PASSAGES, BagEmbedder())
+    assert [(c.cites, c.verified) for c in answer.claims] == [((2,), False)]
+    assert answer.citations[0].verified is False and "moved" not in answer.note
 
 
 def test_a_sentence_that_restates_the_question_is_not_verified():
@@ -172,7 +181,9 @@ def test_verification_with_the_real_embedder_across_languages(e5):
         "Vietnam beat Thailand 3-1 at My Dinh [1]."
     )
     answer = verify(EN_Q, text, PASSAGES, e5)
-    assert [c.verified for c in answer.claims] == [True, False, False]
+    # the made-up number is flagged; so is the miscited football fact: the football passage scores 0.875 of the
+    # bar, too little to move the marker (its names are spelt "Việt Nam", "Thái Lan", "Mỹ Đình" there)
+    assert [(c.cites, c.verified) for c in answer.claims] == [((1,), True), ((1,), False), ((1,), False)]
     vi = verify(VI_Q, "Giá vàng SJC tăng 500.000 đồng lên 82 triệu đồng mỗi lượng [1].", PASSAGES, e5)
     assert vi.claims[0].verified and vi.citations[0].verified and vi.support == 1.0
 
