@@ -45,6 +45,8 @@ VERIFIED = 1.0  # support() at or above this: the passage supports the sentence
 _MARKER = re.compile(r"\s*\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[^\W\d_]+")
+_LIST_NUMBER = re.compile(r"\**\d{1,2}[.)]\**")  # "1." or "**2.**" alone: a numbered list's number
+_BULLET = re.compile(r"^(?:[-*•]|\d{1,2}\))\s+")  # "- ", "* ", "• ", "1) " opening an item
 
 
 def is_not_found(text: str) -> bool:
@@ -69,21 +71,31 @@ def clean_markers(text: str, k: int) -> str:
 
 def parse(text: str, k: int) -> tuple[str, list[tuple[str, tuple[int, ...]]]]:
     """The answer text with invalid markers dropped, and its sentences (marker-free) with the passages (1..k) each
-    cites. A marker opening a sentence ("… fact. [2] Next …") belongs to the sentence before it."""
+    cites. A marker opening a sentence ("… fact. [2] Next …") belongs to the sentence before it. List numbers and
+    bullets ("1. Fact [2]", "- Fact [1]") are not sentences: a number's markers go to the item it opens."""
     clean = clean_markers(text, k)
     sentences: list[tuple[str, list[int]]] = []
+    pending: list[int] | None = None  # after a list number: the markers for the item it opens
     for start, end in split_sentences(clean):
         piece = clean[start:end]
         lead = re.match(r"(?:\s*\[[\d,;\s]+\])+", piece)
-        if lead and sentences:
+        if lead and pending is not None:
+            pending.extend(_numbers(lead.group()))
+            piece = piece[lead.end() :]
+        elif lead and sentences:
             sentences[-1][1].extend(_numbers(lead.group()))
             piece = piece[lead.end() :]
         words = " ".join(_MARKER.sub(" ", piece).split())
-        words = re.sub(r"\s+([.,;:!?…])", r"\1", words)
-        if any(ch.isalnum() for ch in words):
-            sentences.append((words, _numbers(piece)))
+        words = _BULLET.sub("", re.sub(r"\s+([.,;:!?…])", r"\1", words))
+        if _LIST_NUMBER.fullmatch(words):
+            pending = [*(pending or []), *_numbers(piece)]
+        elif any(ch.isalnum() for ch in words):
+            sentences.append((words, [*(pending or []), *_numbers(piece)]))
+            pending = None
         elif sentences:
             sentences[-1][1].extend(_numbers(piece))
+    if pending and sentences:
+        sentences[-1][1].extend(pending)
     return clean, [(s, tuple(dict.fromkeys(cites))) for s, cites in sentences]
 
 
@@ -178,6 +190,8 @@ def verify(question: str, text: str, passages: list[Passage], embedder: Any | No
     if is_not_found(text) or not passages:
         return not_found(question, passages, 0.0)
     clean, sentences = parse(text, len(passages))
+    if not sentences:  # nothing but list numbers or markers ("2. [1]")
+        return not_found(question, passages, 0.0)
     every = {n: p.passage for n, p in enumerate(passages, 1)}
     cosines = _cosines(embedder, [s for s, _ in sentences], every)
     claims: list[Claim] = []

@@ -123,6 +123,23 @@ def test_a_marker_opening_a_sentence_belongs_to_the_one_before():
     assert sentences == [("Giá vàng tăng.", (1,)), ("Người mua xếp hàng.", (1, 2))]
 
 
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("1. Giá vàng tăng [2].", [("Giá vàng tăng.", (2,))]),
+        ("1. Giá tăng. [2] 2. [3] Người mua xếp hàng.", [("Giá tăng.", (2,)), ("Người mua xếp hàng.", (3,))]),
+        ("- Cá hồi [1]\n- Cá mòi [2]", [("Cá hồi", (1,)), ("Cá mòi", (2,))]),
+        ("2. [1]", []),
+    ],
+)
+def test_list_numbers_and_bullets_are_not_sentences(reply, expected):
+    assert parse(reply, 3)[1] == expected
+
+
+def test_a_reply_of_nothing_but_a_list_number_is_not_found():
+    assert verify(VI_Q, "2. [1]", PASSAGES, BagEmbedder()).found is False
+
+
 # verification
 
 
