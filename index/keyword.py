@@ -32,6 +32,13 @@ def term_ids(tokens: Sequence[str]) -> np.ndarray:
     return np.fromiter((zlib.crc32(t.encode("utf-8")) & mask for t in tokens), dtype=np.int64, count=len(tokens))
 
 
+def joined(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """One term's postings (chunk ids, term frequencies) from its parts (segments or blocks); empty for none."""
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    return np.concatenate([c for c, _ in parts]), np.concatenate([t for _, t in parts])
+
+
 def bm25_top(
     postings: Sequence[tuple[np.ndarray, np.ndarray]], lengths: np.ndarray, n: int, avgdl: float, k: int
 ) -> list[tuple[int, float]]:
@@ -191,9 +198,7 @@ class KeywordIndex:
             return []
         found = []
         for tid in np.unique(term_ids(self.query_terms(query))):
-            postings = [s.postings(tid) for s in self._segments]
-            chunks = np.concatenate([c for c, _ in postings])
-            tfs = np.concatenate([t for _, t in postings])
+            chunks, tfs = joined([s.postings(tid) for s in self._segments])
             keep = self._alive[chunks]
             found.append((chunks[keep], tfs[keep]))
         return bm25_top(found, self._length, self._n, self._avgdl, k)

@@ -66,25 +66,25 @@ class GenerativeAnswerer:
         chat = messages(question, passages)
         try:
             pieces = self._pieces(chat)
-            head = _head(pieces)
-            parts = [head]
-            if not is_not_found(head) and language_of(head, default=None) not in (None, language(question)):
+            text = _head(pieces)
+            if is_not_found(text):
+                pass  # the sentinel is never shown
+            elif language_of(text, default=None) not in (None, language(question)):
                 # small models often answer in the passages' language: the whole reply is translated, unseen, and
                 # shown whole with its own markers (the 0.5B fixture model renumbered them when translating)
-                first = head + "".join(pieces)
-                translated = "".join(self._pieces(translation(first, question)))
-                parts = [carry_markers(first, translated, len(passages))]
-                yield parts[0]
-            elif not is_not_found(head):
-                yield head
+                reply = text + "".join(pieces)
+                text = carry_markers(reply, "".join(self._pieces(translation(reply, question))), len(passages))
+                yield text
+            else:
+                yield text
                 for piece in pieces:
-                    parts.append(piece)
+                    text += piece
                     yield piece
             pieces.close()
         except Exception as exc:  # unreachable, timed out, refused, model error: the extractive answer stands in
             yield self._fallback(inputs, exc)
             return
-        yield verify(question, "".join(parts), passages, self.embedder)
+        yield verify(question, text, passages, self.embedder)
 
     def _pieces(self, chat: list[tuple[str, str]]) -> Iterator[str]:
         """The model's reply to `chat`, piece by piece (empty pieces left out)."""

@@ -4,6 +4,7 @@ whether each cited passage supports the sentence citing it (embedding similarity
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,11 +80,8 @@ def parse(text: str, k: int) -> tuple[str, list[tuple[str, tuple[int, ...]]]]:
     for start, end in split_sentences(clean):
         piece = clean[start:end]
         lead = re.match(r"(?:\s*\[[\d,;\s]+\])+", piece)
-        if lead and pending is not None:
-            pending.extend(_numbers(lead.group()))
-            piece = piece[lead.end() :]
-        elif lead and sentences:
-            sentences[-1][1].extend(_numbers(lead.group()))
+        if lead and (pending is not None or sentences):
+            (sentences[-1][1] if pending is None else pending).extend(_numbers(lead.group()))
             piece = piece[lead.end() :]
         words = " ".join(_MARKER.sub(" ", piece).split())
         words = _BULLET.sub("", re.sub(r"\s+([.,;:!?…])", r"\1", words))
@@ -106,9 +104,12 @@ def carry_markers(source: str, translated: str, k: int) -> str:
     _, theirs = parse(translated, k)
     if len(ours) != len(theirs) or not any(cites for _, cites in ours):
         return translated
-    return " ".join(
-        text + "".join(f" [{n}]" for n in cites) for (text, _), (_, cites) in zip(theirs, ours, strict=True)
-    )
+    return with_markers((text, cites) for (text, _), (_, cites) in zip(theirs, ours, strict=True))
+
+
+def with_markers(sentences: Iterable[tuple[str, tuple[int, ...]]]) -> str:
+    """Sentences joined, each followed by its markers: "Fact. [1] Other fact. [2] [3]"."""
+    return " ".join(text + "".join(f" [{n}]" for n in cites) for text, cites in sentences)
 
 
 def _numbers(text: str) -> list[int]:
@@ -199,18 +200,17 @@ def verify(question: str, text: str, passages: list[Passage], embedder: Any | No
     added = moved = 0
     for i, (sentence, cites) in enumerate(sentences):
         echo = echoes(sentence, question)
-        scores = {n: 0.0 if echo else support(sentence, every[n], cosines.get((i, n))) for n in cites}
-        if not echo and (not scores or max(scores.values()) < VERIFIED):
-            best = max(every, key=lambda n: support(sentence, every[n], cosines.get((i, n))))
-            value = support(sentence, every[best], cosines.get((i, best)))
-            if value >= VERIFIED:
-                added, moved = added + (not cites), moved + bool(cites)
-                cites, scores = (best,), {best: value}
+        every_score = {n: 0.0 if echo else support(sentence, text, cosines.get((i, n))) for n, text in every.items()}
+        best = max(every_score, key=every_score.__getitem__)
+        if max((every_score[n] for n in cites), default=0.0) < VERIFIED <= every_score[best]:
+            added, moved = added + (not cites), moved + bool(cites)
+            cites = (best,)
+        scores = {n: every_score[n] for n in cites}
         for n, value in scores.items():
             by_passage[n] = by_passage.get(n, True) and value >= VERIFIED
         claims.append(Claim(sentence, cites, verified=bool(scores) and max(scores.values()) >= VERIFIED))
     if added or moved:  # show the markers kbqa set: the text is rebuilt from its sentences
-        clean = " ".join(c.text + "".join(f" [{n}]" for n in c.cites) for c in claims)
+        clean = with_markers((c.text, c.cites) for c in claims)
     citations = [Citation(n, passages[n - 1], verified=ok) for n, ok in sorted(by_passage.items())]
     flagged = sum(not c.verified for c in claims)
     notes = []

@@ -257,6 +257,9 @@ def test_an_answer_in_the_question_language_is_asked_for_once(question, reply):
     model = RecordingChat(messages=iter([AIMessage(content=reply)]), calls=[])
     items = list(GenerativeAnswerer(model, BagEmbedder(), fallback=ExtractiveAnswerer(None)).stream(_inputs(question)))
     assert len(model.calls) == 1 and isinstance(items[-1], Answer)
+    shown = "".join(i for i in items if isinstance(i, str))
+    assert shown == ("" if reply == SENTINEL else reply)  # streamed as the model wrote it, untranslated
+    assert items[-1].found is (reply != SENTINEL)
 
 
 def test_an_unreachable_model_gives_the_extractive_answer_with_a_note():

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from kbqa.index.keyword import Segment, bm25_top, term_ids
+from kbqa.index.keyword import Segment, bm25_top, joined, term_ids
 from kbqa.index.store.postgres.schema import ALIVE
 from kbqa.index.tokenize_vi import get_tokenizer
 
@@ -71,8 +71,7 @@ def write_blocks(conn: Any, segments: list[Segment], generation: int, dead: np.n
         for i, term in enumerate(terms):
             chunks, tfs = new.chunks[new.starts[i] : new.starts[i + 1]], new.tfs[new.starts[i] : new.starts[i + 1]]
             if term in old:
-                chunks = np.concatenate([*(c for c, _ in old[term]), chunks])
-                tfs = np.concatenate([*(t for _, t in old[term]), tfs])
+                chunks, tfs = joined([*old[term], (chunks, tfs)])
             keep = ~np.isin(chunks, dead)
             if keep.any():
                 copy.write_row((term, generation, *encode(chunks[keep], tfs[keep])))
@@ -178,8 +177,7 @@ class PgKeywords:
             for term, chunks, tfs in cur.execute(BLOCKS, {"terms": missing, "g": self.generation}):
                 parts[term].append(decode(chunks, tfs))
         for term in missing:
-            chunks = np.concatenate([c for c, _ in parts[term]]) if parts[term] else np.zeros(0, "<i4")
-            tfs = np.concatenate([f for _, f in parts[term]]) if parts[term] else np.zeros(0, "<f4")
+            chunks, tfs = joined(parts[term])
             live = lengths[chunks] > 0
             found[term] = (chunks[live], tfs[live])
         with self._lock:
