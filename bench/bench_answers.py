@@ -13,7 +13,7 @@ import argparse
 from dataclasses import replace
 
 from kbqa.config import Settings
-from kbqa.index.embedders import get_embedder
+from kbqa.index.embed.embedders import get_embedder
 from kbqa.index.keyword import KeywordIndex
 from kbqa.index.store.embedded import Store
 from kbqa.qa import rerank

@@ -46,9 +46,9 @@ def write_articles(path: Path, n: int, out: Path) -> int:
 
 def fresh_cache(work: Path) -> Path:
     """An empty embedding cache that shares the user's converted model, ONNX export and bulk-engine pick."""
-    from kbqa.index.bulk_engine import CHOICE_FILE
-    from kbqa.index.e5_convert import STAMP_FILE, default_cache_dir
-    from kbqa.index.e5_onnx import ensure_onnx
+    from kbqa.index.embed.bulk_engine import CHOICE_FILE
+    from kbqa.index.embed.e5_convert import STAMP_FILE, default_cache_dir
+    from kbqa.index.embed.e5_onnx import ensure_onnx
 
     model = ensure_onnx().parent
     cache = work / "cache"
@@ -87,8 +87,8 @@ def chunk_texts(docs: Path) -> list[str]:
 def pick_engine(texts: list[str]):
     """The bulk engine `kbqa index` takes on this machine for a job of these texts."""
     from kbqa.config import Settings
-    from kbqa.index.bulk_engine import spread
-    from kbqa.index.embedders import FAST_ENGINE_MIN_TEXTS, get_embedder
+    from kbqa.index.embed.bulk_engine import spread
+    from kbqa.index.embed.embedders import FAST_ENGINE_MIN_TEXTS, get_embedder
 
     return get_embedder(Settings().embedder).bulk(max(len(texts), FAST_ENGINE_MIN_TEXTS), spread(texts))
 
@@ -96,7 +96,7 @@ def pick_engine(texts: list[str]):
 def raw_speed(engine, texts: list[str], sample: int) -> tuple[str, int, float]:
     """(engine name, texts, chunks/s) of `engine`, warm, on the job's chunk texts in the build's order/batches."""
     from kbqa.index.build import EMBED_BATCH
-    from kbqa.index.bulk_engine import spread
+    from kbqa.index.embed.bulk_engine import spread
 
     if sample and len(texts) > sample:
         texts = spread(texts, sample)

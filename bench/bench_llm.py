@@ -40,9 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engines import cpu_flags  # noqa: E402
 
 from kbqa.config import Settings  # noqa: E402
-from kbqa.index.tokenize_vi import language_of  # noqa: E402
 from kbqa.qa.answer.records import language  # noqa: E402
 from kbqa.qa.eval import corpus_store, read_corpus, read_questions  # noqa: E402
+from kbqa.text.language import language_of  # noqa: E402
 
 
 def _norm(text: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from kbqa.config import Settings
-from kbqa.index.embedders import get_embedder
+from kbqa.index.embed.embedders import get_embedder
 from kbqa.index.keyword import KeywordIndex
 from kbqa.index.store.embedded import Store
 from kbqa.qa import search as hybrid

@@ -112,7 +112,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,50000,100000")
     parser.add_argument("--english", type=int, default=40, help="English questions (first N of the file)")
     args = parser.parse_args()
-    from kbqa.index.embedders import get_embedder
+    from kbqa.index.embed.embedders import get_embedder
     from kbqa.index.store.embedded import read_manifest
 
     embedder = get_embedder("e5-small-q4")

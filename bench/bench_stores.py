@@ -119,7 +119,7 @@ def main() -> None:
     from kbqa.qa.chain import Assistant
 
     if not (args.store / "CURRENT").exists():
-        from kbqa.index.embedders import get_embedder
+        from kbqa.index.embed.embedders import get_embedder
 
         embedder = get_embedder(Settings().embedder)
         started = time.perf_counter()

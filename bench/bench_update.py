@@ -51,7 +51,7 @@ def main() -> None:
     args = parser.parse_args()
     from kbqa.config import Settings
     from kbqa.index.build import add_paths, remove_documents
-    from kbqa.index.embedders import get_embedder
+    from kbqa.index.embed.embedders import get_embedder
     from kbqa.index.store.embedded import Store
 
     settings = Settings(store=str(args.workdir / "store"), cache=str(args.workdir / "cache"))

@@ -38,10 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engines import cpu_flags  # noqa: E402
 
 from kbqa.config import Settings  # noqa: E402
-from kbqa.index.chunking import split_sentences  # noqa: E402
-from kbqa.index.tokenize_vi import is_vietnamese  # noqa: E402
 from kbqa.qa.eval import _norm, corpus_store, read_corpus, read_questions  # noqa: E402
 from kbqa.qa.llm import verify  # noqa: E402
+from kbqa.text.language import is_vietnamese  # noqa: E402
+from kbqa.text.sentences import split_sentences  # noqa: E402
 
 # Vietnamese question words, longest first: the answer goes where the question word was.
 QWORDS = [

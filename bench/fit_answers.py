@@ -25,10 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 from kbqa.config import Settings  # noqa: E402
 from kbqa.index.keyword import KeywordIndex  # noqa: E402
-from kbqa.index.tokenize_vi import is_vietnamese  # noqa: E402
 from kbqa.qa.answer import extractive  # noqa: E402
 from kbqa.qa.answer.sentences import FEATURES, candidates  # noqa: E402
 from kbqa.qa.eval import _norm, corpus_store, left_out, read_corpus, read_questions  # noqa: E402
+from kbqa.text.language import is_vietnamese  # noqa: E402
 
 SUPPORT = extractive.SUPPORT_FEATURES
 
@@ -44,7 +44,7 @@ def holds(text: str, answers: list[str]) -> bool:
 
 def collect(args: argparse.Namespace) -> list[dict]:
     """Per Vietnamese question: its candidates' features and labels, and the retrieval evidence."""
-    from kbqa.index.embedders import get_embedder
+    from kbqa.index.embed.embedders import get_embedder
     from kbqa.index.store.embedded import Store
     from kbqa.qa.search import HybridSearch
 

@@ -14,11 +14,11 @@ import numpy as np
 
 from kbqa.config import Settings
 from kbqa.errors import IndexMissingError, InputError, check_embedder
-from kbqa.index.bulk_engine import spread
 from kbqa.index.chunking import chunk_document, embedding_text
 from kbqa.index.clean import clean_document
-from kbqa.index.embed_cache import CACHE_FILE, EmbeddingCache, cache_path
-from kbqa.index.embedders import Embedder, get_embedder
+from kbqa.index.embed.bulk_engine import spread
+from kbqa.index.embed.cache import CACHE_FILE, EmbeddingCache, cache_path
+from kbqa.index.embed.embedders import Embedder, get_embedder
 from kbqa.index.loaders import display_path, find_files, read_files
 from kbqa.index.progress import EmbedProgress
 from kbqa.index.records import ChunkRecord, DocRecord, text_hash

@@ -6,8 +6,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from kbqa.index.chunking import split_sentences
 from kbqa.index.records import DocRecord
+from kbqa.text.sentences import split_sentences
 
 # Navigation and share-widget lines of Vietnamese (and English) news sites. Hand-written: no library
 # knows these sites' plain-text leftovers (trafilatura works on HTML, and these files are already text).

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kbqa.index.tokenize_vi import DEFAULT_TOKENIZER, get_tokenizer
+from kbqa.text.tokenize import DEFAULT_TOKENIZER, get_tokenizer
 
 # Hand-written on numpy rather than bm25s: bm25s precomputes every score into one matrix, so adding one
 # article means re-indexing everything (21 s at 50k chunks, measured), and SQLite FTS5's bm25() takes ~1 s

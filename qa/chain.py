@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from kbqa.config import Settings
 from kbqa.errors import InputError
-from kbqa.index.embedders import get_embedder
+from kbqa.index.embed.embedders import get_embedder
 from kbqa.index.records import Passage
 from kbqa.index.store.api import open_store
 from kbqa.qa.answer import Answer, ExtractiveAnswerer

@@ -208,7 +208,7 @@ def evaluate(
     """Ask every question against the store in `settings` (`ids`: store doc_id → corpus id) and score it;
     questions whose document is not in the store count as unanswerable. `details` gets one JSON line per
     question (its answer, support, and what was right)."""
-    from kbqa.index.embedders import get_embedder
+    from kbqa.index.embed.embedders import get_embedder
     from kbqa.index.keyword import for_store
     from kbqa.index.store.api import open_store
     from kbqa.qa.answer import ExtractiveAnswerer

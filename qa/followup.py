@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kbqa.index.tokenize_vi import STOPWORDS, syllables
+from kbqa.text.tokenize import STOPWORDS, syllables
 
 # "Còn X thì sao?", "X thì sao?", "Thế còn X?", "Vậy còn X?", "Còn X?", "What about X?", "How about X?", "And X?"
 _CUES = (

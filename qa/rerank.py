@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from kbqa.index.chunking import split_sentences
 from kbqa.index.records import Passage
-from kbqa.index.tokenize_vi import bigram_tokens
+from kbqa.text.sentences import split_sentences
+from kbqa.text.tokenize import bigram_tokens
 
 DEPTH = 10  # the fused passages reordered (deeper gained nothing on ViNewsQA dev, and each costs ~0.2 ms)
 SENTENCE_WEIGHT = 1.0  # for a Vietnamese question fully covered by the corpus (scaled like the keyword weight)

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kbqa.index.records import Passage
-from kbqa.index.tokenize_vi import is_vietnamese
 from kbqa.qa.rerank import DEPTH, rerank, term_weights
+from kbqa.text.language import is_vietnamese
 
 KEYWORD_WEIGHT = 5.0  # keyword weight for a Vietnamese question whose terms all occur in the corpus (tuned on dev)
 ENGLISH_FACTOR = 0.3  # English questions over (mostly Vietnamese) text: keyword matches are names and numbers

@@ -13,9 +13,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # what each stage may import of kbqa (seeds/ → index/ → qa/ → ui/; kbqa/ holds config and errors for all, and the
 # CLI, which calls every stage); the CLI is imported by none
 ALLOWED = {
-    "index": {"kbqa.config", "kbqa.errors", "kbqa.index"},
-    "qa": {"kbqa.config", "kbqa.errors", "kbqa.index", "kbqa.qa"},
-    "ui": {"kbqa.config", "kbqa.errors", "kbqa.index", "kbqa.qa", "kbqa.ui"},
+    "index": {"kbqa.config", "kbqa.errors", "kbqa.text", "kbqa.index"},
+    "qa": {"kbqa.config", "kbqa.errors", "kbqa.text", "kbqa.index", "kbqa.qa"},
+    "ui": {"kbqa.config", "kbqa.errors", "kbqa.text", "kbqa.index", "kbqa.qa", "kbqa.ui"},
 }
 
 

@@ -5,7 +5,7 @@
   vectors.py     vectors.f32 and the ANN index (ann.py)
   keywords.py    each generation's keyword (BM25) index
 
-The embedding cache is not here: one per user is shared by every store (index/embed_cache.py).
+The embedding cache is not here: one per user is shared by every store (index/embed/cache.py).
 
 A commit has each part write the new generation's files, commits the records tagged with the new generation,
 then renames CURRENT: readers only see rows of generations up to the one CURRENT names, so they never see a

@@ -200,7 +200,7 @@ def _keyword_problems(data: Path, generation: int, live: np.ndarray | None, fix:
 
 def cache_problems(cache_dir: str | Path) -> list[Problem]:
     """What is wrong with the embedding cache in `cache_dir` (a damaged one is set aside by the next build)."""
-    from kbqa.index.embed_cache import cache_path
+    from kbqa.index.embed.cache import cache_path
 
     path = cache_path(cache_dir)
     if not path.is_file():

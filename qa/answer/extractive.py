@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from kbqa.index.records import Passage
-from kbqa.index.tokenize_vi import bigram_tokens, is_vietnamese
 from kbqa.qa.answer import weights
 from kbqa.qa.answer.marks import answer_marks
 from kbqa.qa.answer.records import VIETNAMESE_SOURCES, Answer, compose, not_found
 from kbqa.qa.answer.sentences import FEATURES, QUESTION_KINDS, Candidate, candidates, names
+from kbqa.text.language import is_vietnamese
+from kbqa.text.tokenize import bigram_tokens
 
 WEAK_LEXICAL = 0.25  # below this best term coverage an English question shares no words with the (Vietnamese) text
 SEMANTIC_PASSAGES = 3  # when lexical matching is weak, embed the sentences of this many top passages

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kbqa.index.records import Passage
-from kbqa.index.tokenize_vi import language_of
+from kbqa.text.language import language_of
 
 NOT_FOUND = {"vi": "Không tìm thấy câu trả lời trong các bài viết.", "en": "The articles don't answer this."}
 VIETNAMESE_SOURCES = "The quoted sentences are from Vietnamese articles."

@@ -7,10 +7,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from kbqa.index.chunking import split_sentences
 from kbqa.index.records import Passage
-from kbqa.index.tokenize_vi import STOPWORDS, bigram_tokens, syllables
 from kbqa.qa.followup import names as name_spans
+from kbqa.text.sentences import split_sentences
+from kbqa.text.tokenize import STOPWORDS, bigram_tokens, syllables
 
 MIN_SENTENCE_CHARS = 12
 # A sentence opening with one of these refers back to the one before it ("It opened in 1889.").

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from kbqa.index.records import Passage
-from kbqa.index.tokenize_vi import language_of
 from kbqa.qa.answer.records import Answer, language, not_found
 from kbqa.qa.llm.prompt import messages, translation
 from kbqa.qa.llm.verify import carry_markers, is_not_found, verify
+from kbqa.text.language import language_of
 
 PROBE_LETTERS = 40  # letters of a reply read before its language is judged (about 8 words, 0.4 s at 25 tokens/s)
 FALLBACK_NOTE = "The language model could not be reached ({reason}); this is the extractive answer."

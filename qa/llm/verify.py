@@ -10,11 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from kbqa.index.chunking import split_sentences
 from kbqa.index.records import Passage
-from kbqa.index.tokenize_vi import STOPWORDS, language_of
 from kbqa.qa.answer.records import Answer, Citation, Claim, not_found
 from kbqa.qa.llm.prompt import SENTINEL
+from kbqa.text.language import language_of
+from kbqa.text.sentences import split_sentences
+from kbqa.text.tokenize import STOPWORDS
 
 
 @dataclass(frozen=True)

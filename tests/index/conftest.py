@@ -19,6 +19,6 @@ def fresh_settings(tmp_path: Path) -> Settings:
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled e5 model converted for torch, once per session, into an empty cache."""
-    from kbqa.index.e5_convert import ensure_converted
+    from kbqa.index.embed.e5_convert import ensure_converted
 
     return ensure_converted(tmp_path_factory.mktemp("kbqa-cache"))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from kbqa.index.chunking import chunk_document, split_sentences
+from kbqa.index.chunking import chunk_document
 from kbqa.index.clean import clean_document
 from kbqa.index.records import DocRecord
+from kbqa.text.sentences import split_sentences
 from tests.conftest import SEEDS
 
 

@@ -19,7 +19,7 @@ import pytest
 from kbqa.config import Settings
 from kbqa.index.build import build_index, indexed_hash, load_documents
 from kbqa.index.chunking import chunk_document, embedding_text
-from kbqa.index.embed_cache import EmbeddingCache, cache_path
+from kbqa.index.embed.cache import EmbeddingCache, cache_path
 from kbqa.index.records import text_hash
 from kbqa.index.store.api import open_store
 from kbqa.qa.chain import Assistant

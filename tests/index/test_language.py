@@ -1,4 +1,4 @@
-"""Which language a question or an answer is written in (kbqa.index.tokenize_vi.language_of)."""
+"""Which language a question or an answer is written in (kbqa.text.language.language_of)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kbqa.index.chunking import split_sentences
-from kbqa.index.tokenize_vi import is_vietnamese, language_of
+from kbqa.text.language import is_vietnamese, language_of
+from kbqa.text.sentences import split_sentences
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 

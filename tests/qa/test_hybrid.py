@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from kbqa.index.embedders import get_embedder
+from kbqa.index.embed.embedders import get_embedder
 from kbqa.index.keyword import KeywordIndex
 from kbqa.index.store.api import open_store
 from kbqa.qa.retriever import PassageRetriever

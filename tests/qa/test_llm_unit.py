@@ -186,7 +186,7 @@ def test_the_sentinel_with_markers_or_nothing_but_markers_is_not_found(reply):
 
 @pytest.fixture(scope="module")
 def e5():
-    from kbqa.index.embedders import get_embedder
+    from kbqa.index.embed.embedders import get_embedder
 
     return get_embedder("e5-small-q4")
 

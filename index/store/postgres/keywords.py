@@ -16,7 +16,7 @@ import numpy as np
 
 from kbqa.index.keyword import Segment, bm25_top, joined, term_ids
 from kbqa.index.store.postgres.schema import ALIVE
-from kbqa.index.tokenize_vi import get_tokenizer
+from kbqa.text.tokenize import get_tokenizer
 
 MERGE_AT = 8  # blocks a term may have live; a commit touching a term with more merges them into one
 CACHED_POSTINGS = 4_000_000  # postings a reader keeps (per generation, the most recently used terms; ~32 MB)

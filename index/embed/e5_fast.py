@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch  # OMP_WAIT_POLICY=PASSIVE is set by index/__init__.py before any OpenMP runtime loads
 
-from kbqa.index.e5_convert import E5Tokenizer, ensure_converted
-from kbqa.index.e5_windows import WindowedE5
+from kbqa.index.embed.e5_convert import E5Tokenizer, ensure_converted
+from kbqa.index.embed.e5_windows import WindowedE5
 
 DEFAULT_BATCH = 16
 

@@ -1,0 +1,1 @@
+"""Text helpers both stages use: tokens for keyword search, sentence boundaries, language."""
