@@ -334,18 +334,25 @@ def test_focus_narrows_the_passages_the_model_sees():
 # models and settings
 
 
-def test_chat_model_specs(monkeypatch):
+def test_chat_model_specs():
     with pytest.raises(InputError, match="ollama:<model>"):
         chat_model("gpt4")
     with pytest.raises(InputError, match="no such model file"):
         chat_model("llamacpp:/nowhere/model.gguf")
+
+
+def test_an_openai_model_needs_a_key_or_a_server(monkeypatch):
+    # the key is checked once the package is there (without the [llm] extra: test_a_missing_package_names_the_extra)
+    pytest.importorskip("langchain_openai")
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(InputError, match="OPENAI_API_KEY"):
         chat_model("openai:gpt-4o-mini")
-    pytest.importorskip("langchain_openai")
     model = chat_model("openai:qwen", base_url="http://127.0.0.1:8080/v1", timeout=5)
     assert model.model_name == "qwen" and str(model.openai_api_base) == "http://127.0.0.1:8080/v1"
     assert model.max_tokens == MAX_TOKENS  # an answer that runs on is cut, not waited for
+
+
+def test_an_ollama_model_caps_its_tokens():
     pytest.importorskip("langchain_ollama")
     ollama = chat_model("ollama:qwen2.5:0.5b")
     assert ollama.model == "qwen2.5:0.5b" and ollama.num_predict == MAX_TOKENS
