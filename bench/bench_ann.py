@@ -110,7 +110,7 @@ def serve(args: argparse.Namespace) -> None:
 
     settings = Settings(store=args.store)
     store = Store(settings.store)
-    embedder = get_embedder(settings.embedder)
+    embedder = get_embedder(settings)
     store.search(embedder.embed_query("Hà Nội"), 10)
     cold = time.perf_counter() - started
     questions = ["Giá xăng hôm nay", "Bóng đá Việt Nam", "Thời tiết miền Bắc", "Who won the election?"] * 10
@@ -155,7 +155,7 @@ def store_part(args: argparse.Namespace) -> None:
     exact = ann.exact_index(manifest.dim, np.ascontiguousarray(rows), np.arange(manifest.rows, dtype=np.int64))
     truth, line = timed(lambda q: exact.search(q.astype(np.float32), 10)[1], queries)
     print(f"exact (IndexFlatIP, {manifest.rows}): {line}")
-    found, line = timed(lambda q: np.array([[p.chunk_id for p in store.search(q[0], 10)]]), queries)
+    found, line = timed(lambda q: np.array([[hit.chunk_id for hit in store.search(q[0], 10)]]), queries)
     print(f"Store.search via HNSW efSearch={ann.EF_SEARCH}: {line}  recall@10 {recall(found, truth):.3f}")
     exact.reset()
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}

@@ -19,7 +19,7 @@ from kbqa.index.store.embedded import Store
 from kbqa.qa import rerank
 from kbqa.qa.answer import ExtractiveAnswerer
 from kbqa.qa.eval import DEPTH, _norm, contains_answer, corpus_store, first_gold_rank, read_corpus, read_questions
-from kbqa.qa.search import HybridSearch
+from kbqa.qa.search import FixedKeywords, HybridRetriever
 
 
 class CachedEmbedder:
@@ -64,15 +64,16 @@ def run(corpus: str, questions: str, cache: str, chunk_chars: list[int], caps: l
     for size in chunk_chars:
         with corpus_store(docs, replace(Settings(), chunk_chars=size), cache) as (settings, ids):
             store = Store(settings.store)
-            embedder = get_embedder(settings.embedder)
+            embedder = get_embedder(settings)
             cached = CachedEmbedder(embedder)
-            search = HybridSearch(store, cached, KeywordIndex.build(*store.chunk_texts()), settings.k)
-            answerer = ExtractiveAnswerer(cached, evidence=search.evidence)
+            search = HybridRetriever(store, cached, FixedKeywords(KeywordIndex.build(*store.chunk_texts())))
+            answerer = ExtractiveAnswerer(cached)
             for sentence_weight, cap in [(0.0, None), (default_weight, None), *((default_weight, c) for c in caps)]:
                 rerank.SENTENCE_WEIGHT = sentence_weight
                 hits1 = hits5 = mrr = reachable = cited = answer_ok = 0.0
                 for q in asked:
-                    passages = diversify(search.search(q.question, DEPTH), cap)
+                    retrieval = search.retrieve(q.question, DEPTH)
+                    passages = diversify(retrieval.passages, cap)
                     rank = first_gold_rank([ids.get(p.doc_id, p.doc_id) for p in passages], q.doc_id)
                     if rank is not None:
                         hits1 += rank == 1
@@ -80,7 +81,7 @@ def run(corpus: str, questions: str, cache: str, chunk_chars: list[int], caps: l
                         mrr += 1 / rank
                     top = passages[: settings.k]
                     reachable += contains_answer(top, q.answers)
-                    out = answerer({"question": q.question, "passages": top})
+                    out = answerer.answer(q.question, replace(retrieval, passages=top))
                     cited += contains_answer([c.passage for c in out.citations], q.answers)
                     answer_ok += out.found and any(_norm(a) in _norm(out.answer) for a in q.answers if a.strip())
                 n = len(asked)

@@ -21,10 +21,12 @@ from bench_scale import loadavg, questions  # noqa: E402
 
 
 def steps(store: str, qs: list[str]) -> dict[str, list[float]]:
-    from kbqa.config import Settings
+    from kbqa.config import load_settings
     from kbqa.qa.chain import Assistant
+    from kbqa.qa.search import StoreKeywords
 
-    assistant = Assistant(Settings(store=store))
+    assistant = Assistant(load_settings({"store": store}))  # KBQA_QUERY_ENGINE too (see main)
+    store_keywords = StoreKeywords(assistant.store)
     for q in qs[:5]:
         assistant.ask(q)
     times: dict[str, list[float]] = {"query embedding": [], "dense search": [], "keyword search": [], "passages": []}
@@ -37,7 +39,7 @@ def steps(store: str, qs: list[str]) -> dict[str, list[float]]:
         started = time.perf_counter()
         assistant.store.search(vector, 20)
         times["dense search"].append(time.perf_counter() - started)
-        keywords = assistant.keywords.current()
+        keywords = store_keywords.current()
         started = time.perf_counter()
         hits = keywords.search(q, 20)
         for term in keywords.query_terms(q):

@@ -15,6 +15,7 @@ from kbqa.index.keyword import KeywordIndex
 from kbqa.index.store.embedded import Store
 from kbqa.qa import search as hybrid
 from kbqa.qa.eval import corpus_store, read_corpus, read_questions
+from kbqa.qa.rerank import term_weights
 
 N = 30
 
@@ -122,7 +123,7 @@ def main() -> None:
     docs = read_corpus(args.corpus)
     with corpus_store(docs, Settings(), cache=cache) as (settings, ids):
         store = Store(settings.store)
-        embedder = get_embedder(settings.embedder)
+        embedder = get_embedder(settings)
         chunk_ids, texts = store.chunk_texts()
         doc_of = {cid: ids[p.doc_id] for cid, p in store.passages(chunk_ids).items()}
         indexes = {}
@@ -134,7 +135,7 @@ def main() -> None:
             questions = read_questions(qfile)
             gold = [q.doc_id for q in questions]
             vectors = query_vectors(embedder, [q.question for q in questions], cache)
-            dense = [[(p.chunk_id, p.score) for p in store.search(v, N)] for v in vectors]
+            dense = [store.search(v, N) for v in vectors]
             print(f"\n{qfile} ({len(questions)} questions)\n\n| variant | Hit@1 | Hit@5 | MRR@10 |\n|---|---|---|---|")
             print("| dense (e5-small-q4) " + score([[c for c, _ in d] for d in dense], gold, doc_of))
             keyword = {}
@@ -142,7 +143,11 @@ def main() -> None:
                 keyword[name] = [index.search(q.question, N) for q in questions]
                 print(f"| BM25 {name} " + score([[c for c, _ in r] for r in keyword[name]], gold, doc_of))
             for name, index in indexes.items():
-                weights = [hybrid.keyword_weight(q.question, index) for q in questions]
+                weights = []
+                for q in questions:
+                    frequencies = hybrid.document_frequencies(q.question, index)
+                    share = hybrid.corpus_share(term_weights(frequencies, len(index)), frequencies)
+                    weights.append(hybrid.keyword_weight(q.question, share))
                 for label, fuse in (("RRF", rrf), ("score fusion", hybrid.fuse)):
                     fused = [fuse(d, kw, 1.0, 10) for d, kw in zip(dense, keyword[name], strict=True)]
                     print(

@@ -123,7 +123,7 @@ def measure(args: argparse.Namespace, translate) -> list[dict]:  # noqa: ANN001
             sentence, wrong = written(q.question, gold), written(q.question, other)
             if not sentence or _norm(other) in _norm(gold) or _norm(gold) in _norm(other):
                 continue
-            passages = assistant.search.search(q.question, 10)
+            passages = assistant.retrieve(q.question, 10).passages
             holds = [p for p in passages if any(_norm(a) in _norm(p.passage) for a in q.answers)]
             others = [p for p in passages if ids.get(p.doc_id) != q.doc_id]
             if not holds or not others:

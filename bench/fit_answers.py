@@ -46,7 +46,7 @@ def collect(args: argparse.Namespace) -> list[dict]:
     """Per Vietnamese question: its candidates' features and labels, and the retrieval evidence."""
     from kbqa.index.embed.embedders import get_embedder
     from kbqa.index.store.embedded import Store
-    from kbqa.qa.search import HybridSearch
+    from kbqa.qa.search import FixedKeywords, HybridRetriever
 
     docs = read_corpus(args.corpus)
     questions = [q for q in read_questions(args.questions) if is_vietnamese(q.question)]
@@ -55,12 +55,13 @@ def collect(args: argparse.Namespace) -> list[dict]:
     with corpus_store(kept, Settings(), args.cache) as (settings, ids):
         indexed = set(ids.values())
         store = Store(settings.store)
-        search = HybridSearch(store, get_embedder(settings.embedder), KeywordIndex.build(*store.chunk_texts()), 5)
-        answerer = extractive.ExtractiveAnswerer(None, evidence=search.evidence)
+        keywords = FixedKeywords(KeywordIndex.build(*store.chunk_texts()))
+        search = HybridRetriever(store, get_embedder(settings), keywords)
+        answerer = extractive.ExtractiveAnswerer(None)
         started = time.perf_counter()
         for i, q in enumerate(questions):
-            passages = search.search(q.question, 5)
-            evidence = search.evidence(q.question)
+            retrieval = search.retrieve(q.question, 5)
+            passages, evidence = retrieval.passages, retrieval.evidence
             cands = [c for c in candidates(q.question, passages, evidence.terms) if c.quotable]
             rows.append(
                 {

@@ -1,132 +1,99 @@
-"""The question-answering chain (retriever → answerer) as a LangChain Runnable, and its loaded-once host."""
+"""The assistant: a store, an embedder, a retriever and an answerer, loaded once; a question goes through them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from kbqa.config import Settings
 from kbqa.errors import InputError
 from kbqa.index.embed.embedders import get_embedder
-from kbqa.index.records import Passage
 from kbqa.index.store.api import open_store
 from kbqa.qa.answer import Answer, ExtractiveAnswerer
+from kbqa.qa.contracts import Answerer, Delta, Retrieval, Retriever
 from kbqa.qa.followup import Rewrite, rewrite
-from kbqa.qa.search import HybridSearch, StoreKeywords
+from kbqa.qa.search import HybridRetriever, StoreKeywords
 
 if TYPE_CHECKING:
-    from langchain_core.retrievers import BaseRetriever
+    from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import Runnable
 
-
-@dataclass(frozen=True)
-class Retrieved:
-    """A streamed answer's first event: the passages found, before the answer is made from them."""
-
-    query: str
-    passages: list[Passage]
-
-
-@dataclass(frozen=True)
-class Delta:
-    """A piece of answer text as it is produced (an LLM's tokens; an extractive answer's claims)."""
-
-    text: str
-
-
-Event = Retrieved | Delta | Answer  # Assistant.stream yields Retrieved, then Deltas, then the Answer last
-
-
-def build_chain(retriever: BaseRetriever, answerer: Callable[[dict], Answer]) -> Runnable:
-    """question → {"question", "passages"} → answerer → Answer. Swap `answerer` for an LLM step later."""
-    from langchain_core.runnables import RunnableLambda, RunnableParallel, RunnablePassthrough
-
-    from kbqa.qa.retriever import to_passage
-
-    passages = retriever | RunnableLambda(lambda docs: [to_passage(d) for d in docs])
-    return RunnableParallel(question=RunnablePassthrough(), passages=passages) | RunnableLambda(answerer)
+Event = Retrieval | Delta | Answer  # Assistant.stream yields the Retrieval, then Deltas, then the Answer last
 
 
 class Assistant:
-    """The store, the embedder, the search and the answerer, loaded once and reused for every question."""
+    """The store, the embedder, the retriever and the answerer, loaded once and reused for every question: a
+    question's path is `answerer.answer(question, retriever.retrieve(question, k))`."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = open_store(settings.store)
-        self.embedder = get_embedder(settings.embedder)
+        self.store = open_store(settings.store, pool_size=settings.pg_pool)
+        self.embedder = get_embedder(settings)
         self.store.check_embedder(self.embedder.id)
-        self.keywords = StoreKeywords(self.store)
-        self.search = HybridSearch(self.store, self.embedder, self.keywords, settings.k)
-        self.answerer = ExtractiveAnswerer(self.embedder, evidence=self.search.evidence)
+        self.retriever: Retriever = HybridRetriever(self.store, self.embedder, StoreKeywords(self.store))
+        self.extractive = ExtractiveAnswerer(self.embedder)  # the answerer, or an LLM answerer's fallback
+        self.llm: BaseChatModel | None = None
+        self.answerer: Answerer = self.extractive
         if settings.llm:  # generative answers; the extractive answerer stays as the fallback
-            from kbqa.qa.llm import GenerativeAnswerer, chat_model
-
-            model = chat_model(settings.llm, settings.llm_base_url)
-            self.answerer = GenerativeAnswerer(model, self.embedder, fallback=self.answerer)
+            self.use_llm(settings.llm, settings.llm_base_url)
 
     def use_llm(self, spec: str, base_url: str = "") -> None:
         """Answer with the chat model `spec` from the next question on ("": extractive), keeping the store, the
-        embedder and the search. A bad spec or a missing package raises InputError and leaves the answerer as it was."""
-        from dataclasses import replace
-
+        embedder and the retriever. A bad spec or a missing package raises InputError and leaves the answerer as
+        it was."""
         spec, base_url = spec.strip(), base_url.strip()
-        extractive = getattr(self.answerer, "fallback", self.answerer)  # an LLM answerer's fallback is extractive
-        answerer = extractive
+        llm = None
+        answerer: Answerer = self.extractive
         if spec:
             from kbqa.qa.llm import GenerativeAnswerer, chat_model
 
-            answerer = GenerativeAnswerer(chat_model(spec, base_url), self.embedder, fallback=extractive)
-        self.answerer = answerer
+            llm = chat_model(spec, base_url, timeout=self.settings.llm_timeout, max_tokens=self.settings.llm_max_tokens)
+            answerer = GenerativeAnswerer(llm, self.embedder, fallback=self.extractive)
+        self.llm, self.answerer = llm, answerer
         self.settings = replace(self.settings, llm=spec, llm_base_url=base_url)
 
     def rewrite(self, question: str, previous: str | None) -> Rewrite:
         """The standalone query for a chat turn following `previous` (the last turn's query): written by the LLM
         when one answers (kbqa.qa.llm.followup), else by the rules (kbqa.qa.followup)."""
-        model = getattr(self.answerer, "model", None)
-        if model is None:
+        if self.llm is None:
             return rewrite(question, previous)
         from kbqa.qa.llm.followup import llm_rewrite
 
-        return llm_rewrite(model, question, previous)
+        return llm_rewrite(self.llm, question, previous)
 
     def chain(self, k: int | None = None) -> Runnable:
-        """The same search and answerer as `ask`, composed as a LangChain Runnable (for LLM answerers, tracing)."""
-        from kbqa.qa.retriever import PassageRetriever
+        """The same retriever and answerer as `ask`, composed as a LangChain Runnable (question → Answer)."""
+        from kbqa.qa.retriever import build_chain
 
-        return build_chain(PassageRetriever(searcher=self.search, k=k or self.settings.k), self.answerer)
+        return build_chain(self.retriever, self.answerer, k or self.settings.k)
+
+    def retrieve(self, question: str, k: int | None = None) -> Retrieval:
+        """The passages for `question` (cleaned, see `clean_question`), best first."""
+        question = clean_question(question, self.settings.max_question_chars)
+        return self.retriever.retrieve(question, k or self.settings.k)
 
     def stream(self, question: str, k: int | None = None, focus: str = "") -> Iterator[Event]:
-        """Answer `question` step by step as the work is done: `Retrieved`, then `Delta`s of the answer text, then
-        the `Answer` itself (always the last event). `focus`: see `ask`."""
-        question = _clean_question(question, self.settings.max_question_chars)
-        passages = self.search.search(question, k or self.settings.k)
-        yield Retrieved(question, passages)
-        inputs = {"question": question, "passages": passages, "focus": focus}
-        if hasattr(self.answerer, "stream"):  # an LLM answerer: its tokens as they come, then the checked Answer
-            for item in self.answerer.stream(inputs):
-                yield item if isinstance(item, Answer) else Delta(item)
-            return
-        answer = self.answerer(inputs)
-        for claim in answer.claims:
-            yield Delta(claim.text)
-        yield answer
+        """Answer `question` step by step as the work is done: the `Retrieval`, then `Delta`s of the answer text,
+        then the `Answer` itself (always the last event). `focus`: see `ask`."""
+        retrieval = self.retrieve(question, k)
+        yield retrieval
+        yield from self.answerer.stream(retrieval.query, retrieval, focus)
 
     def ask(self, question: str, k: int | None = None, focus: str = "") -> Answer:
         """A cited answer to `question` from the `k` best passages. `focus` (a follow-up's "what about X?"): only
         passages that mention it are quoted.
 
-        Calls the search and the answerer directly, without the Runnable plumbing: importing LangChain and its
+        Calls the retriever and the answerer directly, without the Runnable plumbing: importing LangChain and its
         first invoke cost ~2 s of a cold `kbqa ask` (bench/RESULTS.md); `chain()` composes the same two steps."""
-        question = _clean_question(question, self.settings.max_question_chars)
-        passages = self.search.search(question, k or self.settings.k)
-        return self.answerer({"question": question, "passages": passages, "focus": focus})
+        retrieval = self.retrieve(question, k)
+        return self.answerer.answer(retrieval.query, retrieval, focus)
 
 
 MAX_QUESTION_CHARS = Settings().max_question_chars  # the default; Assistant uses its settings' value
 
 
-def _clean_question(question: str, limit: int = MAX_QUESTION_CHARS) -> str:
+def clean_question(question: str, limit: int = MAX_QUESTION_CHARS) -> str:
     """One line of printable text: bytes that were not valid UTF-8 (kept by Python as lone surrogates) become
     U+FFFD, control characters go, whitespace runs become one space; empty or over-long questions are refused."""
     try:  # argv and stdin keep undecodable bytes as U+DC80..U+DCFF (surrogateescape): get the bytes back

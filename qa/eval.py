@@ -18,6 +18,10 @@ import numpy as np
 
 from kbqa.config import Settings
 from kbqa.errors import InputError
+from kbqa.index.embed.embedders import Embedder
+from kbqa.index.store.api import StoreReader
+from kbqa.qa.contracts import Retriever
+from kbqa.qa.search import DenseRetriever, FixedKeywords, HybridRetriever, KeywordRetriever, KeywordSource
 
 
 @dataclass(frozen=True)
@@ -74,35 +78,6 @@ def read_questions(path: str | Path) -> list[Question]:
 
 
 @contextmanager
-def temporary_database(server: str) -> Iterator[str]:
-    """A new, empty database on the PostgreSQL server at `server` (its URL), dropped afterwards; its URL."""
-    import os
-    from urllib.parse import urlsplit, urlunsplit
-
-    from kbqa.index.store.postgres.schema import close_pools, display
-
-    try:
-        import psycopg
-        from psycopg import sql
-    except ImportError:
-        raise InputError("--store-url needs psycopg: install the extra with `pip install -e '.[pg]'`") from None
-    name = f"kbqa_eval_{os.getpid()}_{int(time.time() * 1000) % 10**9}"
-    try:
-        with psycopg.connect(server, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"cannot make a database for the evaluation on {display(server)}: {reason}") from None
-    url = urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
-    try:
-        yield url
-    finally:
-        close_pools(url)
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-@contextmanager
 def corpus_store(
     docs: list[dict], settings: Settings, cache: str | Path | None = None, store_url: str | None = None
 ) -> Iterator[tuple[Settings, dict[str, str]]]:
@@ -111,7 +86,7 @@ def corpus_store(
     Vectors come from and go to the shared embedding cache (`cache` if given, else the `cache` setting's), so
     re-runs embed nothing."""
     from kbqa.index.build import build_index
-    from kbqa.index.store.api import open_store
+    from kbqa.index.store.api import open_store, temporary_database
 
     work = Path(tempfile.mkdtemp(prefix="kbqa-eval-"))
     try:
@@ -127,7 +102,7 @@ def corpus_store(
             build_index([files], settings, show_progress=None)
             index = open_store(store, vectors=False)
             try:
-                ids = {d["doc_id"]: names[Path(d["source"]).name] for d in index.documents()}
+                ids = {d.doc_id: names[Path(d.source).name] for d in index.documents()}
             finally:
                 index.close()
             yield settings, ids
@@ -136,6 +111,17 @@ def corpus_store(
 
 
 MODES = ("hybrid", "dense", "keyword")
+
+
+def retriever_for(mode: str, store: StoreReader, embedder: Embedder, keywords: KeywordSource) -> Retriever:
+    """The retriever `kbqa eval --retriever MODE` measures: hybrid, dense only or keyword only."""
+    if mode == "dense":
+        return DenseRetriever(store, embedder)
+    if mode == "keyword":
+        return KeywordRetriever(store, keywords)
+    return HybridRetriever(store, embedder, keywords)
+
+
 DEPTH = 10  # passages ranked per question (MRR@10)
 
 
@@ -212,31 +198,23 @@ def evaluate(
     from kbqa.index.keyword import for_store
     from kbqa.index.store.api import open_store
     from kbqa.qa.answer import ExtractiveAnswerer
-    from kbqa.qa.search import HybridSearch
 
     if mode not in MODES:
         raise InputError(f"unknown retriever '{mode}' (use one of {', '.join(MODES)})")
     indexed = set(ids.values())
-    store = open_store(settings.store)
+    store = open_store(settings.store, pool_size=settings.pg_pool)
     try:
-        embedder = get_embedder(settings.embedder)
-        keyword = for_store(store)  # the one saved with the generation (or built from its chunks)
-        retriever = HybridSearch(store, embedder, keyword, settings.k)
-        answerer = ExtractiveAnswerer(embedder, evidence=retriever.evidence if mode == "hybrid" else None)
+        embedder = get_embedder(settings)
+        retriever = retriever_for(mode, store, embedder, FixedKeywords(for_store(store)))
+        answerer = ExtractiveAnswerer(embedder)
         hits1 = hits5 = mrr = cited = answer_ok = found = abstained = 0.0
         lengths: list[int] = []
         latency = []
         for q in questions:
             started = time.perf_counter()
-            if mode == "hybrid":
-                passages = retriever.search(q.question, DEPTH)
-            elif mode == "dense":
-                passages = store.search(embedder.embed_query(q.question), DEPTH)
-            else:
-                rows = keyword.search(q.question, DEPTH)
-                got = store.passages([c for c, _ in rows])
-                passages = [replace(got[c], score=s) for c, s in rows if c in got]
-            answer = answerer({"question": q.question, "passages": passages[: settings.k]})
+            retrieval = retriever.retrieve(q.question, DEPTH)
+            passages = retrieval.passages
+            answer = answerer.answer(q.question, retrieval.top(settings.k))
             latency.append(time.perf_counter() - started)
             answerable = q.doc_id in indexed
             ok = answer.found and any(_norm(a) in _norm(answer.answer) for a in q.answers if a.strip())

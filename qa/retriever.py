@@ -1,15 +1,16 @@
-"""Search as a LangChain retriever: a question in, `Document`s with passage metadata out."""
+"""LangChain adapters at the edge: a `Retriever` as a BaseRetriever, and retriever → answerer as a Runnable."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import ConfigDict
 
 from kbqa.index.records import Passage
+from kbqa.qa.answer import Answer
+from kbqa.qa.contracts import Answerer, Retrieval, Retriever
 
 
 def to_document(passage: Passage) -> Document:
@@ -24,12 +25,22 @@ def to_passage(document: Document) -> Passage:
 
 
 class PassageRetriever(BaseRetriever):
-    """Wraps any searcher with `search(query, k) -> list[Passage]` (e.g. kbqa.qa.search.HybridSearch)."""
+    """Any kbqa `Retriever` (e.g. kbqa.qa.search.HybridRetriever) as a LangChain retriever of Documents."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    searcher: Any
+    retriever: Retriever
     k: int = 5
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        return [to_document(p) for p in self.searcher.search(query, self.k)]
+        return [to_document(p) for p in self.retriever.retrieve(query, self.k).passages]
+
+
+def build_chain(retriever: Retriever, answerer: Answerer, k: int) -> Runnable[str, Answer]:
+    """question → `retriever.retrieve(question, k)` → `answerer.answer(question, retrieval)`, as a Runnable (for
+    tracing and composing with other LangChain steps)."""
+
+    def answer(retrieval: Retrieval) -> Answer:
+        return answerer.answer(retrieval.query, retrieval)
+
+    return RunnableLambda(lambda question: retriever.retrieve(question, k)) | RunnableLambda(answer)

@@ -1,16 +1,19 @@
 """Hybrid search: dense (embedding) and keyword (BM25) rankings fused, keyword weighted by how much it can say.
 
-Plain Python (no LangChain import): `kbqa ask` runs this directly; qa/retriever.py wraps it as a retriever."""
+Three `Retriever`s (kbqa.qa.contracts): hybrid (the default), dense only and keyword only. Plain Python (no
+LangChain import): `kbqa ask` runs them directly; qa/retriever.py adapts one to LangChain's BaseRetriever."""
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
+from typing import Protocol
 
+from kbqa.index.embed.embedders import Embedder
 from kbqa.index.records import Passage
+from kbqa.index.store.api import KeywordSearch, StoreReader
+from kbqa.qa.contracts import Evidence, Retrieval
 from kbqa.qa.rerank import DEPTH, rerank, term_weights
 from kbqa.text.language import is_vietnamese
 
@@ -19,21 +22,22 @@ ENGLISH_FACTOR = 0.3  # English questions over (mostly Vietnamese) text: keyword
 CANDIDATES = 30  # passages taken from each retriever before fusing
 
 
-def document_frequencies(query: str, keyword: Any) -> dict[str, int]:
+def document_frequencies(query: str, keyword: KeywordSearch) -> dict[str, int]:
     """The query's distinct keyword terms → how many chunks hold each."""
     return {term: keyword.document_frequency(term) for term in keyword.query_terms(query)}
 
 
-def keyword_weight(query: str, keyword: Any, frequencies: dict[str, int] | None = None) -> float:
-    """How much to trust keyword search for `query`: the IDF-weighted share of its terms found in the corpus,
-    scaled down for an English question (its words rarely occur in Vietnamese text, and those that do are
-    names, numbers and loanwords). `frequencies`: `document_frequencies(query, keyword)` if already known."""
-    frequencies = document_frequencies(query, keyword) if frequencies is None else frequencies
-    idf = term_weights(frequencies, len(keyword))
+def corpus_share(idf: dict[str, float], frequencies: dict[str, int]) -> float:
+    """The IDF-weighted share of the query's terms that the corpus holds (`idf`: each term's, `frequencies`: how
+    many chunks hold each)."""
     total = sum(idf.values())
-    if not total:
-        return 0.0
-    share = sum(w for term, w in idf.items() if frequencies[term]) / total
+    return sum(w for term, w in idf.items() if frequencies[term]) / total if total else 0.0
+
+
+def keyword_weight(query: str, share: float) -> float:
+    """How much to trust keyword search for `query`: the corpus share of its terms (`corpus_share`), scaled down
+    for an English question (its words rarely occur in Vietnamese text, and those that do are names, numbers and
+    loanwords)."""
     return KEYWORD_WEIGHT * share * (1.0 if is_vietnamese(query) else ENGLISH_FACTOR)
 
 
@@ -63,13 +67,13 @@ class StoreKeywords:
 
     INLINE_CHUNKS = 5000  # ~1 s of tokenising on a busy core
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: StoreReader) -> None:
         self.store = store
         self._generation: int | None = None
-        self._index: Any = None
+        self._index: KeywordSearch | None = None
         self._lock = threading.Lock()
 
-    def current(self) -> Any:
+    def current(self) -> KeywordSearch | None:
         with self._lock:
             manifest = self.store.manifest
             if self._generation == manifest.generation:
@@ -83,7 +87,7 @@ class StoreKeywords:
                 threading.Thread(target=self._build, args=(manifest.generation,), daemon=True).start()
             return self._index
 
-    def _built(self) -> Any:
+    def _built(self) -> KeywordSearch:
         """A keyword index built from the store's chunks (a store that saved none)."""
         from kbqa.index.keyword import KeywordIndex
 
@@ -96,76 +100,80 @@ class StoreKeywords:
                 self._index = built
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """What retrieval knew about a query, for the answerer's support score: the corpus IDF of each query term
-    (a term no chunk holds has the highest), the IDF share of the terms the corpus holds, the best dense cosines,
-    the best BM25 score and whether dense and keyword search agreed on the top chunk."""
+class KeywordSource(Protocol):
+    """Where hybrid search gets its keyword index for the next query (a `StoreKeywords` follows the store)."""
 
-    terms: dict[str, float] = field(default_factory=dict)
-    corpus_share: float = 0.0
-    dense_top: float = 0.0
-    dense_second: float = 0.0
-    bm25_top: float = 0.0
-    agree: bool = False
-    absent: frozenset[str] = frozenset()  # the query's terms no chunk holds
+    def current(self) -> KeywordSearch | None:
+        """The keyword index to search now, or None (dense only)."""
+        ...
 
 
-class HybridSearch:
-    """Dense retrieval over a `Store` fused with keyword search over the same chunks; picks up a newer
-    generation per question. `keyword`: a `StoreKeywords` (follows the store) or a fixed `KeywordIndex`."""
+class FixedKeywords:
+    """One keyword index for every query (a store that does not change while it is searched, e.g. in eval)."""
 
-    EVIDENCE_KEPT = 64  # queries whose evidence is remembered for the answerer (the chat asks from threads)
+    def __init__(self, index: KeywordSearch) -> None:
+        self.index = index
 
-    def __init__(self, store: Any, embedder: Any, keyword: Any, k: int = 5) -> None:
-        self.store, self.embedder, self.keyword, self.k = store, embedder, keyword, k
-        self._evidence: OrderedDict[str, Evidence] = OrderedDict()
-        self._evidence_lock = threading.Lock()
+    def current(self) -> KeywordSearch:
+        return self.index
 
-    def evidence(self, query: str) -> Evidence:
-        """The evidence of the last search for `query` (searching again if it is no longer remembered)."""
-        with self._evidence_lock:
-            found = self._evidence.get(query)
-        if found is None:
-            self.search(query)
-            with self._evidence_lock:
-                found = self._evidence.get(query, Evidence())
-        return found
 
-    def _remember(self, query: str, evidence: Evidence) -> None:
-        with self._evidence_lock:
-            self._evidence[query] = evidence
-            self._evidence.move_to_end(query)
-            while len(self._evidence) > self.EVIDENCE_KEPT:
-                self._evidence.popitem(last=False)
+class HybridRetriever:
+    """Dense retrieval over a store fused with keyword search over the same chunks; picks up a newer generation
+    per query. Its `Retrieval` carries the `Evidence` the extractive answerer's support score uses."""
 
-    def search(self, query: str, k: int | None = None) -> list[Passage]:
-        """The fused top passages for `query`, best first (score: the fused score)."""
-        k = k or self.k
+    def __init__(self, store: StoreReader, embedder: Embedder, keywords: KeywordSource) -> None:
+        self.store, self.embedder, self.keywords = store, embedder, keywords
+
+    def retrieve(self, query: str, k: int) -> Retrieval:
+        """The fused top `k` passages for `query`, best first (score: the fused score)."""
         n = max(k, CANDIDATES)
         self.store.refresh()
-        keyword = self.keyword.current() if isinstance(self.keyword, StoreKeywords) else self.keyword
-        dense = [(p.chunk_id, p.score) for p in self.store.search(self.embedder.embed_query(query), n)]
+        keyword = self.keywords.current()
+        dense = self.store.search(self.embedder.embed_query(query), n)
         frequencies = document_frequencies(query, keyword) if keyword is not None else {}
-        weight = keyword_weight(query, keyword, frequencies) if keyword is not None else 0.0
-        keyword_hits = keyword.search(query, n) if weight > 0 else []
-        hits = fuse(dense, keyword_hits, weight, max(k, DEPTH))
         idf = term_weights(frequencies, len(keyword)) if keyword is not None else {}
-        total = sum(idf.values())
-        self._remember(
-            query,
-            Evidence(
-                terms=idf,
-                corpus_share=sum(w for t, w in idf.items() if frequencies[t]) / total if total else 0.0,
-                dense_top=dense[0][1] if dense else 0.0,
-                dense_second=dense[1][1] if len(dense) > 1 else 0.0,
-                bm25_top=keyword_hits[0][1] if keyword_hits else 0.0,
-                agree=bool(dense and keyword_hits and dense[0][0] == keyword_hits[0][0]),
-                absent=frozenset(t for t, n in frequencies.items() if not n),
-            ),
+        share = corpus_share(idf, frequencies)
+        weight = keyword_weight(query, share)
+        keyword_hits = keyword.search(query, n) if keyword is not None and weight > 0 else []
+        hits = fuse(dense, keyword_hits, weight, max(k, DEPTH))
+        evidence = Evidence(
+            terms=idf,
+            corpus_share=share,
+            dense_top=dense[0][1] if dense else 0.0,
+            dense_second=dense[1][1] if len(dense) > 1 else 0.0,
+            bm25_top=keyword_hits[0][1] if keyword_hits else 0.0,
+            agree=bool(dense and keyword_hits and dense[0][0] == keyword_hits[0][0]),
+            absent=frozenset(t for t, n in frequencies.items() if not n),
         )
-        rows = self.store.passages([cid for cid, _ in hits])
-        passages = [replace(rows[cid], score=s) for cid, s in hits if cid in rows]
+        passages = _fetched(self.store, hits)
         if weight > 0:  # passages with both signals: fused score, then the best sentence's share of the terms
-            passages = rerank(passages, term_weights(frequencies, len(keyword)), weight / KEYWORD_WEIGHT)
-        return passages[:k]
+            passages = rerank(passages, idf, weight / KEYWORD_WEIGHT)
+        return Retrieval(query, passages[:k], evidence)
+
+
+class DenseRetriever:
+    """Embedding search alone (`kbqa eval --retriever dense`): no evidence for the answerer."""
+
+    def __init__(self, store: StoreReader, embedder: Embedder) -> None:
+        self.store, self.embedder = store, embedder
+
+    def retrieve(self, query: str, k: int) -> Retrieval:
+        return Retrieval(query, _fetched(self.store, self.store.search(self.embedder.embed_query(query), k)))
+
+
+class KeywordRetriever:
+    """BM25 search alone (`kbqa eval --retriever keyword`): no evidence for the answerer."""
+
+    def __init__(self, store: StoreReader, keywords: KeywordSource) -> None:
+        self.store, self.keywords = store, keywords
+
+    def retrieve(self, query: str, k: int) -> Retrieval:
+        keyword = self.keywords.current()
+        return Retrieval(query, _fetched(self.store, keyword.search(query, k) if keyword is not None else []))
+
+
+def _fetched(store: StoreReader, hits: Sequence[tuple[int, float]]) -> list[Passage]:
+    """The passages of `hits` ((chunk id, score), best first), scored, fetched in one call."""
+    rows = store.passages([cid for cid, _ in hits])
+    return [replace(rows[cid], score=s) for cid, s in hits if cid in rows]

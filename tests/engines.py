@@ -120,6 +120,15 @@ def vector_count(store) -> int:  # noqa: ANN001 - a reader of either engine
     return len(_live_chunk_ids(store))
 
 
+def nearest(store, query, k: int) -> list:  # noqa: ANN001 - a reader of either engine, a vector
+    """The passages of the reader's `k` dense hits for `query`, best first, scored."""
+    from dataclasses import replace
+
+    hits = store.search(query, k)
+    rows = store.passages([h.chunk_id for h in hits])
+    return [replace(rows[h.chunk_id], score=h.score) for h in hits]
+
+
 def vector_ids(store) -> list[int]:  # noqa: ANN001 - a reader of either engine
     """The sorted chunk ids of the vectors the reader's dense search holds."""
     if getattr(store, "index", None) is not None:

@@ -8,13 +8,13 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from kbqa.config import Settings
 from kbqa.errors import IndexMissingError, InputError, KbqaError
 from kbqa.index.loaders import SUPPORTED_SUFFIXES
+from kbqa.index.store.api import DocumentInfo
 from kbqa.qa.answer import Answer
-from kbqa.qa.chain import Delta
+from kbqa.qa.chain import Assistant, Event
 from kbqa.qa.followup import Rewrite
 from kbqa.ui.render import source_label
 
@@ -50,47 +50,39 @@ def safe_name(name: str) -> str:
 class ChatService:
     """The assistant (opened lazily: the page works, and says so, without an index) and the document store."""
 
-    def __init__(self, settings: Settings, assistant: Any | None = None, docs_dir: str | Path | None = None) -> None:
+    def __init__(
+        self, settings: Settings, assistant: Assistant | None = None, docs_dir: str | Path | None = None
+    ) -> None:
         self.settings = settings
         self._assistant = assistant
         self.docs_dir = Path(docs_dir) if docs_dir else default_docs_dir(settings)
         self._lock = threading.RLock()  # one question or store refresh at a time: the store's reader is shared
 
     @property
-    def assistant(self) -> Any:
+    def assistant(self) -> Assistant:
         with self._lock:
             if self._assistant is None:
-                from kbqa.qa.chain import Assistant
-
                 self._assistant = Assistant(self.settings)
             return self._assistant
 
-    def stream(self, question: str, previous_query: str | None, k: int | None = None) -> Iterator[Any]:
+    def stream(self, question: str, previous_query: str | None, k: int | None = None) -> Iterator[Rewrite | Event]:
         """The turn as it happens: the `Rewrite` (the standalone query, for a follow-up on `previous_query`), then
-        the assistant's events: `Retrieved`, `Delta`s of the answer text, and the `Answer` last. The Deltas' texts,
-        concatenated, are the answer so far (an LLM's tokens as they come; an extractive answer's claims, spaced)."""
+        the assistant's events: the `Retrieval`, `Delta`s of the answer text, and the `Answer` last. The Deltas'
+        texts, concatenated, are the answer so far (an LLM's tokens as they come; an extractive answer's claims)."""
         if not question or not question.strip():
             raise InputError("the question is empty: type a question first")
         with self._lock:  # the LLM writes the standalone query when one answers, else the rules do
             turn = self.assistant.rewrite(question, previous_query)
         yield turn
         with self._lock:  # a "what about X?" follow-up quotes a sentence about X (its focus)
-            assistant = self.assistant
-            events = assistant.stream(turn.query, k, focus=turn.focus)
-        written = False  # whether a Delta has been passed on
+            events = self.assistant.stream(turn.query, k, focus=turn.focus)
         while True:
             # The lock is held for each step, not across yields: Gradio may resume the generator on another
-            # thread, and an abandoned generator must not keep the store's shared reader locked. The answerer is
-            # looked at in the same step (set_llm takes the lock too): its kind decides how Deltas join.
+            # thread, and an abandoned generator must not keep the store's shared reader locked.
             with self._lock:
                 event = next(events, None)
-                tokens = _streams_tokens(assistant)
             if event is None:
                 return
-            if isinstance(event, Delta):
-                if written and not tokens:
-                    event = Delta(f" {event.text}")
-                written = written or bool(event.text)
             yield event
 
     def ask(self, question: str, previous_query: str | None, k: int | None = None) -> Reply:
@@ -117,7 +109,9 @@ class ChatService:
                 elif spec:  # no index opened yet: check the spec now; the assistant is built with it later
                     from kbqa.qa.llm.models import chat_model
 
-                    chat_model(spec, base_url)
+                    chat_model(
+                        spec, base_url, timeout=self.settings.llm_timeout, max_tokens=self.settings.llm_max_tokens
+                    )
             except KbqaError:
                 raise
             except Exception as exc:  # the client refused its arguments (e.g. a malformed URL): one line
@@ -140,7 +134,7 @@ class ChatService:
         with self._lock:
             return self.assistant.store.document_text(doc_id)
 
-    def documents(self) -> list[dict]:
+    def documents(self) -> list[DocumentInfo]:
         """The documents in the index (none when there is no index yet)."""
         try:
             with self._lock:
@@ -152,7 +146,7 @@ class ChatService:
 
     def sources(self) -> list[str]:
         """The distinct files the documents came from, in order."""
-        return list(dict.fromkeys(d["source"] for d in self.documents()))
+        return list(dict.fromkeys(d.source for d in self.documents()))
 
     def source_choices(self) -> list[tuple[str, str]]:
         """(label shown, source) for each file the documents came from."""
@@ -205,8 +199,3 @@ class ChatService:
         with self._lock:
             if self._assistant is not None:
                 self._assistant.store.refresh()
-
-
-def _streams_tokens(assistant: Any) -> bool:
-    """Whether the assistant's answerer streams an LLM's tokens (else its Deltas are whole claims)."""
-    return hasattr(getattr(assistant, "answerer", None), "stream")

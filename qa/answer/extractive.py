@@ -4,15 +4,16 @@ or "not found" when the passages do not support any answer well enough."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
+from kbqa.index.embed.embedders import Embedder
 from kbqa.index.records import Passage
 from kbqa.qa.answer import weights
 from kbqa.qa.answer.marks import answer_marks
 from kbqa.qa.answer.records import VIETNAMESE_SOURCES, Answer, compose, not_found
 from kbqa.qa.answer.sentences import FEATURES, QUESTION_KINDS, Candidate, candidates, names
+from kbqa.qa.contracts import Delta, Evidence, Retrieval
 from kbqa.text.language import is_vietnamese
 from kbqa.text.tokenize import bigram_tokens
 
@@ -52,7 +53,7 @@ def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
 
 
-def bm25_share(evidence: Any) -> float:
+def bm25_share(evidence: Evidence) -> float:
     """The best BM25 score over the most a chunk could score with all the question's terms (each term adds less
     than IDF × (k1 + 1)): raw BM25 grows with the corpus, this share does not."""
     from kbqa.index.keyword import K1
@@ -93,33 +94,35 @@ class ExtractiveAnswerer:
     the best one (and a second one when the answer looks split), and abstains when the support score is low.
     Cross-lingual questions (no shared words) are scored by embedding similarity instead.
 
-    `evidence(question)` gives retrieval's view of the question (kbqa.qa.search.HybridSearch.evidence); without it the
-    support score uses the passages alone."""
+    The retrieval's `evidence` (what hybrid search learnt of the question) feeds the support score; without it
+    (passages given directly, or a retriever that measured nothing) the support uses the passages alone."""
 
-    def __init__(
-        self,
-        embedder: Any | None = None,
-        evidence: Callable[[str], Any] | None = None,
-        threshold: float | None = None,
-    ) -> None:
+    def __init__(self, embedder: Embedder | None = None, threshold: float | None = None) -> None:
         self.embedder = embedder
-        self.evidence = evidence
         self.threshold = weights.SUPPORT_THRESHOLD if threshold is None else threshold
 
-    def __call__(self, inputs: dict) -> Answer:
-        question: str = inputs["question"]
-        passages: list[Passage] = inputs["passages"]
+    def stream(self, question: str, retrieval: Retrieval, focus: str = "") -> Iterator[Delta | Answer]:
+        """The answer's claims as `Delta`s (space-separated), then the `Answer`."""
+        answer = self.answer(question, retrieval, focus)
+        for n, claim in enumerate(answer.claims):
+            yield Delta(f" {claim.text}" if n else claim.text)
+        yield answer
+
+    def answer(self, question: str, retrieval: Retrieval, focus: str = "") -> Answer:
+        """The best-supported sentence(s) of `retrieval`'s passages, quoted and cited, or "not found". `focus`: a
+        follow-up's "what about X?" — only sentences of passages naming X are quoted."""
+        passages = retrieval.passages
+        evidence = retrieval.evidence
         english = not is_vietnamese(question)
-        evidence = self.evidence(question) if self.evidence is not None else None
         cands = candidates(question, passages, evidence.terms if evidence is not None else None)
-        focus = str(inputs.get("focus") or "").lower()
+        focus = focus.lower()
         quotable = [c for c in cands if c.quotable and focus in passages[c.rank].passage.lower()]
         if focus:  # "what about X?": a sentence naming X, else one from a passage naming it
             quotable = [c for c in quotable if focus in c.text.lower()] or quotable
         if not quotable:
             return not_found(question, passages, 0.0)
         if english and max(c.features[0] for c in quotable) < WEAK_LEXICAL and self.embedder is not None:
-            choice = self._semantic(question, quotable)
+            choice = self._semantic(question, quotable, self.embedder)
         else:
             choice = self._lexical(quotable, passages, evidence, floor=0.0 if focus else weights.SENTENCE_FLOOR)
         absent = self._absent_name(question, evidence) if not english and evidence is not None else ""
@@ -133,7 +136,9 @@ class ExtractiveAnswerer:
         note = VIETNAMESE_SOURCES if english and any(is_vietnamese(c.text) for c in choice.chosen) else ""
         return compose(question, passages, quoted, support=choice.support, note=note)
 
-    def _lexical(self, cands: list[Candidate], passages: list[Passage], evidence: Any | None, floor: float) -> _Choice:
+    def _lexical(
+        self, cands: list[Candidate], passages: list[Passage], evidence: Evidence | None, floor: float
+    ) -> _Choice:
         """`floor`: the sentence probability below which there is no answer (none for a follow-up's focus: its
         question is the previous one's words around X, which a sentence about X rarely repeats)."""
         for c in cands:
@@ -170,7 +175,7 @@ class ExtractiveAnswerer:
         return _Choice(chosen, support, signals)
 
     @staticmethod
-    def _absent_name(question: str, evidence: Any) -> str:
+    def _absent_name(question: str, evidence: Evidence) -> str:
         """The first name in `question` (a capitalised run, see kbqa.qa.followup.names) that no chunk of the corpus
         holds (its syllable pair, or its syllable when it has one), or "". Measured on ViNewsQA dev half-indexed:
         requiring the name in the retrieved passages instead cost 3.3 points of found_ok (bench/RESULTS.md)."""
@@ -182,7 +187,7 @@ class ExtractiveAnswerer:
         return ""
 
     @staticmethod
-    def _passage_coverage(passages: list[Passage], evidence: Any | None) -> list[float]:
+    def _passage_coverage(passages: list[Passage], evidence: Evidence | None) -> list[float]:
         idf = evidence.terms if evidence is not None else {}
         total = sum(idf.values())
         if not total:
@@ -193,7 +198,7 @@ class ExtractiveAnswerer:
             out.append(sum(w for t, w in idf.items() if t in terms) / total)
         return out
 
-    def _semantic(self, question: str, cands: list[Candidate]) -> _Choice:
+    def _semantic(self, question: str, cands: list[Candidate], embedder: Embedder) -> _Choice:
         pool = [c for c in cands if c.rank < SEMANTIC_PASSAGES] or cands
         kinds = [FEATURES.index(f"asks_{kind}") for kind in QUESTION_KINDS]
         if len(pool) > SEMANTIC_MAX or sum(len(c.text) for c in pool) > SEMANTIC_CHARS:
@@ -206,8 +211,8 @@ class ExtractiveAnswerer:
                     continue
                 pool.append(c)
                 chars += len(c.text)
-        vectors = self.embedder.embed_passages([c.text for c in pool])
-        sims = vectors @ self.embedder.embed_query(question)  # the search embedded it already (memoised)
+        vectors = embedder.embed_passages([c.text for c in pool])
+        sims = vectors @ embedder.embed_query(question)  # the search embedded it already (memoised)
         for c, sim in zip(pool, sims, strict=True):  # names and numbers shared, and the kind of answer asked for
             c.score = float(sim) + SEMANTIC_BONUS * (
                 c.features[0] + ANSWER_KIND_BONUS * sum(c.features[i] for i in kinds)

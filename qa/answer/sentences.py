@@ -125,7 +125,7 @@ class Candidate:
 def is_unquotable(passage: Passage, start: int, end: int, text: str) -> bool:
     """Titles, captions, bylines, source lines and nav text (marked when cleaning: `Passage.unquotable`) and
     teaser snippets cut off with "…" are searchable but never quoted as claims."""
-    if any(s < end and start < e for s, e in getattr(passage, "unquotable", ())):
+    if any(s < end and start < e for s, e in passage.unquotable):
         return True
     return (
         len(text) < MIN_SENTENCE_CHARS or text == passage.title or bool(_TRUNCATED.search(text) or _CREDIT.search(text))

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from kbqa.index.records import Passage
+from kbqa.index.embed.embedders import Embedder
+from kbqa.qa.answer import ExtractiveAnswerer
 from kbqa.qa.answer.records import Answer, language, not_found
+from kbqa.qa.contracts import Delta, Retrieval
 from kbqa.qa.llm.prompt import messages, translation
 from kbqa.qa.llm.verify import carry_markers, is_not_found, verify
 from kbqa.text.language import language_of
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 PROBE_LETTERS = 40  # letters of a reply read before its language is judged (about 8 words, 0.4 s at 25 tokens/s)
 FALLBACK_NOTE = "The language model could not be reached ({reason}); this is the extractive answer."
@@ -23,43 +29,29 @@ def _reason(exc: BaseException) -> str:
 
 
 class GenerativeAnswerer:
-    """{"question", "passages", "focus"} → Answer, like ExtractiveAnswerer, written by `model` (a LangChain chat
-    model) and checked with `embedder` (kbqa.qa.llm.verify). When the model errors, times out or cannot be reached,
-    `fallback`'s answer is returned with a one-line note."""
+    """An `Answerer` (kbqa.qa.contracts) whose answer `model` (a LangChain chat model) writes from the passages,
+    every citation checked with `embedder` (kbqa.qa.llm.verify). When the model errors, times out or cannot be
+    reached, `fallback`'s answer is returned with a one-line note."""
 
-    def __init__(self, model: Any, embedder: Any | None = None, fallback: Any | None = None) -> None:
+    def __init__(
+        self, model: BaseChatModel, embedder: Embedder | None = None, fallback: ExtractiveAnswerer | None = None
+    ) -> None:
         self.model = model
         self.embedder = embedder
-        if fallback is None:
-            from kbqa.qa.answer import ExtractiveAnswerer
+        self.fallback = fallback if fallback is not None else ExtractiveAnswerer(embedder)
 
-            fallback = ExtractiveAnswerer(embedder)
-        self.fallback = fallback
-
-    @staticmethod
-    def _passages(inputs: dict) -> list[Passage]:
-        """The passages the model sees: with a focus ("what about X?"), those naming X when any do."""
-        passages: list[Passage] = inputs["passages"]
-        focus = str(inputs.get("focus") or "").lower()
-        return [p for p in passages if focus in p.passage.lower()] or passages if focus else passages
-
-    def __call__(self, inputs: dict) -> Answer:
-        answer: Answer | None = None
-        for item in self.stream(inputs):
-            if isinstance(item, Answer):
-                answer = item
-        assert answer is not None
+    def answer(self, question: str, retrieval: Retrieval, focus: str = "") -> Answer:
+        """The checked answer (see `stream`), once the model has finished."""
+        *_, answer = self.stream(question, retrieval, focus)
+        assert isinstance(answer, Answer)  # the stream always ends with the Answer
         return answer
 
-    def invoke(self, inputs: dict, config: Any = None) -> Answer:
-        return self(inputs)
-
-    def stream(self, inputs: dict) -> Iterator[str | Answer]:
-        """The answer text as the model writes it (str deltas), then the checked Answer, always last. The first
+    def stream(self, question: str, retrieval: Retrieval, focus: str = "") -> Iterator[Delta | Answer]:
+        """The answer text as the model writes it (`Delta`s), then the checked Answer, always last. The first
         PROBE_LETTERS letters are held back: never shown if they are the sentinel, and if they are not in the
-        question's language the model's whole reply is translated into it, and only the translation is shown."""
-        question: str = inputs["question"]
-        passages = self._passages(inputs)
+        question's language the model's whole reply is translated into it, and only the translation is shown.
+        With a `focus` ("what about X?"), the model sees the passages naming X when any do."""
+        passages = retrieval.focused(focus).passages
         if not passages:
             yield not_found(question, passages, 0.0)
             return
@@ -74,15 +66,15 @@ class GenerativeAnswerer:
                 # shown whole with its own markers (the 0.5B fixture model renumbered them when translating)
                 reply = text + "".join(pieces)
                 text = carry_markers(reply, "".join(self._pieces(translation(reply, question))), len(passages))
-                yield text
+                yield Delta(text)
             else:
-                yield text
+                yield Delta(text)
                 for piece in pieces:
                     text += piece
-                    yield piece
+                    yield Delta(piece)
             pieces.close()
         except Exception as exc:  # unreachable, timed out, refused, model error: the extractive answer stands in
-            yield self._fallback(inputs, exc)
+            yield self._fallback(question, retrieval, focus, exc)
             return
         yield verify(question, text, passages, self.embedder)
 
@@ -93,10 +85,8 @@ class GenerativeAnswerer:
             if piece:
                 yield piece
 
-    def _fallback(self, inputs: dict, exc: BaseException) -> Answer:
-        from dataclasses import replace
-
-        answer = self.fallback(inputs)
+    def _fallback(self, question: str, retrieval: Retrieval, focus: str, exc: BaseException) -> Answer:
+        answer = self.fallback.answer(question, retrieval, focus)
         note = FALLBACK_NOTE.format(reason=_reason(exc))
         return replace(answer, note=f"{note} {answer.note}".strip())
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kbqa.qa.followup import MAX_FOLLOWUP_WORDS, Rewrite, rewrite
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 SYSTEM = """You rewrite a follow-up question into one standalone question that can be understood without the \
 conversation. Keep its language (Vietnamese stays Vietnamese, English stays English), replace words such as \
@@ -30,7 +33,7 @@ def may_follow_up(question: str, rules: Rewrite) -> bool:
     return rules.rewritten or len(question.split()) <= MAX_FOLLOWUP_WORDS
 
 
-def llm_rewrite(model: Any, question: str, previous: str | None) -> Rewrite:
+def llm_rewrite(model: BaseChatModel, question: str, previous: str | None) -> Rewrite:
     """A standalone query for `question` written by `model` (a LangChain chat model) from the previous standalone
     query; the rule-based rewrite (kbqa.qa.followup) when there is nothing to rewrite, or the model fails or rambles.
     A "what about X?" focus found by the rules is kept."""

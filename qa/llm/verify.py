@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from kbqa.index.embed.embedders import Embedder
 from kbqa.index.records import Passage
 from kbqa.qa.answer.records import Answer, Citation, Claim, not_found
 from kbqa.qa.llm.prompt import SENTINEL
@@ -161,7 +161,7 @@ def support(sentence: str, passage: str, cosine: float | None) -> float:
     return min(2.0, score(share, numbers_held, cosine, rule) / rule.threshold)
 
 
-def _cosines(embedder: Any, sentences: list[str], passages: dict[int, str]) -> dict[tuple[int, int], float]:
+def _cosines(embedder: Embedder, sentences: list[str], passages: dict[int, str]) -> dict[tuple[int, int], float]:
     """(sentence index, passage number) → the best cosine of the sentence to the passage or one of its sentences."""
     if embedder is None or not sentences or not passages:
         return {}
@@ -183,7 +183,7 @@ def echoes(sentence: str, question: str) -> bool:
     return content_words(sentence) <= content_words(question) | content_words(question, True)
 
 
-def verify(question: str, text: str, passages: list[Passage], embedder: Any | None) -> Answer:
+def verify(question: str, text: str, passages: list[Passage], embedder: Embedder | None) -> Answer:
     """The Answer the model's `text` makes: not found on the sentinel, else its sentences as claims, each
     citation and claim marked verified or not. A sentence left uncited, or whose cited passages do not support it,
     is cited to the retrieved passage that supports it best, when one supports it well enough (small models cite

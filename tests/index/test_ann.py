@@ -10,6 +10,7 @@ import pytest
 from kbqa.index.records import ChunkRecord, DocRecord
 from kbqa.index.store import ann
 from kbqa.index.store.embedded import Store, StoreWriter
+from tests.engines import nearest
 
 DIM = 32
 PER_DOC = 10
@@ -46,7 +47,7 @@ def exact_top(store: Store, alive: np.ndarray, query: np.ndarray, k: int) -> lis
 
 
 def alive_ids(store: Store) -> np.ndarray:
-    names = {d["doc_id"] for d in store.documents()}
+    names = {d.doc_id for d in store.documents()}
     rows = store.passages(list(range(store.manifest.rows)))
     return np.array(sorted(i for i, p in rows.items() if p.doc_id in names), dtype=np.int64)
 
@@ -65,7 +66,7 @@ def test_large_store_searches_hnsw_with_recall_close_to_exact(tmp_path):
     alive = alive_ids(store)
     hits = []
     for query in vectors(50, seed=123):
-        found = [p.chunk_id for p in store.search(query, 10)]
+        found = [hit.chunk_id for hit in store.search(query, 10)]
         hits.append(len(set(found) & set(exact_top(store, alive, query, 10))) / 10)
     assert np.mean(hits) >= 0.95
 
@@ -79,10 +80,10 @@ def test_removed_chunks_never_come_back_and_refresh_follows(tmp_path):
     assert reader.refresh() and reader.index.ntotal == manifest.chunks == (150 - 30 + 2) * PER_DOC
     for store in (reader, Store(tmp_path)):
         for query in vectors(40, seed=7):
-            found = store.search(query, 30)
+            found = nearest(store, query, 30)
             assert len(found) == 30 and not {p.doc_id for p in found} & set(gone)
         new = vectors(PER_DOC, seed=zlib.crc32(b"new1"))[0]
-        assert store.search(new, 1)[0].doc_id == "new1"  # found in the exact tail
+        assert nearest(store, new, 1)[0].doc_id == "new1"  # found in the exact tail
 
 
 def test_writer_extends_then_rebuilds_the_file_and_readers_reopen_it(tmp_path):
@@ -98,7 +99,7 @@ def test_writer_extends_then_rebuilds_the_file_and_readers_reopen_it(tmp_path):
     assert files == {extended.ann, rebuilt.ann}  # the previous one stays for readers opening it right now
     reopened = Store(tmp_path)
     query = vectors(PER_DOC, seed=zlib.crc32(b"e3"))[2]
-    assert reopened.search(query, 1)[0].doc_id == reader.search(query, 1)[0].doc_id == "e3"
+    assert nearest(reopened, query, 1)[0].doc_id == nearest(reader, query, 1)[0].doc_id == "e3"
 
 
 def test_back_below_the_threshold_goes_exact(tmp_path):

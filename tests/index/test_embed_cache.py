@@ -19,6 +19,7 @@ from kbqa.index.embed import e5_convert
 from kbqa.index.embed.cache import CACHE_FILE, EmbeddingCache, cache_path
 from kbqa.index.embed.embedders import get_embedder
 from kbqa.index.store.embedded import Store
+from tests.engines import nearest
 from tests.index.test_crash import needed_hashes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +60,7 @@ def test_a_second_store_reuses_the_shared_cache(tmp_path: Path):
     assert (second.embedded, second.reused, second.manifest.chunks) == (0, 3, 3)
     assert not (tmp_path / "a" / CACHE_FILE).exists() and not (tmp_path / "b" / CACHE_FILE).exists()
     assert rows_in(cache_path(cache)) == 3
-    hits = Store(tmp_path / "b").search(get_embedder("e5-small-q4").embed_query("floating market"), 1)
+    hits = nearest(Store(tmp_path / "b"), get_embedder(Settings()).embed_query("floating market"), 1)
     assert hits[0].title == "The Mekong"
 
 
@@ -105,7 +106,7 @@ def test_two_processes_fill_the_shared_cache_at_once(tmp_path: Path):
     assert all(b"12 embedded" in err for _, err in outputs), outputs
     settings = Settings(cache=str(cache))
     needed = needed_hashes(folders[0], settings) | needed_hashes(folders[1], settings)
-    embedder = get_embedder(settings.embedder)
+    embedder = get_embedder(settings)
     shared = EmbeddingCache(cache_path(cache), embedder.id, embedder.dim)
     try:
         assert set(shared.get(sorted(needed))) == needed and len(needed) == 24
@@ -115,22 +116,22 @@ def test_two_processes_fill_the_shared_cache_at_once(tmp_path: Path):
         assert add_paths([folder], Settings(store=str(tmp_path / "third"), cache=str(cache))).embedded == 0
 
 
-def test_a_cache_that_is_not_a_database_is_set_aside(tmp_path: Path, capsys: pytest.CaptureFixture):
+def test_a_cache_that_is_not_a_database_is_set_aside(tmp_path: Path, caplog: pytest.LogCaptureFixture):
     docs = write_docs(tmp_path / "docs", RIVERS)
     settings = Settings(store=str(tmp_path / ".kbqa"), cache=str(tmp_path / "cache"))
     cache_path(settings.cache).parent.mkdir()
     cache_path(settings.cache).write_bytes(b"this is not SQLite\n" * 500)
     report = build_index([docs], settings)
     assert report.embedded == report.manifest.chunks == 3
-    note = capsys.readouterr().err
-    assert "is damaged" in note and "set aside" in note and note.count("\n") == 1
+    (note,) = [r.getMessage() for r in caplog.records if r.name.startswith("kbqa") and r.levelname == "WARNING"]
+    assert "is damaged" in note and "set aside" in note and "\n" not in note
     aside = [p.name for p in Path(settings.cache).iterdir() if ".damaged-" in p.name]
     assert len(aside) == 1 and aside[0].startswith(CACHE_FILE + ".damaged-")
     assert rows_in(cache_path(settings.cache)) == 3
     assert build_index([docs], replace(settings, store=str(tmp_path / "again"))).embedded == 0
 
 
-def test_a_cache_damaged_inside_is_set_aside_when_read(tmp_path: Path, capsys: pytest.CaptureFixture):
+def test_a_cache_damaged_inside_is_set_aside_when_read(tmp_path: Path, caplog: pytest.LogCaptureFixture):
     path = cache_path(tmp_path / "cache")
     rng = np.random.default_rng(0)
     cache = EmbeddingCache(path, "test", 384)
@@ -146,7 +147,7 @@ def test_a_cache_damaged_inside_is_set_aside_when_read(tmp_path: Path, capsys: p
         assert list(cache.get(["new", "h1"])) == ["new"]
     finally:
         cache.close()
-    assert "is damaged" in capsys.readouterr().err
+    assert "is damaged" in caplog.text
     assert any(".damaged-" in p.name for p in path.parent.iterdir())
 
 

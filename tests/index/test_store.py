@@ -15,7 +15,7 @@ from kbqa.errors import StoreLockedError
 from kbqa.index.records import ChunkRecord, DocRecord
 from kbqa.index.store.api import open_store, open_writer
 from kbqa.index.store.embedded import Store, StoreWriter
-from tests.engines import EMBEDDED_ONLY, vector_count, vector_ids
+from tests.engines import EMBEDDED_ONLY, nearest, vector_count, vector_ids
 
 pytest_plugins = ["tests.engines"]  # store_location: a folder, then a PostgreSQL database
 
@@ -44,15 +44,15 @@ def test_reader_sees_only_committed_generations_and_refreshes_incrementally(stor
     writer = open_writer(store_location, "test", DIM)
     writer.remove(["a"])
     writer.add(*doc("c"))
-    assert not reader.refresh() and {d["doc_id"] for d in reader.documents()} == {"a", "b"}
-    assert {d["doc_id"] for d in open_store(store_location).documents()} == {"a", "b"}  # uncommitted: invisible
+    assert not reader.refresh() and {d.doc_id for d in reader.documents()} == {"a", "b"}
+    assert {d.doc_id for d in open_store(store_location).documents()} == {"a", "b"}  # uncommitted: invisible
     writer.commit()
     assert reader.refresh()
     fresh = open_store(store_location)
-    assert {d["doc_id"] for d in reader.documents()} == {"b", "c"} == {d["doc_id"] for d in fresh.documents()}
+    assert {d.doc_id for d in reader.documents()} == {"b", "c"} == {d.doc_id for d in fresh.documents()}
     assert vector_ids(reader) == vector_ids(fresh) and vector_count(reader) == 4
     query = doc("c")[2][0]
-    assert reader.search(query, 1)[0].doc_id == "c"
+    assert nearest(reader, query, 1)[0].doc_id == "c"
 
 
 @EMBEDDED_ONLY  # CURRENT and vectors.f32: the embedded engine's files (PostgreSQL: a writer killed mid-commit)
@@ -71,10 +71,10 @@ def test_writer_killed_between_records_and_current_is_undone(store_location, mon
         write(tmp_path, add=["b"], remove=["a"])
     monkeypatch.setattr(os, "replace", real_replace)
     store = Store(tmp_path)
-    assert [d["doc_id"] for d in store.documents()] == ["a"] and store.index.ntotal == 2
+    assert [d.doc_id for d in store.documents()] == ["a"] and store.index.ntotal == 2
     write(tmp_path, add=["c"])  # the next writer drops the orphan rows and vectors, then appends its own
     store = Store(tmp_path)
-    assert [d["doc_id"] for d in store.documents()] == ["a", "c"] and store.index.ntotal == 4
+    assert [d.doc_id for d in store.documents()] == ["a", "c"] and store.index.ntotal == 4
     assert (tmp_path / store.manifest.data / "vectors.f32").stat().st_size == 4 * DIM * 4
 
 

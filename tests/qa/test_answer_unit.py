@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import numpy as np
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
 
 from kbqa.index.records import Passage
 from kbqa.qa.answer import ExtractiveAnswerer
 from kbqa.qa.answer.marks import answer_marks
 from kbqa.qa.answer.records import NOT_FOUND, VIETNAMESE_SOURCES
 from kbqa.qa.answer.sentences import FEATURES, candidates, question_kinds
-from kbqa.qa.chain import build_chain
-from kbqa.qa.retriever import to_document, to_passage
+from kbqa.qa.contracts import Delta, Retrieval
+from kbqa.qa.retriever import PassageRetriever, build_chain, to_document, to_passage
 
 
 def _p(text: str, score: float, doc: str = "a.txt", title: str = "Tiêu đề") -> Passage:
     return Passage(doc, doc, title, "", text, 0, len(text), score)
 
 
-def answer(question: str, passages: list[Passage], **inputs):
-    return ExtractiveAnswerer()({"question": question, "passages": passages, **inputs})
+def answer(question: str, passages: list[Passage], focus: str = ""):
+    return ExtractiveAnswerer().answer(question, Retrieval(question, passages), focus)
 
 
 def test_lexical_match_picks_the_one_answer_sentence_and_cites_it():
@@ -112,25 +110,34 @@ def test_document_round_trip():
     assert to_passage(to_document(p)) == p
 
 
-class _ListRetriever(BaseRetriever):
-    docs: list[Document]
+class _ListRetriever:
+    """A Retriever over fixed passages that records what it was asked."""
 
-    def _get_relevant_documents(self, query, *, run_manager):
-        return self.docs
+    def __init__(self, passages: list[Passage]) -> None:
+        self.passages, self.asked = passages, []
+
+    def retrieve(self, query: str, k: int) -> Retrieval:
+        self.asked.append((query, k))
+        return Retrieval(query, self.passages[:k])
 
 
-def test_chain_passes_question_and_passages_to_the_answerer():
+def test_chain_passes_the_question_and_its_retrieval_to_the_answerer():
     p = _p("Hà Nội là thủ đô của Việt Nam.", 0.8)
-    seen = {}
-
-    def answerer(inputs):
-        seen.update(inputs)
-        return ExtractiveAnswerer()(inputs)
-
-    got = build_chain(_ListRetriever(docs=[to_document(p)]), answerer).invoke("Thủ đô của Việt Nam là gì?")
-    assert seen == {"question": "Thủ đô của Việt Nam là gì?", "passages": [p]}
-    assert got.answer == "Hà Nội là thủ đô của Việt Nam. [1]"
+    retriever = _ListRetriever([p])
+    got = build_chain(retriever, ExtractiveAnswerer(), 3).invoke("Thủ đô của Việt Nam là gì?")
+    assert retriever.asked == [("Thủ đô của Việt Nam là gì?", 3)]
+    assert got.answer == "Hà Nội là thủ đô của Việt Nam. [1]" and got.question == "Thủ đô của Việt Nam là gì?"
     assert got.to_json()["citations"][0]["n"] == 1
+    docs = PassageRetriever(retriever=retriever, k=1).invoke("Thủ đô?")
+    assert [to_passage(d) for d in docs] == [p]
+
+
+def test_the_extractive_stream_gives_its_claims_then_the_answer():
+    passages = [_p("Hà Nội là thủ đô của Việt Nam. Thành phố có hơn 8 triệu dân vào năm 2023.", 0.8)]
+    question = "Thủ đô của Việt Nam là gì và có bao nhiêu dân?"
+    *deltas, last = ExtractiveAnswerer().stream(question, Retrieval(question, passages))
+    assert last == answer(question, passages) and all(isinstance(d, Delta) for d in deltas)
+    assert "".join(d.text for d in deltas) == " ".join(c.text for c in last.claims) != ""
 
 
 class _CountingEmbedder:
@@ -159,5 +166,6 @@ def test_cross_lingual_questions_embed_at_most_semantic_max_sentences():
     sentences = [f"Câu số {i} nói về thời tiết ở Hà Nội, trời mưa nhiều và lạnh vào buổi sáng." for i in range(12)]
     passages = [_p(" ".join(sentences[i : i + 4]), 0.9 - i / 100) for i in range(0, 12, 4)]
     embedder = _CountingEmbedder()
-    ExtractiveAnswerer(embedder)({"question": "What is the weather like?", "passages": passages})
+    question = "What is the weather like?"
+    ExtractiveAnswerer(embedder).answer(question, Retrieval(question, passages))
     assert 0 < len(embedder.embedded) <= SEMANTIC_MAX < 12

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from kbqa.errors import InputError
-from kbqa.qa.chain import MAX_QUESTION_CHARS, _clean_question
+from kbqa.qa.chain import MAX_QUESTION_CHARS, clean_question
 from tests.conftest import ROOT
 
 
@@ -25,12 +25,12 @@ def _kbqa(
 
 def test_invalid_utf8_and_controls_become_replacement_characters_and_spaces():
     argv = b"Korea \xff\xfe US?".decode("utf-8", "surrogateescape")  # what Python makes of such bytes
-    assert _clean_question(argv) == "Korea \ufffd\ufffd US?"
-    assert _clean_question("a\x00b\x07c\u200bd\ud800") == "a b c d\ufffd\ufffd\ufffd"  # lone surrogate: 3 bytes
+    assert clean_question(argv) == "Korea \ufffd\ufffd US?"
+    assert clean_question("a\x00b\x07c\u200bd\ud800") == "a b c d\ufffd\ufffd\ufffd"  # lone surrogate: 3 bytes
     with pytest.raises(InputError, match="the question is empty"):
-        _clean_question("\x00 \x07")
+        clean_question("\x00 \x07")
     with pytest.raises(InputError, match=f"limit is {MAX_QUESTION_CHARS:,}"):
-        _clean_question("a" * (MAX_QUESTION_CHARS + 1))
+        clean_question("a" * (MAX_QUESTION_CHARS + 1))
 
 
 def test_cli_answers_an_invalid_utf8_question_and_a_batch_goes_on(seed_settings):

@@ -10,7 +10,19 @@ from kbqa.index.embed.embedders import get_embedder
 from kbqa.index.keyword import KeywordIndex
 from kbqa.index.store.api import open_store
 from kbqa.qa.retriever import PassageRetriever
-from kbqa.qa.search import HybridSearch, StoreKeywords, fuse, is_vietnamese, keyword_weight
+from kbqa.qa.search import (
+    DenseRetriever,
+    FixedKeywords,
+    HybridRetriever,
+    KeywordRetriever,
+    StoreKeywords,
+    corpus_share,
+    document_frequencies,
+    fuse,
+    is_vietnamese,
+    keyword_weight,
+    term_weights,
+)
 
 pytest_plugins = ["tests.engines"]  # seed_store and store_location: the embedded engine, then PostgreSQL
 
@@ -21,7 +33,7 @@ KOREA = "seeds/000_f8aa576ae32182a5.txt"
 @pytest.fixture(scope="module")
 def parts(seed_store):
     store = open_store(seed_store.store)
-    embedder = get_embedder(seed_store.embedder)
+    embedder = get_embedder(seed_store)
     keyword = StoreKeywords(store).current()  # the engine's own keyword search, as the Assistant takes it
     assert len(keyword) == len(KeywordIndex.build(*store.chunk_texts()))
     yield store, embedder, keyword
@@ -31,12 +43,16 @@ def parts(seed_store):
 @pytest.fixture(scope="module")
 def retriever(parts):
     store, embedder, keyword = parts
-    return HybridSearch(store, embedder, keyword, 5)
+    return HybridRetriever(store, embedder, FixedKeywords(keyword))
+
+
+def search(retriever, question: str, k: int = 5):
+    return retriever.retrieve(question, k).passages
 
 
 def dense_ids(parts, question: str, k: int = 5) -> list[int]:
     store, embedder, _ = parts
-    return [p.chunk_id for p in store.search(embedder.embed_query(question), k)]
+    return [hit.chunk_id for hit in store.search(embedder.embed_query(question), k)]
 
 
 def test_language():
@@ -47,16 +63,21 @@ def test_language():
 
 def test_keyword_weight_by_language_and_coverage(parts):
     _, _, keyword = parts
-    vietnamese = keyword_weight("Ngoại trưởng Blinken rời sân bay Hồng Kiều ngày nào?", keyword)
-    english = keyword_weight("Which airport did Secretary Blinken leave from?", keyword)
-    unknown = keyword_weight("xyzzy plugh", keyword)
+
+    def weight(question: str) -> float:
+        frequencies = document_frequencies(question, keyword)
+        return keyword_weight(question, corpus_share(term_weights(frequencies, len(keyword)), frequencies))
+
+    vietnamese = weight("Ngoại trưởng Blinken rời sân bay Hồng Kiều ngày nào?")
+    english = weight("Which airport did Secretary Blinken leave from?")
+    unknown = weight("xyzzy plugh")
     assert vietnamese > 2 * english > 0
     assert unknown == 0.0
 
 
 def test_vietnamese_exact_words_rank_their_passage_first(parts, retriever):
     question = "Ngoại trưởng Blinken vẫy tay chào ở sân bay Hồng Kiều ngày nào?"
-    top = retriever.search(question)[0]
+    top = search(retriever, question)[0]
     assert top.doc_id == US_CHINA
     assert "Hồng Kiều" in top.passage
     assert top.chunk_id in dense_ids(parts, question, 30)  # the chunk is a dense candidate too
@@ -64,14 +85,14 @@ def test_vietnamese_exact_words_rank_their_passage_first(parts, retriever):
 
 def test_english_question_keeps_the_dense_answer(parts, retriever):
     question = "Which technologies did Korea and the US agree to cooperate on?"
-    hybrid = retriever.search(question)
+    hybrid = search(retriever, question)
     assert hybrid[0].chunk_id == dense_ids(parts, question)[0]
     assert hybrid[0].doc_id == KOREA
 
 
 def test_no_keyword_evidence_means_dense_order(parts, retriever):
     question = "xyzzy plugh frobnicate"
-    assert [p.chunk_id for p in retriever.search(question)] == dense_ids(parts, question)
+    assert [p.chunk_id for p in search(retriever, question)] == dense_ids(parts, question)
 
 
 def test_fuse_weight_zero_keeps_dense_and_keyword_can_promote():
@@ -82,8 +103,25 @@ def test_fuse_weight_zero_keeps_dense_and_keyword_can_promote():
 
 
 def test_langchain_interface(retriever):
-    docs = PassageRetriever(searcher=retriever, k=5).invoke("Mỹ và Trung Quốc đàm phán về AI khi nào?")
+    docs = PassageRetriever(retriever=retriever, k=5).invoke("Mỹ và Trung Quốc đàm phán về AI khi nào?")
     assert docs and docs[0].metadata["doc_id"] == US_CHINA
+
+
+def test_the_retrieval_carries_its_evidence_and_the_single_retrievers_none(parts, retriever):
+    store, embedder, keyword = parts
+    question = "Ngoại trưởng Blinken vẫy tay chào ở sân bay Hồng Kiều ngày nào?"
+    hybrid = retriever.retrieve(question, 5)
+    assert hybrid.query == question and len(hybrid.passages) == 5
+    evidence = hybrid.evidence
+    assert evidence is not None and evidence.terms and 0 < evidence.corpus_share <= 1
+    assert evidence.dense_top >= evidence.dense_second > 0 and evidence.bm25_top > 0
+    dense = DenseRetriever(store, embedder).retrieve(question, 5)
+    assert dense.evidence is None and [p.chunk_id for p in dense.passages] == dense_ids(parts, question)
+    words = KeywordRetriever(store, FixedKeywords(keyword)).retrieve(question, 5)
+    assert words.evidence is None and [p.chunk_id for p in words.passages] == [
+        c for c, _ in keyword.search(question, 5)
+    ]
+    assert [p.score for p in words.passages] == [s for _, s in keyword.search(question, 5)]
 
 
 def test_keyword_index_follows_new_generations(tmp_path, store_location):
@@ -97,15 +135,16 @@ def test_keyword_index_follows_new_generations(tmp_path, store_location):
     settings = Settings(store=store_location)
     build_index([docs], settings)
     store = open_store(settings.store)
-    retriever = HybridSearch(store, get_embedder(settings.embedder), StoreKeywords(store), 2)
+    keywords = StoreKeywords(store)
+    retriever = HybridRetriever(store, get_embedder(settings), keywords)
     question = "Tuyến tàu điện Nhổn có bao nhiêu toa?"
-    assert retriever.keyword.current().search(question, 5) == []
+    assert keywords.current().search(question, 5) == []
     new = tmp_path / "b.txt"
     new.write_text("Tàu điện Nhổn chạy thử\nMỗi đoàn tàu điện Nhổn có bốn toa.\n", encoding="utf-8")
     add_paths([new], settings)
-    top = retriever.search(question)[0]
+    top = search(retriever, question, 2)[0]
     assert top.doc_id.endswith("b.txt") and "bốn toa" in top.passage
-    assert retriever.keyword.current().search(question, 5)
+    assert keywords.current().search(question, 5)
     store.close()
 
 
@@ -117,11 +156,11 @@ def test_large_store_builds_keyword_index_in_background(parts):
     store, embedder, _ = parts
     keywords = StoreKeywords(store)
     keywords.INLINE_CHUNKS = 0  # as if the store were large
-    retriever = HybridSearch(store, embedder, keywords, 3)
+    retriever = HybridRetriever(store, embedder, keywords)
     question = "xyzzy Hồng Kiều"
-    first = retriever.search(question)  # dense only while the index is built
+    first = search(retriever, question, 3)  # dense only while the index is built
     assert first and [p.chunk_id for p in first] in (
-        [p.chunk_id for p in retriever.search(question)],
+        [p.chunk_id for p in search(retriever, question, 3)],
         dense_ids(parts, question, 3),
     )
     for _ in range(100):

@@ -18,7 +18,8 @@ from kbqa.config import Settings
 from kbqa.index.build import build_index
 from kbqa.qa.answer import Answer
 from kbqa.qa.answer.records import language
-from kbqa.qa.chain import Assistant, Delta
+from kbqa.qa.chain import Assistant
+from kbqa.qa.contracts import Delta
 from tests import llm_fixture
 from tests.llm_fixture import THREADS
 
@@ -52,16 +53,19 @@ def test_chat_openai_answers_through_local_server(server_url: str) -> None:
 
 
 def test_kbqa_chat_models_cap_the_reply_on_the_real_server(server_url: str) -> None:
-    """kbqa's `openai:` model stops the local server at MAX_TOKENS: langchain-openai sends the cap as
-    max_completion_tokens, which llama-cpp-python's server ignores (fixture replies ran to 11,000 characters)."""
-    from kbqa.qa.llm.models import MAX_TOKENS, chat_model
+    """kbqa's `openai:` model stops the local server at the llm_max_tokens setting: langchain-openai sends the cap
+    as max_completion_tokens, which llama-cpp-python's server ignores (fixture replies ran to 11,000 characters)."""
+    from kbqa.config import Settings
+    from kbqa.qa.llm.models import chat_model
+
+    cap = Settings.llm_max_tokens
 
     reply = chat_model("openai:local", base_url=f"{server_url}/v1").invoke(
         "Count from 1 to 2000, every number in words, one per line. Do not stop early."
     )
     used = reply.response_metadata["token_usage"]["completion_tokens"]
-    print(f"\ncompletion tokens: {used} (cap {MAX_TOKENS}); finish: {reply.response_metadata.get('finish_reason')}")
-    assert used <= MAX_TOKENS and reply.response_metadata.get("finish_reason") == "length"
+    print(f"\ncompletion tokens: {used} (cap {cap}); finish: {reply.response_metadata.get('finish_reason')}")
+    assert used <= cap and reply.response_metadata.get("finish_reason") == "length"
 
 
 def test_llamacpp_in_process_answers(gguf: Path) -> None:

@@ -13,13 +13,13 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from kbqa.config import load_settings
+from kbqa.config import Settings, load_settings
 from kbqa.errors import InputError
 from kbqa.index.records import Passage
 from kbqa.qa.answer import Answer, ExtractiveAnswerer
 from kbqa.qa.answer.records import NOT_FOUND
+from kbqa.qa.contracts import Delta, Retrieval
 from kbqa.qa.llm import GenerativeAnswerer, chat_model
-from kbqa.qa.llm.models import MAX_TOKENS
 from kbqa.qa.llm.prompt import SENTINEL, format_passages, messages
 from kbqa.qa.llm.verify import carry_markers, clean_markers, parse, support, verify
 
@@ -64,8 +64,9 @@ def _answerer(*replies: str, embedder=None) -> GenerativeAnswerer:
     return GenerativeAnswerer(model, embedder or BagEmbedder(), fallback=ExtractiveAnswerer(None))
 
 
-def _inputs(question: str = VI_Q) -> dict:
-    return {"question": question, "passages": PASSAGES, "focus": ""}
+def _ask(question: str = VI_Q) -> tuple[str, Retrieval]:
+    """An answerer's arguments: the question and its retrieval (PASSAGES, no evidence)."""
+    return question, Retrieval(question, PASSAGES)
 
 
 # prompt
@@ -188,7 +189,7 @@ def test_the_sentinel_with_markers_or_nothing_but_markers_is_not_found(reply):
 def e5():
     from kbqa.index.embed.embedders import get_embedder
 
-    return get_embedder("e5-small-q4")
+    return get_embedder(Settings())
 
 
 def test_verification_with_the_real_embedder_across_languages(e5):
@@ -210,12 +211,12 @@ def test_verification_with_the_real_embedder_across_languages(e5):
 
 @pytest.mark.parametrize(("question", "lang"), [(VI_Q, "vi"), (EN_Q, "en")])
 def test_the_sentinel_means_not_found_in_the_question_language(question, lang):
-    answer = _answerer("NOT_FOUND")(_inputs(question))
+    answer = _answerer("NOT_FOUND").answer(*_ask(question))
     assert answer.found is False and answer.answer == NOT_FOUND[lang] and answer.passages == PASSAGES
 
 
 def test_the_sentinel_is_never_streamed():
-    items = list(_answerer("NOT_FOUND.").stream(_inputs(EN_Q)))
+    items = list(_answerer("NOT_FOUND.").stream(*_ask(EN_Q)))
     assert len(items) == 1 and isinstance(items[0], Answer) and items[0].found is False
 
 
@@ -234,8 +235,8 @@ def test_an_answer_in_the_wrong_language_is_translated_and_only_the_translation_
     english = "SJC gold rose 500,000 dong to 82 million dong per tael this morning [1]."
     renumbered = english.replace("[1]", "[2]")  # the translation's markers are not taken: the reply's are
     model = RecordingChat(messages=iter([AIMessage(content=vietnamese), AIMessage(content=renumbered)]), calls=[])
-    items = list(GenerativeAnswerer(model, BagEmbedder(), fallback=ExtractiveAnswerer(None)).stream(_inputs(EN_Q)))
-    deltas, answer = [i for i in items if isinstance(i, str)], items[-1]
+    items = list(GenerativeAnswerer(model, BagEmbedder(), fallback=ExtractiveAnswerer(None)).stream(*_ask(EN_Q)))
+    deltas, answer = [i.text for i in items if isinstance(i, Delta)], items[-1]
     shown = "SJC gold rose 500,000 dong to 82 million dong per tael this morning. [1]"
     assert deltas == [shown] and answer.answer == shown and answer.found  # shown whole, once translated
     assert len(model.calls) == 2
@@ -255,17 +256,17 @@ def test_an_answer_in_the_wrong_language_is_translated_and_only_the_translation_
 )
 def test_an_answer_in_the_question_language_is_asked_for_once(question, reply):
     model = RecordingChat(messages=iter([AIMessage(content=reply)]), calls=[])
-    items = list(GenerativeAnswerer(model, BagEmbedder(), fallback=ExtractiveAnswerer(None)).stream(_inputs(question)))
+    items = list(GenerativeAnswerer(model, BagEmbedder(), fallback=ExtractiveAnswerer(None)).stream(*_ask(question)))
     assert len(model.calls) == 1 and isinstance(items[-1], Answer)
-    shown = "".join(i for i in items if isinstance(i, str))
+    shown = "".join(i.text for i in items if isinstance(i, Delta))
     assert shown == ("" if reply == SENTINEL else reply)  # streamed as the model wrote it, untranslated
     assert items[-1].found is (reply != SENTINEL)
 
 
 def test_an_unreachable_model_gives_the_extractive_answer_with_a_note():
     answerer = GenerativeAnswerer(BrokenModel(), BagEmbedder(), fallback=ExtractiveAnswerer(None))
-    answer = answerer(_inputs())
-    expected = ExtractiveAnswerer(None)(_inputs())
+    answer = answerer.answer(*_ask())
+    expected = ExtractiveAnswerer(None).answer(*_ask())
     assert answer.answer == expected.answer and answer.found == expected.found
     assert answer.note.startswith("The language model could not be reached (ConnectionError: Connection refused")
     assert answer.note.endswith("this is the extractive answer.") or "extractive answer." in answer.note
@@ -280,8 +281,8 @@ def test_a_real_client_on_a_closed_port_falls_back_in_one_line(spec):
         s.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{s.getsockname()[1]}" + ("/v1" if spec.startswith("openai") else "")
     answerer = GenerativeAnswerer(chat_model(spec, base_url=url, timeout=5), BagEmbedder(), ExtractiveAnswerer(None))
-    answer = answerer(_inputs())
-    assert answer.answer == ExtractiveAnswerer(None)(_inputs()).answer
+    answer = answerer.answer(*_ask())
+    assert answer.answer == ExtractiveAnswerer(None).answer(*_ask()).answer
     assert answer.note.startswith("The language model could not be reached (") and "\n" not in answer.note
 
 
@@ -291,30 +292,31 @@ def test_a_model_error_mid_stream_falls_back_too():
             raise TimeoutError("read timed out")
 
     answerer = GenerativeAnswerer(Flaky(responses=["x"]), BagEmbedder(), fallback=ExtractiveAnswerer(None))
-    answer = list(answerer.stream(_inputs()))[-1]
+    answer = list(answerer.stream(*_ask()))[-1]
     assert "could not be reached (TimeoutError: read timed out)" in answer.note
 
 
 def test_streamed_deltas_make_the_final_text():
     reply = "Giá vàng SJC tăng 500.000 đồng lên 82 triệu đồng mỗi lượng [1]. Người mua xếp hàng từ sớm [1][7]."
-    items = list(_answerer(reply).stream(_inputs()))
+    items = list(_answerer(reply).stream(*_ask()))
     deltas, answer = items[:-1], items[-1]
-    assert len(deltas) > 5 and all(isinstance(d, str) for d in deltas)
-    assert "".join(deltas) == reply
-    assert clean_markers("".join(deltas), len(PASSAGES)) == answer.answer
+    assert len(deltas) > 5 and all(isinstance(d, Delta) for d in deltas)
+    text = "".join(d.text for d in deltas)
+    assert text == reply
+    assert clean_markers(text, len(PASSAGES)) == answer.answer
     assert "[7]" not in answer.answer and answer.found
 
 
 def test_json_lists_per_citation_verified():
     reply = "Giá vàng SJC tăng 500.000 đồng lên 82 triệu đồng [1]. Đội tuyển Việt Nam thua 0-2 [2]."
-    data = json.loads(json.dumps(_answerer(reply)(_inputs()).to_json()))
+    data = json.loads(json.dumps(_answerer(reply).answer(*_ask()).to_json()))
     assert [(c["n"], c["verified"]) for c in data["citations"]] == [(1, True), (2, False)]
     assert [c["verified"] for c in data["claims"]] == [True, False]
     assert data["found"] is True and data["passages"][0]["title"] == "Giá vàng"
 
 
 def test_extractive_json_is_unchanged():
-    data = ExtractiveAnswerer(None)(_inputs()).to_json()
+    data = ExtractiveAnswerer(None).answer(*_ask()).to_json()
     assert all("verified" not in c for c in data["citations"] + data["claims"])
 
 
@@ -327,7 +329,7 @@ def test_focus_narrows_the_passages_the_model_sees():
             return super()._stream(messages, *args, **kwargs)
 
     answerer = GenerativeAnswerer(Spy(responses=["NOT_FOUND"]), BagEmbedder(), fallback=ExtractiveAnswerer(None))
-    answerer({**_inputs(), "focus": "thái lan"})
+    answerer.answer(*_ask(), focus="thái lan")
     assert '<passage n=1 title="Bóng đá"' in seen[0] and 'title="Giá vàng"' not in seen[0]
 
 
@@ -349,13 +351,13 @@ def test_an_openai_model_needs_a_key_or_a_server(monkeypatch):
         chat_model("openai:gpt-4o-mini")
     model = chat_model("openai:qwen", base_url="http://127.0.0.1:8080/v1", timeout=5)
     assert model.model_name == "qwen" and str(model.openai_api_base) == "http://127.0.0.1:8080/v1"
-    assert model.max_tokens == MAX_TOKENS  # an answer that runs on is cut, not waited for
+    assert model.max_tokens == Settings.llm_max_tokens  # an answer that runs on is cut, not waited for
 
 
 def test_an_ollama_model_caps_its_tokens():
     pytest.importorskip("langchain_ollama")
     ollama = chat_model("ollama:qwen2.5:0.5b")
-    assert ollama.model == "qwen2.5:0.5b" and ollama.num_predict == MAX_TOKENS
+    assert ollama.model == "qwen2.5:0.5b" and ollama.num_predict == Settings.llm_max_tokens
 
 
 def test_a_missing_package_names_the_extra(monkeypatch):
@@ -383,15 +385,15 @@ def test_llm_settings_come_from_the_environment(monkeypatch, tmp_path):
 
 def test_the_assistant_uses_the_llm_when_set_and_streams_its_tokens(seed_settings, monkeypatch):
     import kbqa.qa.llm
-    from kbqa.qa.chain import Assistant, Delta, Retrieved
+    from kbqa.qa.chain import Assistant
 
     reply = "Theo bài viết, đây là câu trả lời [1]."
-    monkeypatch.setattr(kbqa.qa.llm, "chat_model", lambda spec, base_url="": FakeListChatModel(responses=[reply] * 3))
+    monkeypatch.setattr(kbqa.qa.llm, "chat_model", lambda *args, **kwargs: FakeListChatModel(responses=[reply] * 3))
     assistant = Assistant(replace(seed_settings, llm="openai:fake", llm_base_url="http://127.0.0.1:1/v1"))
     assert isinstance(assistant.answerer, GenerativeAnswerer)
     assert isinstance(assistant.answerer.fallback, ExtractiveAnswerer)
     events = list(assistant.stream("Giá vàng tăng bao nhiêu?"))
-    assert isinstance(events[0], Retrieved) and isinstance(events[-1], Answer)
+    assert isinstance(events[0], Retrieval) and isinstance(events[-1], Answer)
     assert "".join(e.text for e in events if isinstance(e, Delta)) == reply == events[-1].answer
     assert assistant.ask("Giá vàng tăng bao nhiêu?").answer == reply
     assert assistant.chain().invoke("Giá vàng tăng bao nhiêu?").answer == reply
@@ -415,7 +417,7 @@ def test_the_llamacpp_adapter_speaks_langchain():
     model = LlamaCppChat(llama=FakeLlama(), max_tokens=64)
     assert model.invoke(messages(VI_Q, PASSAGES)).content == "Đáp án [1]."
     assert [c.content for c in model.stream(messages(VI_Q, PASSAGES)) if c.content] == ["Đáp ", "án ", "[1]."]
-    answer = GenerativeAnswerer(model, BagEmbedder(), fallback=ExtractiveAnswerer(None))(_inputs())
+    answer = GenerativeAnswerer(model, BagEmbedder(), fallback=ExtractiveAnswerer(None)).answer(*_ask())
     assert answer.answer == "Đáp án [1]." and answer.claims[0].cites == (1,)
 
 
@@ -426,7 +428,7 @@ def test_kbqa_ask_llm_prints_tokens_then_the_sources(seed_settings, monkeypatch)
     from kbqa.cli import main
 
     reply = "Hàn Quốc và Mỹ hợp tác về công nghệ [1]."
-    monkeypatch.setattr(kbqa.qa.llm, "chat_model", lambda spec, base_url="": FakeListChatModel(responses=[reply] * 3))
+    monkeypatch.setattr(kbqa.qa.llm, "chat_model", lambda *args, **kwargs: FakeListChatModel(responses=[reply] * 3))
     args = ["ask", "--store", seed_settings.store, "--llm", "openai:fake", "--llm-base-url", "http://127.0.0.1:1/v1"]
     result = CliRunner().invoke(main, [*args, "Hàn Quốc và Mỹ hợp tác về công nghệ nào?"])
     assert result.exit_code == 0, result.output

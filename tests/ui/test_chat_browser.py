@@ -244,7 +244,7 @@ class GatedAssistant:
     def stream(self, question: str, k: int | None = None, focus: str = "") -> Iterator:
         self.search.wait(WAIT)
         events = self.inner.stream(question, k, focus=focus)
-        yield next(events)  # Retrieved
+        yield next(events)  # the Retrieval
         self.answer.wait(WAIT)
         yield from events
 

@@ -39,12 +39,12 @@ def test_the_china_follow_up_is_answered_from_the_china_article(chat_service: Ch
 
 def test_stream_yields_the_rewrite_then_the_assistants_events(chat_service: ChatService) -> None:
     from kbqa.qa.answer import Answer
-    from kbqa.qa.chain import Delta, Retrieved
+    from kbqa.qa.contracts import Delta, Retrieval
     from kbqa.qa.followup import Rewrite
 
     events = list(chat_service.stream("Còn Trung Quốc thì sao?", "Khi nào Mỹ đàm phán về AI?", 3))
     assert isinstance(events[0], Rewrite) and events[0].query == "Khi nào Trung Quốc đàm phán về AI?"
-    assert isinstance(events[1], Retrieved) and len(events[1].passages) == 3
+    assert isinstance(events[1], Retrieval) and len(events[1].passages) == 3
     assert isinstance(events[-1], Answer) and all(isinstance(e, Delta) for e in events[2:-1])
     reply = chat_service.ask("Còn Trung Quốc thì sao?", "Khi nào Mỹ đàm phán về AI?", 3)
     assert reply.answer.answer == events[-1].answer  # ask is the same stream, consumed

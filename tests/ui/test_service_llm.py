@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage
 from kbqa.config import Settings
 from kbqa.errors import InputError
 from kbqa.qa.answer import Answer
-from kbqa.qa.chain import Delta, Retrieved
+from kbqa.qa.contracts import Delta, Retrieval
 from kbqa.qa.llm.answerer import PROBE_LETTERS
 from kbqa.ui import app as chat_app
 from kbqa.ui.service import ChatService
@@ -60,7 +60,7 @@ def test_llm_tokens_arrive_in_order_then_the_checked_answer_with_citations(llm_s
     assert "fake:1 at http://127.0.0.1:9/v1" in status
     assert llm_service.assistant.answerer.fallback is not None  # the store and embedder were not reloaded
     events = list(llm_service.stream(QUESTION, None))
-    assert isinstance(events[1], Retrieved) and isinstance(events[-1], Answer)
+    assert isinstance(events[1], Retrieval) and isinstance(events[-1], Answer)
     deltas = [e.text for e in events[2:-1]]
     assert all(isinstance(e, Delta) for e in events[2:-1])
     assert len(deltas) > 20 and "".join(deltas) == REPLY  # token by token, in order, nothing lost or added
