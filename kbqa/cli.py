@@ -9,12 +9,16 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kbqa.config import Settings, load_settings
 from kbqa.errors import IndexMissingError, KbqaError
+
+if TYPE_CHECKING:
+    from kbqa.index.store.api import Health
+    from kbqa.qa.chain import Assistant
 
 SEEDS = "seeds"
 STORE_HELP = "Index folder, or postgresql://user:pass@host/db [env KBQA_STORE; default .kbqa]."
@@ -52,15 +56,11 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _fail_if_damaged(store: str | None) -> None:
     """One line naming the damaged store file and its fix, if an error came from one (else return)."""
-    from kbqa.index.store.api import is_server
-    from kbqa.index.store.health import damaged, store_problems
+    from kbqa.index.store.api import damage
 
-    root = load_settings({"store": store}).store
-    if is_server(root):
-        return
-    problems = store_problems(root)
-    if problems:
-        _fail(str(damaged(root, problems[0])))
+    error = damage(load_settings({"store": store}).store)
+    if error is not None:
+        _fail(str(error))
 
 
 def store_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -170,11 +170,11 @@ def list_cmd(as_json: bool, store: str | None) -> None:
 
     index = open_store(load_settings({"store": store}).store, vectors=False)
     for doc in index.documents():
-        added = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(doc["added"]))
+        added = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(doc.added))
         if as_json:
-            click.echo(json.dumps({**doc, "added": added}, ensure_ascii=False))
+            click.echo(json.dumps({**doc.to_json(), "added": added}, ensure_ascii=False))
         else:
-            cells = [doc["doc_id"], doc["title"], doc["date"], doc["source"], str(doc["chunks"]), added]
+            cells = [doc.doc_id, doc.title, doc.date, doc.source, str(doc.chunks), added]
             click.echo("\t".join(_cell(c) for c in cells))
 
 
@@ -190,22 +190,10 @@ def _cell(value: object) -> str:
 def check(store: str | None) -> None:
     """Say whether the index (and the embedding cache) is sound; if not, one line per problem with its fix.
     Exit 0 when sound, 1 when damaged."""
-    from kbqa.index.store.api import is_server
-    from kbqa.index.store.embedded import read_manifest
-    from kbqa.index.store.health import check as check_store
+    from kbqa.index.store.api import check_store
 
     settings = load_settings({"store": store})
-    if is_server(settings.store):
-        _check_server(settings)
-        return
-    problems = [p.line() for p in check_store(settings.store, settings.cache)]
-    manifest = None
-    if not problems:
-        try:
-            manifest = read_manifest(settings.store)
-        except KbqaError:
-            manifest = None
-    _report_check(settings.store, problems, manifest)
+    _report_check(check_store(settings.store, settings.cache))
 
 
 @main.command()
@@ -231,38 +219,31 @@ def migrate(source: str, destination: str, rebuild: bool, wait: float) -> None:
     click.echo(f"kbqa: {report.summary()}", err=True)
 
 
-def _check_server(settings: Settings) -> None:
-    """`kbqa check` of a postgresql:// store: the server, its tables and counts, and the embedding cache."""
-    from kbqa.index.store.health import cache_problems, server_check
-
-    lines, manifest = server_check(settings.store)
-    _report_check(_shown(settings.store), lines + [p.line() for p in cache_problems(settings.cache)], manifest)
-
-
-def _report_check(where: str, problems: list[str], manifest: Any) -> None:
+def _report_check(health: Health) -> None:
     """`kbqa check`'s verdict: a line per problem and exit 1, else what the sound index holds."""
-    for line in problems:
+    for line in health.problems:
         click.echo(f"kbqa: damaged: {line}", err=True)
-    if problems:
+    if health.problems:
         sys.exit(1)
     if manifest is None:
-        click.echo(f"kbqa: no index at {where} (nothing to check); the embedding cache is sound", err=True)
+        click.echo(f"kbqa: no index at {health.where} (nothing to check); the embedding cache is sound", err=True)
     else:
         click.echo(
-            f"kbqa: the index at {where} is sound: {manifest.documents} document(s), {manifest.chunks} chunk(s), "
-            f"generation {manifest.generation}; the embedding cache is sound",
+            f"kbqa: the index at {health.where} is sound: {manifest.documents} document(s), "
+            f"{manifest.chunks} chunk(s), generation {manifest.generation}; the embedding cache is sound",
             err=True,
         )
 
 
 def _shown(location: str) -> str:
     """A store location as printed: a server's without its password."""
-    from kbqa.index.store.postgres.schema import display
+    manifest = health.manifest
+    from kbqa.index.store.api import display
 
     return display(location)
 
 
-def _open_assistant(settings: Settings) -> Any:
+def _open_assistant(settings: Settings) -> Assistant:
     from kbqa.qa.chain import Assistant
 
     try:
@@ -304,7 +285,7 @@ def ask(
     assistant = _open_assistant(settings)
     if question is not None and not as_json and settings.llm:  # an LLM's tokens are shown as they come
         from kbqa.qa.answer import Answer
-        from kbqa.qa.chain import Delta
+        from kbqa.qa.contracts import Delta
 
         answer, streamed = None, False
         for event in assistant.stream(question):

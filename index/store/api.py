@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
-from kbqa.errors import InputError
+from kbqa.errors import InputError, KbqaError
+from kbqa.index.store.rows import DocumentInfo, StoredDocument
 
 if TYPE_CHECKING:
     import numpy as np
 
     from kbqa.index.records import ChunkRecord, DocRecord, Passage
-    from kbqa.index.store.records import StoredDoc
 
 SERVER_SCHEMES = ("postgresql://", "postgres://")
 LOCK_WAIT = 600.0
+
+
+class Hit(NamedTuple):
+    """A chunk found by a search, and its score (higher is nearer)."""
+
+    chunk_id: int
+    score: float
 
 
 @runtime_checkable
@@ -83,8 +93,9 @@ class StoreReader(Protocol):
     def check_embedder(self, embedder_id: str) -> None:
         """Raise EmbedderMismatchError (one line) when the index was built by another embedder."""
 
-    def search(self, query: np.ndarray, k: int) -> list[Passage]:
-        """The `k` passages nearest to `query` (an L2-normalised vector), best first, scored."""
+    def search(self, query: np.ndarray, k: int) -> list[Hit]:
+        """The `k` chunks nearest to `query` (an L2-normalised vector), best first, by cosine (their passages:
+        `passages`)."""
 
     def keywords(self) -> KeywordSearch | None:
         """This generation's keyword index, or None when it has none saved (search then builds one)."""
@@ -95,14 +106,20 @@ class StoreReader(Protocol):
     def passages(self, chunk_ids: Sequence[int]) -> dict[int, Passage]:
         """Chunk id → passage with its document's metadata (score 0); unknown ids are left out."""
 
-    def documents(self) -> list[dict]:
-        """Every document (doc_id, title, date, source, path, kind, added, chunks), in source order."""
+    def documents(self) -> list[DocumentInfo]:
+        """Every document (doc_id, title, date, source, path, kind, added, hash, chunks), in source order."""
 
     def document_hashes(self) -> dict[str, str]:
         """doc_id → the hash each document was stored under."""
 
     def document_text(self, doc_id: str) -> str | None:
         """A document's cleaned text (the context of its passages' offsets), or None."""
+
+    def document_records(self) -> Iterator[StoredDocument]:
+        """Each document as it was written, with its chunks and their ids, in the order they were added."""
+
+    def vectors(self, chunk_ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of `chunk_ids` (one row each, in that order)."""
 
     def close(self) -> None:
         """Release the reader's connections and files."""
@@ -112,7 +129,7 @@ class StoreReader(Protocol):
 class StoreWriterAPI(Protocol):
     """Stages changes to the next generation and makes them visible all at once on `commit()`."""
 
-    def documents(self) -> list[StoredDoc]:
+    def documents(self) -> list[DocumentInfo]:
         """The documents of the generation being written."""
 
     def document_hashes(self) -> dict[str, str]:
@@ -149,9 +166,9 @@ def is_server(location: str | Path) -> bool:
     return str(location).startswith(SERVER_SCHEMES)
 
 
-def _server_engine():  # noqa: ANN202 - the engine module
-    """The PostgreSQL engine module, imported only when a server location is used."""
-    name = f"{__package__}.postgres.store"
+def _server_engine(module: str = "store"):  # noqa: ANN202 - the engine module
+    """The PostgreSQL engine's `module`, imported only when a server location is used."""
+    name = f"{__package__}.postgres.{module}"
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
@@ -185,3 +202,47 @@ def open_writer(
     from kbqa.index.store.embedded import StoreWriter
 
     return StoreWriter(location, embedder_id, dim, rebuild=rebuild, wait=wait, **kw)
+
+
+@dataclass(frozen=True)
+class Health:
+    """A store's verdict (`check_store`): what is wrong, one line each with its fix, and what the store holds."""
+
+    where: str  # the store as messages name it (a server's without its password)
+    problems: tuple[str, ...]
+    manifest: Manifest | None  # the committed generation's manifest; None when there is none (or it is unreadable)
+
+    @property
+    def sound(self) -> bool:
+        return not self.problems
+
+
+def display(location: str | Path) -> str:
+    """`location` as messages show it: a server's URL without its password, a folder as given."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1@", str(location))
+
+
+def check_store(location: str | Path, cache_dir: str | Path | None = None) -> Health:
+    """Every problem of the store at `location` (each engine checks its own: a folder's files, a server's tables
+    and counts) and of the embedding cache in `cache_dir`; a server that cannot be reached is a one-line error."""
+    from kbqa.index.store.health import cache_problems, check_folder
+
+    health = _server_engine("health").check(str(location)) if is_server(location) else check_folder(location)
+    cache = tuple(p.line() for p in cache_problems(cache_dir)) if cache_dir is not None else ()
+    return Health(health.where, health.problems + cache, health.manifest)
+
+
+def damage(location: str | Path) -> KbqaError | None:
+    """The one-line error naming the first damaged file of the store folder at `location` and its fix, or None
+    (sound, absent, or a server: its damage is reported by the server's errors)."""
+    if is_server(location):
+        return None
+    from kbqa.index.store.health import damaged, store_problems
+
+    problems = store_problems(location)
+    return damaged(location, problems[0]) if problems else None
+
+
+def temporary_database(server: str) -> AbstractContextManager[str]:
+    """A new, empty database on the PostgreSQL server at `server` (its URL), dropped on leaving; yields its URL."""
+    return _server_engine("scratch").temporary_database(server)

@@ -31,6 +31,7 @@ from kbqa.index.records import ChunkRecord, DocRecord, Passage
 from kbqa.index.store import keywords as store_keywords
 from kbqa.index.store import vectors as store_vectors
 from kbqa.index.store.damage import IndexDamagedError
+from kbqa.index.store.api import Hit
 from kbqa.index.store.generation import (
     CURRENT,
     FORMAT,
@@ -46,7 +47,8 @@ from kbqa.index.store.generation import (
     write_current,
 )
 from kbqa.index.store.health import verify
-from kbqa.index.store.records import ALIVE, CHUNKS_OF_DOCS, Records, StoredDoc
+from kbqa.index.store.records import ALIVE, CHUNKS_OF_DOCS, Records
+from kbqa.index.store.rows import DocumentInfo, StoredDocument
 
 __all__ = [
     "ALIVE",
@@ -56,7 +58,6 @@ __all__ = [
     "KEEP_GENERATIONS",
     "Manifest",
     "Store",
-    "StoredDoc",
     "StoreWriter",
     "read_manifest",
 ]
@@ -137,12 +138,10 @@ class Store:
         """A one-line error when the index was built by another embedder than `embedder_id`."""
         check_embedder(self.root, self.manifest.embedder, embedder_id)
 
-    def search(self, query: np.ndarray, k: int) -> list[Passage]:
-        """The `k` passages nearest to `query` (an L2-normalised vector), best first."""
+    def search(self, query: np.ndarray, k: int) -> list[Hit]:
+        """The `k` chunks nearest to `query` (an L2-normalised vector), best first."""
         with self._mutex:
-            hits = store_vectors.search(self.index, query, k)
-            rows = self.passages([i for i, _ in hits]) if hits else {}
-        return [replace(rows[i], score=s) for i, s in hits if i in rows]
+            return [Hit(i, s) for i, s in store_vectors.search(self.index, query, k)]
 
     def keywords(self) -> KeywordIndex | None:
         """The keyword index saved with this generation, or None (a store from before them)."""
@@ -161,7 +160,7 @@ class Store:
         with self._mutex:
             return self._records.passages(chunk_ids)
 
-    def documents(self) -> list[dict]:
+    def documents(self) -> list[DocumentInfo]:
         """Every document with its chunk count, in source order."""
         with self._mutex:
             return self._records.documents(self.manifest.generation)
@@ -176,8 +175,8 @@ class Store:
         with self._mutex:
             return self._records.document_text(doc_id, self.manifest.generation)
 
-    def document_records(self) -> Iterator[tuple[DocRecord, list[ChunkRecord], list[int], str, str]]:
-        """Each document of this generation as written: (document, chunks, their chunk ids, path, stored hash)."""
+    def document_records(self) -> Iterator[StoredDocument]:
+        """Each document of this generation as written, with its chunks and their ids, in the order they were added."""
         with self._mutex:
             yield from self._records.document_records(self.manifest.generation)
 
@@ -255,9 +254,9 @@ class StoreWriter:
         for part in self._parts:
             part.recover(base)
 
-    def documents(self) -> list[StoredDoc]:
+    def documents(self) -> list[DocumentInfo]:
         """The documents of the generation being written."""
-        return self.records.stored_docs(self.generation)
+        return self.records.documents(self.generation, listed=False)
 
     def document_hashes(self) -> dict[str, str]:
         """doc_id → the hash each document of the generation being written was stored under."""

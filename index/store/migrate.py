@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from kbqa.errors import IndexMissingError, InputError
-from kbqa.index.store.api import LOCK_WAIT, is_server, open_store, open_writer
-from kbqa.index.store.postgres.schema import display
+from kbqa.index.store.api import LOCK_WAIT, StoreReader, StoreWriterAPI, display, is_server, open_store, open_writer
+from kbqa.index.store.rows import StoredDocument
 
 BATCH_CHUNKS = 2000  # chunks whose vectors are read from the source at once
 
@@ -112,20 +112,22 @@ def migrate(
     )  # fmt: skip
 
 
-def _copy(reader: Any, writer: Any, total: int, progress: Progress | None) -> tuple[int, int]:
+def _copy(reader: StoreReader, writer: StoreWriterAPI, total: int, progress: Progress | None) -> tuple[int, int]:
     """Add every document of `reader` to `writer` with its stored vectors; (documents, chunks) added."""
-    pending: list[tuple] = []
+    pending: list[StoredDocument] = []
     counts = [0, 0]
 
     def flush() -> None:
-        ids = [i for _, _, chunk_ids, _, _ in pending for i in chunk_ids]
+        ids = [i for record in pending for i in record.chunk_ids]
         vectors = reader.vectors(ids) if ids else np.zeros((0, reader.manifest.dim), np.float32)
         at = 0
-        for doc, chunks, chunk_ids, path, stored in pending:
-            writer.add(doc, chunks, vectors[at : at + len(chunk_ids)], path=path, stored_hash=stored)
-            at += len(chunk_ids)
+        for record in pending:
+            n = len(record.chunk_ids)
+            vectors_of = vectors[at : at + n]
+            writer.add(record.doc, record.chunks, vectors_of, path=record.path, stored_hash=record.stored_hash)
+            at += n
             counts[0] += 1
-            counts[1] += len(chunk_ids)
+            counts[1] += n
         pending.clear()
         if progress is not None:
             progress(counts[0], total, counts[1])
@@ -133,7 +135,7 @@ def _copy(reader: Any, writer: Any, total: int, progress: Progress | None) -> tu
     size = 0
     for record in reader.document_records():
         pending.append(record)
-        size += len(record[2])
+        size += len(record.chunk_ids)
         if size >= BATCH_CHUNKS:
             flush()
             size = 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import atexit
 import os
-import re
 import threading
 import zlib
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 
 from kbqa.errors import IndexMissingError, InputError
 
+from kbqa.index.store.api import display
 FORMAT = 2  # 2: postings in blocks per term and commit (1: a row per chunk and term)
 SCHEMA = "kbqa"  # the PostgreSQL schema holding a store's tables: one database can hold several stores
 KEEP_GENERATIONS = 10  # removed rows stay this many generations, so lagging readers still find them
@@ -56,11 +56,6 @@ CREATE INDEX chunks_added ON chunks (gen_added);
 CREATE INDEX chunks_removed ON chunks (gen_removed);
 CREATE INDEX chunks_embedding ON chunks USING hnsw (embedding vector_ip_ops);
 """
-
-
-def display(location: str) -> str:
-    """The location without its password, for messages."""
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1@", location)
 
 
 def lock_key(schema: str) -> int:

@@ -9,23 +9,30 @@ commit left it until `refresh()` moves it to a newer one.
 
 from __future__ import annotations
 
-import bisect
-import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from kbqa.errors import IndexMissingError, check_embedder
-from kbqa.index.records import ChunkRecord, DocRecord, Passage
+from kbqa.index.records import Passage
+from kbqa.index.store.api import Hit
 from kbqa.index.store.postgres.keywords import PgKeywords
 from kbqa.index.store.postgres.schema import ALIVE, SCHEMA, display, pool, read_manifest
-
-PASSAGE = (
-    'SELECT c.id, d.doc_id, d.source, d.title, d.date, c.text, c.start, c."end", d.marks, d.meta '
-    "FROM chunks c JOIN documents d ON d.key = c.doc_key"
+from kbqa.index.store.rows import (
+    DOCUMENT_COLUMNS,
+    PASSAGE_COLUMNS,
+    STORED_CHUNK_COLUMNS,
+    STORED_COLUMNS,
+    DocumentInfo,
+    StoredDocument,
+    document_info,
+    passage,
+    stored_document,
 )
 # The nearest live chunks by inner product (vectors are L2-normalised: the cosine), as the embedded engine's
+
+PASSAGE = f"SELECT {PASSAGE_COLUMNS} FROM chunks c JOIN documents d ON d.key = c.doc_key"
 # IndexFlatIP; HNSW's iterative scan goes on past rows the generation filter drops (written so that no btree
 # index serves the filter: above the exact limit the HNSW index is the only way left)
 NEAREST = """
@@ -34,30 +41,11 @@ WITH nn AS MATERIALIZED (
     WHERE c.gen_added + 0 <= %(g)s AND coalesce(c.gen_removed, %(g)s + 1) > %(g)s
     ORDER BY c.embedding <#> %(q)s::vector LIMIT %(k)s
 )
-SELECT nn.id, -nn.distance, d.doc_id, d.source, d.title, d.date, c.text, c.start, c."end", d.marks, d.meta
-FROM nn JOIN chunks c ON c.id = nn.id JOIN documents d ON d.key = c.doc_key ORDER BY nn.distance, nn.id
+SELECT nn.id, -nn.distance FROM nn ORDER BY nn.distance, nn.id
 """
 # live chunks searched exactly (a scan of their rows) up to here, as the embedded engine does below its own
 # ann.EXACT_LIMIT; above, the HNSW index (measured at 5,000 chunks: exact 12 ms, HNSW 5 ms a query)
 EXACT_LIMIT = 2_000
-
-
-def _unquotable(marks_json: str, start: int, end: int) -> tuple[tuple[int, int], ...]:
-    """The document's marks that meet the chunk [start, end), relative to the chunk and clipped to it."""
-    spans = json.loads(marks_json) if marks_json else []
-    return tuple((max(s, start) - start, min(e, end) - start) for s, e in spans if s < end and e > start)
-
-
-def _page(meta_json: str, start: int) -> int:
-    """The 1-based page of a PDF document holding offset `start` (0 for documents without pages)."""
-    pages = json.loads(meta_json).get("pages") if meta_json and meta_json != "{}" else None
-    return bisect.bisect_right(pages, start) if pages else 0
-
-
-def _passage(row: Sequence[Any], score: float = 0.0) -> Passage:
-    cid, doc_id, source, title, date, text, start, end, marks, meta = row
-    return Passage(doc_id, source, title, date, text, start, end, score, cid, _unquotable(marks, start, end),
-                   _page(meta, start))  # fmt: skip
 
 
 class PgStore:
@@ -86,13 +74,12 @@ class PgStore:
         """A one-line error when the index was built by another embedder than `embedder_id`."""
         check_embedder(self.root, self.manifest.embedder, embedder_id)
 
-    def search(self, query: np.ndarray, k: int) -> list[Passage]:
-        """The `k` passages nearest to `query` (an L2-normalised vector), best first: exact up to
-        EXACT_LIMIT live chunks, through the HNSW index above."""
+    def search(self, query: np.ndarray, k: int) -> list[Hit]:
+        """The `k` chunks nearest to `query` (an L2-normalised vector), best first: exact up to EXACT_LIMIT live
+        chunks, through the HNSW index above."""
         if self.manifest.chunks == 0 or k < 1:
             return []
-        rows = self._nearest(query, k, "")
-        return [_passage((r[0], *r[2:]), float(r[1])) for r in rows]
+        return [Hit(int(r[0]), float(r[1])) for r in self._nearest(query, k, "")]
 
     def explain_search(self, query: np.ndarray, k: int) -> str:
         """PostgreSQL's plan for `search(query, k)` (whether it goes through the HNSW index)."""
@@ -130,19 +117,16 @@ class PgStore:
             return {}
         with self._pool.connection() as conn:
             rows = conn.execute(f"{PASSAGE} WHERE c.id = ANY(%s)", ([int(i) for i in chunk_ids],)).fetchall()
-        return {r[0]: _passage(r) for r in rows}
+        return {r[0]: passage(r) for r in rows}
 
-    def documents(self) -> list[dict]:
+    def documents(self) -> list[DocumentInfo]:
         """Every document with its chunk count, in source order."""
         with self._pool.connection() as conn:
             rows = conn.execute(
-                "SELECT d.doc_id, d.title, d.date, d.source, d.path, d.kind, d.added, "
-                "(SELECT count(*) FROM chunks c WHERE c.doc_key = d.key) "
-                f"FROM documents d WHERE {ALIVE.format(t='d')} ORDER BY d.source, d.key",
+                f"SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE {ALIVE.format(t='d')} ORDER BY d.source, d.key",
                 {"g": self.manifest.generation},
             ).fetchall()
-        keys = ("doc_id", "title", "date", "source", "path", "kind", "added", "chunks")
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        return [document_info(row) for row in rows]
 
     def document_hashes(self) -> dict[str, str]:
         """doc_id → the hash each of this generation's documents was stored under (build.indexed_hash)."""
@@ -162,11 +146,8 @@ class PgStore:
             ).fetchone()
         return row[0] if row else None
 
-    def document_records(self, batch: int = 500) -> Iterator[tuple[DocRecord, list[ChunkRecord], list[int], str, str]]:
-        """Each document of this generation as written: (document, chunks, their chunk ids, path, stored hash),
-        in the order they were added."""
-        from kbqa.index.store.records import document_record
-
+    def document_records(self, batch: int = 500) -> Iterator[StoredDocument]:
+        """Each document of this generation as written, with its chunks and their ids, in the order they were added."""
         g = {"g": self.manifest.generation}
         with self._pool.connection() as conn:
             keys = [r[0] for r in conn.execute(f"SELECT d.key FROM documents d WHERE {ALIVE.format(t='d')} "
@@ -175,21 +156,16 @@ class PgStore:
             some = keys[at : at + batch]
             with self._pool.connection() as conn:
                 rows = conn.execute(
-                    "SELECT key, doc_id, source, title, text, date, source_line, kind, path, hash, marks, meta "
-                    "FROM documents WHERE key = ANY(%s) ORDER BY key",
+                    f"SELECT {STORED_COLUMNS}, d.marks, d.meta FROM documents d WHERE d.key = ANY(%s) ORDER BY d.key",
                     (some,),
                 ).fetchall()
                 chunks: dict[int, list[tuple]] = {k: [] for k in some}
                 for row in conn.execute(
-                    'SELECT doc_key, id, ord, start, "end", text FROM chunks WHERE doc_key = ANY(%s) ORDER BY id',
-                    (some,),
+                    f"SELECT {STORED_CHUNK_COLUMNS} FROM chunks WHERE doc_key = ANY(%s) ORDER BY id", (some,)
                 ):
                     chunks[row[0]].append(row[1:])
-            for key, doc_id, source, title, text, date, line, kind, path, stored, marks, meta in rows:
-                own = chunks[key]
-                doc = document_record(doc_id, source, title, text, date, line, kind, marks, meta)
-                yield (doc, [ChunkRecord(doc_id, o, s, e, t) for _, o, s, e, t in own], [c[0] for c in own], path,
-                       stored)  # fmt: skip
+            for row in rows:
+                yield stored_document(row, chunks[row[0]])
 
     def vectors(self, chunk_ids: Sequence[int]) -> np.ndarray:
         """The stored vectors of `chunk_ids` (one row each, in that order)."""

@@ -35,7 +35,7 @@ from kbqa.index.store.postgres.schema import (
     read_manifest,
 )
 from kbqa.index.store.postgres.schema import pool as pool_for
-from kbqa.index.store.records import StoredDoc
+from kbqa.index.store.rows import DOCUMENT_COLUMNS, DocumentInfo, document_info
 from kbqa.text.tokenize import DEFAULT_TOKENIZER, get_tokenizer
 
 ALIVE_D = ALIVE.format(t="d")
@@ -135,15 +135,13 @@ class PgStoreWriter:
         self._base = base
         self._dirty = base is None
 
-    def documents(self) -> list[StoredDoc]:
+    def documents(self) -> list[DocumentInfo]:
         """The documents of the generation being written."""
         self._flush()
         rows = self.conn.execute(
-            "SELECT d.doc_id, d.source, d.path, d.hash, (SELECT count(*) FROM chunks c WHERE c.doc_key = d.key) "
-            f"FROM documents d WHERE {ALIVE_D} ORDER BY d.key",
-            {"g": self.generation},
+            f"SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE {ALIVE_D} ORDER BY d.key", {"g": self.generation}
         ).fetchall()
-        return [StoredDoc(*row) for row in rows]
+        return [document_info(row) for row in rows]
 
     def document_hashes(self) -> dict[str, str]:
         """doc_id → the hash each document of the generation being written was stored under."""
