@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -52,12 +53,13 @@ class _FakeApp:
     ],
 )
 def test_launch_warns_when_the_chat_is_reachable_beyond_this_machine_without_auth(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, host: str, share: bool, auth, warned: bool
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, host: str, share: bool, auth, warned: bool
 ) -> None:
     monkeypatch.setattr(chat_app, "build_app", lambda service, banner=None: _FakeApp(banner))
-    app = chat_app.launch(object(), host=host, share=share, auth=auth, block=False)
-    err = capsys.readouterr().err
-    assert ("Warning:" in err) == warned
+    with caplog.at_level(logging.WARNING, logger="kbqa"):
+        app = chat_app.launch(object(), host=host, share=share, auth=auth, block=False)
+    warnings = [r.getMessage() for r in caplog.records if r.name.startswith("kbqa") and r.levelno == logging.WARNING]
+    assert any("Warning:" in w for w in warnings) == warned  # a notice (the CLI shows kbqa's on stderr)
     assert (app.banner is not None) == warned  # the same warning as a banner in the page
     assert app.launched["server_name"] == host and app.launched["share"] == share
 
@@ -117,3 +119,37 @@ def test_the_question_is_shown_before_any_work_and_errors_name_no_paths(tmp_path
     history, *_ = upload(["x.txt"], [{"role": "assistant", "content": "an answer"}], progress=lambda *a, **k: None)
     assert len(history) == 2 and "Upload failed: cannot read bad.txt" in history[-1]["content"]
     assert str(tmp_path) not in history[-1]["content"]
+
+
+def test_the_page_s_styles_and_script_are_files_of_the_package() -> None:
+    css, head = chat_app.page_css(), chat_app.page_head()
+    assert ".kbqa-card" in css and "<script" not in css
+    assert head.startswith("<script>") and head.rstrip().endswith("</script>") and "a.kbqa-cite" in head
+    assert head.count("</script>") == 1  # the script cannot end early
+
+
+class _NoisyService(_Service):
+    """Adds and removes documents, and logs a notice (naming a server path) while it does."""
+
+    def add_files(self, files):
+        logging.getLogger("kbqa.index.build").info("skipped %s: no text in it", self.docs_dir / "blank.txt")
+        return "Added x.txt: indexed 2 file(s) (1 unreadable, skipped: blank.txt)"
+
+    def remove(self, source: str) -> str:
+        logging.getLogger("kbqa.index.build").warning("%s was indexed twice", source)
+        raise InputError(f"cannot remove {self.docs_dir / source}")
+
+
+def test_notices_logged_during_an_upload_or_removal_are_shown_with_its_outcome(tmp_path: Path) -> None:
+    service = _NoisyService(tmp_path / "kbqa-docs")
+    page = chat_app.build_app(service)
+    history, *_ = _function(page, "upload")(["x.txt"], [], progress=lambda *a, **k: None)
+    notice = history[-1]["content"]
+    assert "kbqa-ok" in notice and "Added x.txt: indexed 2 file(s)" in notice
+    assert "<br>skipped blank.txt: no text in it" in notice and str(tmp_path) not in notice
+    history, *_ = _function(page, "remove")("a.txt", history)
+    notice = history[-1]["content"]
+    assert len(history) == 2 and "kbqa-error" in notice and "Remove failed: cannot remove a.txt" in notice
+    assert "<br>a.txt was indexed twice" in notice and str(tmp_path) not in notice
+    history, *_ = _function(page, "upload")(["x.txt"], [], progress=lambda *a, **k: None)
+    assert history[-1]["content"].count("<br>skipped blank.txt") == 1  # the notices of one action, not the last's
