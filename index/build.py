@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import time
@@ -22,8 +23,7 @@ from kbqa.index.embed.embedders import Embedder, get_embedder
 from kbqa.index.loaders import display_path, find_files, read_files
 from kbqa.index.progress import EmbedProgress
 from kbqa.index.records import ChunkRecord, DocRecord, text_hash
-from kbqa.index.store.api import is_server, open_store, open_writer
-from kbqa.index.store.embedded import Manifest, StoredDoc
+from kbqa.index.store.api import DocumentInfo, Manifest, is_server, open_store, open_writer
 
 # vectors are cached after each batch: a killed build loses at most one batch (KBQA_EMBED_BATCH: for tests)
 EMBED_BATCH = int(os.environ.get("KBQA_EMBED_BATCH", "64"))
@@ -200,23 +200,36 @@ def _pending_by_document(
     return left, owners
 
 
-def _chunked(docs: list[tuple[DocRecord, str]], settings: Settings) -> list[tuple[DocRecord, str, list[ChunkRecord]]]:
-    return [(d, p, chunk_document(d, settings.chunk_chars, settings.chunk_overlap)) for d, p in docs]
+@dataclass(frozen=True)
+class Prepared:
+    """One document planned for writing: its chunks, the texts they are embedded as, and what it is stored under."""
+
+    doc: DocRecord
+    path: str  # its file's resolved absolute path
+    chunks: list[ChunkRecord]
+    texts: list[str]  # one per chunk (embedding_text)
+    stored_hash: str  # indexed_hash
+
+
+def _prepare(doc: DocRecord, path: str, stored_hash: str, settings: Settings) -> Prepared:
+    chunks = chunk_document(doc, settings.chunk_chars, settings.chunk_overlap)
+    return Prepared(doc, path, chunks, [embedding_text(doc, c) for c in chunks], stored_hash)
+
+
+def _embed(
+    embedder: Embedder, prepared: list[Prepared], cache: EmbeddingCache, show_progress: bool | None
+) -> tuple[list[np.ndarray], int, str]:
+    """embed_chunks over the documents' texts: (each document's vectors, number embedded now, the engine's name)."""
+    texts = [t for p in prepared for t in p.texts]
+    ends = list(itertools.accumulate(len(p.texts) for p in prepared))
+    vectors, embedded, engine = embed_chunks(embedder, texts, cache, show_progress, ends)
+    return [vectors[end - len(p.texts) : end] for p, end in zip(prepared, ends, strict=True)], embedded, engine
 
 
 def indexed_hash(doc: DocRecord, settings: Settings) -> str:
     """What a document is stored under: its content and how it was chunked, so that changing the chunk
     settings re-chunks it on the next `kbqa index` (its unchanged chunks' vectors come from the cache)."""
     return text_hash(f"{doc.hash}|{settings.chunk_chars}|{settings.chunk_overlap}")
-
-
-def _texts(chunked: list[tuple[DocRecord, str, list[ChunkRecord]]]) -> tuple[list[str], list[int]]:
-    texts: list[str] = []
-    ends: list[int] = []
-    for doc, _, chunks in chunked:
-        texts.extend(embedding_text(doc, c) for c in chunks)
-        ends.append(len(texts))
-    return texts, ends
 
 
 def _committed(root: str, embedder_id: str, rebuild: bool) -> dict[str, str]:
@@ -266,26 +279,31 @@ def update_index(
         if not is_server(settings.store):  # the store's own cache from before: imported once
             cache.absorb(Path(settings.store) / CACHE_FILE)
         committed = _committed(settings.store, embedder.id, rebuild)  # checks the embedder before any embedding
-        with clock("chunk"):
-            todo = _chunked([(d, p) for d, p in docs if committed.get(d.doc_id) != indexed_hash(d, settings)], settings)
-            texts, ends = _texts(todo)
+        hashes = [indexed_hash(d, settings) for d, _ in docs]
+        with clock("chunk"):  # the plan: a record per new or changed document, made once
+            planned = {
+                n: _prepare(d, p, hashes[n], settings)
+                for n, (d, p) in enumerate(docs)
+                if committed.get(d.doc_id) != hashes[n]
+            }
         with clock("embed"):
-            _, embedded, engine = embed_chunks(embedder, texts, cache, show_progress, ends)
+            vectors, embedded, engine = _embed(embedder, list(planned.values()), cache, show_progress)
+            planned_vectors = dict(zip(planned, vectors, strict=True))
         write_started = time.perf_counter()
         with open_writer(settings.store, embedder.id, embedder.dim, rebuild=rebuild, wait=wait) as writer:
             stored = writer.documents()
             kept = {str(Path(source).resolve()) for source, _ in loaded.skipped}  # unreadable now: keep what we had
             removed = writer.remove(_stale([d for d in stored if d.path not in kept], docs, paths, sync))
             existing = writer.document_hashes()
-            changed = [(d, p) for d, p in docs if existing.get(d.doc_id) != indexed_hash(d, settings)]
-            chunked = todo if changed == [(d, p) for d, p, _ in todo] else _chunked(changed, settings)
-            texts, ends = _texts(chunked)
-            vectors, late, _ = embed_chunks(embedder, texts, cache, show_progress, ends)  # all cached, unless raced
-            offset = 0
-            for doc, path, chunks in chunked:
-                vectors_of = vectors[offset : offset + len(chunks)]
-                writer.add(doc, chunks, vectors_of, path=path, stored_hash=indexed_hash(doc, settings))
-                offset += len(chunks)
+            changed = [n for n, (d, _) in enumerate(docs) if existing.get(d.doc_id) != hashes[n]]
+            # another writer committed since the plan: the documents it left different are prepared now
+            raced = {n: _prepare(*docs[n], hashes[n], settings) for n in changed if n not in planned}
+            vectors, late, _ = _embed(embedder, list(raced.values()), cache, show_progress)
+            planned.update(raced)
+            planned_vectors.update(zip(raced, vectors, strict=True))
+            for n in changed:
+                doc = planned[n]
+                writer.add(doc.doc, doc.chunks, planned_vectors[n], path=doc.path, stored_hash=doc.stored_hash)
             manifest = writer.commit()
         phases["write"] = time.perf_counter() - write_started
         prepare = getattr(embedder, "prepare_queries", None)
@@ -294,14 +312,15 @@ def update_index(
     finally:
         cache.close()
     embedded += late
+    written = sum(len(planned[n].chunks) for n in changed)
     return BuildReport(
         files=loaded.files,
         skipped=loaded.skipped,
         duplicates=loaded.duplicates,
         documents=len(docs),
-        chunks=len(texts),
+        chunks=written,
         embedded=embedded,
-        reused=max(len(texts) - embedded, 0),
+        reused=max(written - embedded, 0),
         unchanged=len(docs) - len(changed),
         removed=removed,
         seconds=time.perf_counter() - started,
@@ -326,7 +345,7 @@ class _Clock:
             self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - started
 
 
-def _stale(stored: list[StoredDoc], docs: list[tuple[DocRecord, str]], paths: list, sync: bool) -> list[str]:
+def _stale(stored: list[DocumentInfo], docs: list[tuple[DocRecord, str]], paths: list, sync: bool) -> list[str]:
     """Stored documents to drop: those of a re-read file that it no longer produces (e.g. a teaser block);
     with `sync` also those under `paths` no longer produced and those whose file is gone."""
     produced = {d.doc_id for d, _ in docs}
@@ -379,7 +398,7 @@ def remove_documents(targets: Iterable[str], settings: Settings, wait: float = L
     return RemoveReport(chosen, time.perf_counter() - started, manifest)
 
 
-def _matching(stored: list[StoredDoc], target: str) -> list[str]:
+def _matching(stored: list[DocumentInfo], target: str) -> list[str]:
     exact = [d.doc_id for d in stored if d.doc_id == target]
     if exact:
         return exact + [d.doc_id for d in stored if d.doc_id.startswith(target + "#")]

@@ -165,6 +165,11 @@ class KeywordIndex:
         self._removed.update(int(i) for i in chunk_ids)
         self._stats_dirty = True
 
+    def chunk_ids(self) -> np.ndarray:
+        """The ids of the chunks indexed and not removed, sorted (a store's check compares them with its own)."""
+        ids = np.concatenate([np.asarray(s.ids) for s in self._segments] or [np.zeros(0, np.int64)])
+        return np.sort(np.setdiff1d(ids, np.fromiter(self._removed, dtype=np.int64, count=len(self._removed))))
+
     def _stats(self) -> None:
         if not self._stats_dirty:
             return

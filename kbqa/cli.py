@@ -225,6 +225,7 @@ def _report_check(health: Health) -> None:
         click.echo(f"kbqa: damaged: {line}", err=True)
     if health.problems:
         sys.exit(1)
+    manifest = health.manifest
     if manifest is None:
         click.echo(f"kbqa: no index at {health.where} (nothing to check); the embedding cache is sound", err=True)
     else:
@@ -237,7 +238,6 @@ def _report_check(health: Health) -> None:
 
 def _shown(location: str) -> str:
     """A store location as printed: a server's without its password."""
-    manifest = health.manifest
     from kbqa.index.store.api import display
 
     return display(location)

@@ -96,3 +96,30 @@ def test_no_top_level_index_qa_or_ui_module_is_importable_outside_the_repository
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# the store's public face: its interface (api) and the migration between stores; the engines (embedded,
+# postgres/) and their parts are imported by index/store/ alone
+STORE_FACE = {"kbqa.index.store.api", "kbqa.index.store.migrate"}
+
+
+def _store_imports(path: Path) -> set[str]:
+    """The kbqa.index.store modules `path` imports (`from kbqa.index.store import x` counts as the module x)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = (
+                [f"{node.module}.{a.name}" for a in node.names] if node.module == "kbqa.index.store" else [node.module]
+            )
+        found |= {n for n in names if n == "kbqa.index.store" or n.startswith("kbqa.index.store.")}
+    return found
+
+
+def test_only_the_store_imports_its_engines():
+    store = ROOT / "index" / "store"
+    paths = [p for p in (ROOT / "index").rglob("*.py") if store not in p.parents]
+    paths += [p for stage in ("qa", "ui", "kbqa") for p in (ROOT / stage).rglob("*.py")]
+    for path in paths:
+        for name in _store_imports(path):
+            assert name in STORE_FACE, f"{path}: imports {name} (use kbqa.index.store.api)"

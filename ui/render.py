@@ -9,6 +9,7 @@ from html import escape
 from pathlib import Path
 
 from kbqa.index.records import Passage
+from kbqa.index.store.api import DocumentInfo
 from kbqa.qa.answer import Answer, Citation, Claim, language
 
 CONTEXT_CHARS = 1200  # document text shown on each side of a passage when its card is opened
@@ -283,14 +284,12 @@ def scrub_paths(message: str) -> str:
     return _ABSOLUTE_PATH.sub(lambda m: m.group(1), message)
 
 
-def _document_item(d: dict, docs_dir: str | Path | None) -> str:
-    meta = " · ".join(
-        escape(x) for x in (source_label(d["source"], docs_dir), d["date"], f"{d['chunks']} passage(s)") if x
-    )
-    return f'<li><b>{escape(d["title"])}</b><br><span class="kbqa-meta">{meta}</span></li>'
+def _document_item(d: DocumentInfo, docs_dir: str | Path | None) -> str:
+    meta = " · ".join(escape(x) for x in (source_label(d.source, docs_dir), d.date, f"{d.chunks} passage(s)") if x)
+    return f'<li><b>{escape(d.title)}</b><br><span class="kbqa-meta">{meta}</span></li>'
 
 
-def documents_html(documents: list[dict], docs_dir: str | Path | None = None) -> str:
+def documents_html(documents: list[DocumentInfo], docs_dir: str | Path | None = None) -> str:
     """The documents in the index as an escaped list: title, then file, date and passage count."""
     if not documents:
         return '<p class="kbqa-empty">The index holds no documents yet: upload one above.</p>'

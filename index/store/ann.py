@@ -39,6 +39,30 @@ def parse_name(name: str) -> tuple[int, int, int]:
     return int(match[1]), int(match[2]), int(match[3])
 
 
+def file_problem(data: Path, name: str, deep: bool, load: bool) -> str | None:
+    """What is wrong with the HNSW file `name` in data folder `data` (its name, presence, size; if `load`, that it
+    loads, memory-mapped unless `deep`, and holds the vectors its name says), or None."""
+    path = data / name
+    try:
+        _, _, held = parse_name(name)
+    except ValueError:
+        return "is not a valid ANN file name"
+    if not path.is_file():
+        return "is missing"
+    if path.stat().st_size == 0:
+        return "is empty"
+    if not load:
+        return None
+    faiss = _faiss()
+    try:  # memory-mapped unless `deep`: costs little at every open
+        index = faiss.read_index(str(path), 0 if deep else faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+    except Exception as exc:  # noqa: BLE001 - faiss raises RuntimeError with its C++ message
+        return f"cannot be loaded ({str(exc).strip().splitlines()[0][:80] if str(exc).strip() else type(exc).__name__})"
+    if index.ntotal != held:
+        return f"holds {index.ntotal} vectors, its name says {held}"
+    return None
+
+
 def exact_index(dim: int, vectors: np.ndarray, ids: np.ndarray):
     """An exact inner-product index of `vectors` labelled with chunk `ids` (supports add and remove)."""
     faiss = _faiss()

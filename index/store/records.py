@@ -6,19 +6,28 @@ adds rows tagged with its new generation and readers of older generations never 
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import json
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from kbqa.index.chunking import titled
 from kbqa.index.records import ChunkRecord, DocRecord, Passage
+from kbqa.index.store.rows import (
+    DOCUMENT_COLUMNS,
+    PASSAGE_COLUMNS,
+    STORED_CHUNK_COLUMNS,
+    STORED_COLUMNS,
+    DocumentInfo,
+    StoredDocument,
+    document_info,
+    passage,
+    stored_document,
+)
 
 META = "meta.sqlite"
 TABLES = {"documents", "chunks"}
@@ -48,45 +57,12 @@ ADD_MARKS = "ALTER TABLE documents ADD COLUMN marks TEXT NOT NULL DEFAULT '[]'"
 ADD_META = "ALTER TABLE documents ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'"
 
 
-@dataclass(frozen=True)
-class StoredDoc:
-    """A document as the writer sees it: enough to decide whether to keep, replace or remove it."""
-
-    doc_id: str
-    source: str
-    path: str
-    hash: str
-    chunks: int
-
-
 def connect(path: Path, readonly: bool) -> sqlite3.Connection:
     """A connection to a records file (query-only for readers)."""
     db = sqlite3.connect(path, timeout=60, check_same_thread=False)
     if readonly:
         db.execute("PRAGMA query_only = ON")
     return db
-
-
-def _page(meta_json: str, start: int) -> int:
-    """The 1-based page of a PDF document holding offset `start` (0 for documents without pages)."""
-    pages = json.loads(meta_json).get("pages") if meta_json and meta_json != "{}" else None
-    return bisect.bisect_right(pages, start) if pages else 0
-
-
-def document_record(
-    doc_id: str, source: str, title: str, text: str, date: str, line: str, kind: str, marks: str, meta: str
-) -> DocRecord:
-    """A DocRecord from a stored row (marks and meta as JSON), as the writer was given it."""
-    extra = json.loads(meta) if meta else {}
-    spans = tuple((int(s), int(e)) for s, e in (json.loads(marks) if marks else []))
-    return DocRecord(doc_id, source, title, text, date, line, kind, spans, extra.get("author", ""),
-                     tuple(extra.get("pages", ())))  # fmt: skip
-
-
-def _unquotable(marks_json: str, start: int, end: int) -> tuple[tuple[int, int], ...]:
-    """The document's marks that meet the chunk [start, end), relative to the chunk and clipped to it."""
-    spans = json.loads(marks_json) if marks_json else []
-    return tuple((max(s, start) - start, min(e, end) - start) for s, e in spans if s < end and e > start)
 
 
 class Records:
@@ -167,38 +143,18 @@ class Records:
         if not chunk_ids:
             return {}
         params = ",".join("?" * len(chunk_ids))
-        marks = "d.marks, d.meta" if self.has_marks else "'[]', '{}'"
+        columns = PASSAGE_COLUMNS if self.has_marks else PASSAGE_COLUMNS.replace("d.marks, d.meta", "'[]', '{}'")
         rows = self.db.execute(
-            f'SELECT c.id, d.doc_id, d.source, d.title, d.date, c.text, c.start, c."end", {marks} FROM chunks c '
-            f"JOIN documents d ON d.key = c.doc_key WHERE c.id IN ({params})",
+            f"SELECT {columns} FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE c.id IN ({params})",
             list(chunk_ids),
         ).fetchall()
-        return {
-            r[0]: Passage(
-                r[1], r[2], r[3], r[4], r[5], r[6], r[7], 0.0, r[0], _unquotable(r[8], r[6], r[7]), _page(r[9], r[6])
-            )
-            for r in rows
-        }
+        return {r[0]: passage(r) for r in rows}
 
-    def documents(self, generation: int) -> list[dict]:
-        """Every document of the generation with its chunk count, in source order."""
-        rows = self.db.execute(
-            "SELECT d.doc_id, d.title, d.date, d.source, d.path, d.kind, d.added, "
-            "(SELECT COUNT(*) FROM chunks c WHERE c.doc_key = d.key) "
-            f"FROM documents d WHERE {ALIVE} ORDER BY d.source, d.key",
-            {"g": generation},
-        ).fetchall()
-        keys = ("doc_id", "title", "date", "source", "path", "kind", "added", "chunks")
-        return [dict(zip(keys, row, strict=True)) for row in rows]
-
-    def stored_docs(self, generation: int) -> list[StoredDoc]:
-        """The documents of the generation as the writer sees them."""
-        rows = self.db.execute(
-            "SELECT d.doc_id, d.source, d.path, d.hash, (SELECT COUNT(*) FROM chunks c WHERE c.doc_key = d.key) "
-            f"FROM documents d WHERE {ALIVE}",
-            {"g": generation},
-        )
-        return [StoredDoc(*row) for row in rows]
+    def documents(self, generation: int, listed: bool = True) -> list[DocumentInfo]:
+        """Every document of the generation with its chunk count: in source order if `listed`, else as stored."""
+        order = " ORDER BY d.source, d.key" if listed else ""
+        rows = self.db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE {ALIVE}{order}", {"g": generation})
+        return [document_info(row) for row in rows]
 
     def document_hashes(self, generation: int) -> dict[str, str]:
         """doc_id → the hash each document of the generation was stored under."""
@@ -211,29 +167,22 @@ class Records:
         ).fetchone()
         return row[0] if row else None
 
-    def document_records(
-        self, generation: int, batch: int = 500
-    ) -> Iterator[tuple[DocRecord, list[ChunkRecord], list[int], str, str]]:
-        """Each document of the generation as it was written: (document, its chunks, their chunk ids, path,
-        stored hash), in the order they were added (a migration reads the store through this)."""
+    def document_records(self, generation: int, batch: int = 500) -> Iterator[StoredDocument]:
+        """Each document of the generation as it was written, with its chunks and their ids, in the order they
+        were added (a migration reads the store through this)."""
         extra = "d.marks, d.meta" if self.has_marks else "'[]', '{}'"
         docs = self.db.execute(
-            "SELECT d.key, d.doc_id, d.source, d.title, d.text, d.date, d.source_line, d.kind, d.path, d.hash, "
-            f"{extra} FROM documents d WHERE {ALIVE} ORDER BY d.key",
-            {"g": generation},
+            f"SELECT {STORED_COLUMNS}, {extra} FROM documents d WHERE {ALIVE} ORDER BY d.key", {"g": generation}
         )
         while rows := docs.fetchmany(batch):
             keys = [r[0] for r in rows]
             chunks: dict[int, list[tuple]] = {k: [] for k in keys}
             marks = ",".join("?" * len(keys))
-            sql = f'SELECT doc_key, id, ord, start, "end", text FROM chunks WHERE doc_key IN ({marks}) ORDER BY id'
+            sql = f"SELECT {STORED_CHUNK_COLUMNS} FROM chunks WHERE doc_key IN ({marks}) ORDER BY id"
             for row in self.db.execute(sql, keys):
                 chunks[row[0]].append(row[1:])
-            for key, doc_id, source, title, text, date, line, kind, path, stored, marks, meta in rows:
-                doc = document_record(doc_id, source, title, text, date, line, kind, marks, meta)
-                own = chunks[key]
-                yield (doc, [ChunkRecord(doc_id, o, s, e, t) for _, o, s, e, t in own], [c[0] for c in own], path,
-                       stored)  # fmt: skip
+            for row in rows:
+                yield stored_document(row, chunks[row[0]])
 
     # --- writing generation `generation` (one transaction, committed by the writer)
 

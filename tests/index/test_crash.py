@@ -118,10 +118,10 @@ def test_sigkilled_builds_keep_a_working_index_and_their_embeddings(tmp_path: Pa
 
         store = open_store(settings.store)  # loads: never half-written
         listed = store.documents()
-        assert len({d["doc_id"] for d in listed}) == len(listed) == store.manifest.documents
-        assert vector_count(store) == store.manifest.chunks == sum(d["chunks"] for d in listed)
-        answer = assistant.ask(listed[-1]["title"])  # the running reader picks up whatever was committed
-        assert answer.citations and {c.passage.doc_id for c in answer.citations} <= {d["doc_id"] for d in listed}
+        assert len({d.doc_id for d in listed}) == len(listed) == store.manifest.documents
+        assert vector_count(store) == store.manifest.chunks == sum(d.chunks for d in listed)
+        answer = assistant.ask(listed[-1].title)  # the running reader picks up whatever was committed
+        assert answer.citations and {c.passage.doc_id for c in answer.citations} <= {d.doc_id for d in listed}
 
         committed = store.document_hashes()
         cached = set(cache.get(sorted(needed)))
@@ -150,5 +150,5 @@ def test_two_concurrent_adds_both_land(tmp_path: Path, store_location: str):
     procs = [kbqa("add", str(p), "--store", settings.store, "--no-progress") for p in paths]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
-    titles = {d["title"] for d in open_store(settings.store).documents()}
+    titles = {d.title for d in open_store(settings.store).documents()}
     assert titles == {a["title"], b["title"]}

@@ -29,9 +29,9 @@ def contents(location: str) -> tuple[list[tuple], np.ndarray, tuple]:
     store = open_store(location, vectors=False)
     try:
         records = list(store.document_records())
-        ids = [i for _, _, chunk_ids, _, _ in records for i in chunk_ids]
+        ids = [i for r in records for i in r.chunk_ids]
         m = store.manifest
-        rows = [(doc, chunks, path, stored) for doc, chunks, _, path, stored in records]
+        rows = [(r.doc, r.chunks, r.path, r.stored_hash) for r in records]
         return rows, store.vectors(ids), (m.embedder, m.dim, m.documents, m.chunks)
     finally:
         store.close()

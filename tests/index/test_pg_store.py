@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ def write(url: str, add=(), remove=()) -> None:
 
 
 def names(store) -> set[str]:
-    return {d["doc_id"] for d in store.documents()}
+    return {d.doc_id for d in store.documents()}
 
 
 def posted_chunks(conn) -> set[int]:
@@ -90,7 +91,7 @@ def test_passages_carry_offsets_marks_and_pages(pg_url):
     first = passages[min(passages)]
     assert (first.start, first.end, first.unquotable, first.page, first.title) == (0, 4, ((0, 4),), 1, "Title p")
     assert store.document_hashes() == {"p": "h1"}
-    assert store.documents()[0]["path"] == "/abs/p.txt" and store.documents()[0]["chunks"] == 3
+    assert store.documents()[0].path == "/abs/p.txt" and store.documents()[0].chunks == 3
     ids, texts = store.chunk_texts()
     assert ids == [0, 1, 2] and texts[0].startswith("Title p\np chunk 0")
 
@@ -340,9 +341,7 @@ def test_seed_citations_match_the_embedded_engine(seed_settings, pg_url, monkeyp
     pg = open_store(pg_url)
     pg.check_embedder(embedded.manifest.embedder)
     assert pg.chunk_texts() == embedded.chunk_texts()
-    assert [{k: v for k, v in d.items() if k != "added"} for d in pg.documents()] == [
-        {k: v for k, v in d.items() if k != "added"} for d in embedded.documents()
-    ]
+    assert [replace(d, added=0.0) for d in pg.documents()] == [replace(d, added=0.0) for d in embedded.documents()]
     assert pg.document_hashes() == embedded.document_hashes()
     embedder = get_embedder(seed_settings.embedder)
     ours = HybridSearch(pg, embedder, pg.keywords(), k=5)
@@ -356,7 +355,7 @@ def test_seed_citations_match_the_embedded_engine(seed_settings, pg_url, monkeyp
             (b.corpus_share, b.bm25_top)
         )
         assert (a.absent, a.agree) == (b.absent, b.agree)
-    doc_id = pg.documents()[0]["doc_id"]
+    doc_id = pg.documents()[0].doc_id
     assert pg.document_text(doc_id) == embedded.document_text(doc_id)
     assert len(ours.search(QUESTIONS[0])) == 5 and ours.evidence(QUESTIONS[0]).bm25_top > 0
 
@@ -383,7 +382,7 @@ def test_change_and_remove_by_content_hash(pg_url, tmp_path):
     (folder / "bao.txt").unlink()
     changed, removed, third = index_files(pg_url, [folder])
     assert changed == [] and removed == 1 and (third.documents, third.generation) == (2, first.generation + 2)
-    assert store.refresh() and {d["source"] for d in store.documents()} == {
+    assert store.refresh() and {d.source for d in store.documents()} == {
         str(folder / "metro.txt"),
         str(folder / "caphe.txt"),
     }
@@ -444,8 +443,8 @@ def test_readers_never_see_a_mix_of_generations(pg_url):
         m = store.manifest
         docs = store.documents()
         prefix = f"g{m.generation - 1}-"
-        assert {d["doc_id"] for d in docs} == {prefix + "a", prefix + "b"}, (m, docs)
-        assert (len(docs), sum(d["chunks"] for d in docs)) == (m.documents, m.chunks)
+        assert {d.doc_id for d in docs} == {prefix + "a", prefix + "b"}, (m, docs)
+        assert (len(docs), sum(d.chunks for d in docs)) == (m.documents, m.chunks)
         ids = store.chunk_texts()[0]
         assert len(ids) == m.chunks
         assert {p.doc_id for p in store.search(doc(prefix + "a")[2][0], 20)} == {prefix + "a", prefix + "b"}
@@ -491,8 +490,8 @@ def _asker(url: str, stop: str) -> None:
         store.refresh()
         m = store.manifest
         docs = store.documents()
-        assert (len(docs), sum(d["chunks"] for d in docs)) == (m.documents, m.chunks)
-        titles = {d["title"] for d in docs}
+        assert (len(docs), sum(d.chunks for d in docs)) == (m.documents, m.chunks)
+        titles = {d.title for d in docs}
         keywords = store.keywords()
         for name in ("caphe", "lua"):
             question = ARTICLES[name][0]
@@ -505,7 +504,7 @@ def _asker(url: str, stop: str) -> None:
         # hybrid search refreshes the store itself (so it goes last): documents are only added here, so its
         # passages are among those of the generation it moved to
         fused = HybridSearch(store, embedder, keywords, k=3).search(ARTICLES["lua"][0])
-        assert {p.title for p in fused} <= {d["title"] for d in store.documents()}
+        assert {p.title for p in fused} <= {d.title for d in store.documents()}
         if not seen or seen[-1] != [m.generation, len(docs)]:
             seen.append([m.generation, len(docs)])
         if finished:
@@ -539,7 +538,7 @@ def test_three_processes_two_adding_one_asking(pg_url, tmp_path):
     seen = json.loads(out)
     store = open_store(pg_url)
     assert store.manifest.generation == 6 and store.manifest.documents == 6
-    assert {d["title"] for d in store.documents()} == {title for title, _ in ARTICLES.values()}
+    assert {d.title for d in store.documents()} == {title for title, _ in ARTICLES.values()}
     assert seen[-1] == [6, 6] and [g for g, _ in seen] == sorted(g for g, _ in seen)
     assert all(n == g for g, n in seen)  # every generation adds one document: none seen half-added
     for title, _ in ARTICLES.values():
@@ -807,14 +806,14 @@ def test_check_finds_chunks_whose_postings_are_missing(pg_url):
     import psycopg
 
     from kbqa.index.keyword import term_ids
-    from kbqa.index.store.health import server_check
+    from kbqa.index.store.api import check_store
 
     write(pg_url, add=["a", "b"])
     write(pg_url, remove=["a"])  # a's postings stay in live blocks for lagging readers: not a finding
-    assert server_check(pg_url)[0] == []
+    assert check_store(pg_url).problems == ()
     (term,) = (int(i) for i in term_ids(["b"]))
     with psycopg.connect(pg_url, autocommit=True) as conn:
         conn.execute("SET search_path TO kbqa, public")
         assert conn.execute("DELETE FROM postings WHERE term = %s", (term,)).rowcount == 1
-    (problem,) = server_check(pg_url)[0]
+    (problem,) = check_store(pg_url).problems
     assert "2 chunk(s) whose keyword postings do not add up" in problem and "kbqa index --rebuild" in problem

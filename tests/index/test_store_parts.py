@@ -75,7 +75,7 @@ def test_records_live_rule_changes_recovery_and_pruning(tmp_path):
     assert records.added_chunk_texts(2)[0] == [4, 5] and records.removed_chunk_ids(2) == [0, 1]
     assert records.document_hashes(2) == {"b": chunks_of("b")[0].hash, "c": "h"}
     assert records.document_text("a", 1) == "text of a" and records.document_text("a", 2) is None
-    assert [d.doc_id for d in records.stored_docs(2)] == ["b", "c"]
+    assert [d.doc_id for d in records.documents(2, listed=False)] == ["b", "c"]
     records.commit()
     records.recover(1)  # a killed writer's generation 2: undone
     assert list(records.live_chunk_ids(2)) == [0, 1, 2, 3]

@@ -76,7 +76,7 @@ def test_deleted_file_passages_never_come_back(tmp_path: Path, engine_settings):
     assert report.removed == 1 and "1 removed" in report.summary()
     for _ in range(2):  # nor after another sync
         store = open_store(engine_settings.store)
-        assert [d["title"] for d in store.documents()] == ["A bakery in Hoi An"]
+        assert [d.title for d in store.documents()] == ["A bakery in Hoi An"]
         assert vector_count(store) == store.manifest.chunks
         assert "otter" not in cited_text(engine_settings, "How many otters did the rangers count?").lower()
         build_index([docs], engine_settings)
@@ -124,7 +124,7 @@ def test_missing_file_is_found_by_absolute_path_from_another_cwd(tmp_path: Path,
     monkeypatch.chdir(elsewhere)
     report = build_index(["note.txt"], engine_settings)
     assert report.removed == 1  # docs/otter.txt is gone, though docs/ is not below this cwd
-    assert sorted(d["source"] for d in open_store(engine_settings.store).documents()) == ["docs/bakery.txt", "note.txt"]
+    assert sorted(d.source for d in open_store(engine_settings.store).documents()) == ["docs/bakery.txt", "note.txt"]
 
 
 def test_remove_by_id_and_by_path_and_unknown_target(tmp_path: Path, engine_settings):
@@ -134,14 +134,14 @@ def test_remove_by_id_and_by_path_and_unknown_target(tmp_path: Path, engine_sett
     (docs / "bakery.txt").write_text(BAKERY, encoding="utf-8")
     build_index([docs], engine_settings)
     store = open_store(engine_settings.store)
-    ids = {d["title"]: d["doc_id"] for d in store.documents()}
+    ids = {d.title: d.doc_id for d in store.documents()}
     with pytest.raises(InputError, match="no document"):
         remove_documents([ids["Otters of the Mekong"], "no-such-doc"], engine_settings)
     assert len(open_store(engine_settings.store).documents()) == 2  # nothing was removed
     report = remove_documents([ids["Otters of the Mekong"]], engine_settings)
     assert report.removed == [ids["Otters of the Mekong"]]
     assert store.refresh() and vector_count(store) == store.manifest.chunks
-    assert [d["title"] for d in store.documents()] == ["A bakery in Hoi An"]
+    assert [d.title for d in store.documents()] == ["A bakery in Hoi An"]
     remove_documents([str(docs)], engine_settings)  # a folder: every document from a file under it
     assert store.refresh() and store.documents() == [] and vector_count(store) == 0
     assert os.path.exists(docs / "bakery.txt")  # removing from the index never touches the files
@@ -185,7 +185,7 @@ def test_a_folder_run_skips_an_unreadable_file_keeps_its_old_documents_and_stric
     assert "(2 unreadable, skipped: broken.docx, report.txt)" in report.summary() and report.removed == 0
     store = open_store(engine_settings.store)
     try:  # the damaged file's earlier version is still answerable
-        assert {d["title"] for d in store.documents()} == {"Tin tốt", "Báo cáo"}
+        assert {d.title for d in store.documents()} == {"Tin tốt", "Báo cáo"}
     finally:
         store.close()
     with pytest.raises(InputError, match="broken.docx"):

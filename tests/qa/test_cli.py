@@ -34,7 +34,7 @@ def _snapshot(store: str) -> tuple[bytes, list[dict]]:
 
     reader = Store(store)
     try:
-        docs = [{k: v for k, v in d.items() if k != "added"} for d in reader.documents()]
+        docs = [{**d.to_json(), "added": None} for d in reader.documents()]
         return (Path(store, "CURRENT").read_bytes(), [*docs, {"chunks": reader.manifest.chunks}])
     finally:
         reader.close()

@@ -6,11 +6,17 @@ import re
 from html import unescape
 
 from kbqa.index.records import Passage
+from kbqa.index.store.api import DocumentInfo
 from kbqa.qa.answer import Answer, Citation, Claim
 from kbqa.ui import render
 
 PAYLOAD = '<script>alert(1)</script><img src=x onerror="alert(2)">'
 DOC = f"Title {PAYLOAD}\nFirst sentence here. The cited sentence is this one. Last words."
+
+
+def _listed(title: str, source: str, chunks: int) -> DocumentInfo:
+    """A document as the store lists it (undated)."""
+    return DocumentInfo("d", title, "", source, f"/{source}", "article", 0.0, "h", chunks)
 
 
 def _answer() -> Answer:
@@ -56,7 +62,7 @@ def test_context_is_a_window_around_the_passage() -> None:
 
 
 def test_documents_and_notices_are_escaped() -> None:
-    html = render.documents_html([{"title": PAYLOAD, "source": "a<b>.txt", "date": "", "chunks": 2}])
+    html = render.documents_html([_listed(PAYLOAD, "a<b>.txt", 2)])
     assert "<script" not in html and "a&lt;b&gt;.txt" in html
     assert "<script" not in render.notice_html(PAYLOAD)
     assert "no documents" in render.documents_html([])
@@ -136,7 +142,7 @@ def test_uploaded_files_are_shown_by_name_other_sources_as_stored(tmp_path) -> N
         Answer("q", "text [1]", [Citation(1, uploaded)], [uploaded]), "a7", lambda d: None, None, docs
     )
     assert str(tmp_path) not in html and "up.txt [0:4]" in html
-    listed = render.documents_html([{"title": "T", "source": str(docs / "up.txt"), "date": "", "chunks": 1}], docs)
+    listed = render.documents_html([_listed("T", str(docs / "up.txt"), 1)], docs)
     assert str(tmp_path) not in listed and "up.txt" in listed
 
 
