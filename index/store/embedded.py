@@ -30,8 +30,8 @@ from kbqa.index.keyword import KeywordIndex
 from kbqa.index.records import ChunkRecord, DocRecord, Passage
 from kbqa.index.store import keywords as store_keywords
 from kbqa.index.store import vectors as store_vectors
-from kbqa.index.store.damage import IndexDamagedError
 from kbqa.index.store.api import Hit
+from kbqa.index.store.damage import IndexDamagedError
 from kbqa.index.store.generation import (
     CURRENT,
     FORMAT,

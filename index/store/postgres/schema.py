@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kbqa.errors import IndexMissingError, InputError
-
 from kbqa.index.store.api import display
+
 FORMAT = 2  # 2: postings in blocks per term and commit (1: a row per chunk and term)
 SCHEMA = "kbqa"  # the PostgreSQL schema holding a store's tables: one database can hold several stores
 KEEP_GENERATIONS = 10  # removed rows stay this many generations, so lagging readers still find them

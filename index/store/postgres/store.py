@@ -30,9 +30,9 @@ from kbqa.index.store.rows import (
     passage,
     stored_document,
 )
-# The nearest live chunks by inner product (vectors are L2-normalised: the cosine), as the embedded engine's
 
 PASSAGE = f"SELECT {PASSAGE_COLUMNS} FROM chunks c JOIN documents d ON d.key = c.doc_key"
+# The nearest live chunks by inner product (vectors are L2-normalised: the cosine), as the embedded engine's
 # IndexFlatIP; HNSW's iterative scan goes on past rows the generation filter drops (written so that no btree
 # index serves the filter: above the exact limit the HNSW index is the only way left)
 NEAREST = """
