@@ -39,10 +39,6 @@ class DocumentInfo:
         """The listing as `kbqa list --json` prints it (before formatting `added`): every field but the hash."""
         return {key: getattr(self, key) for key in LISTED}
 
-    def __getitem__(self, key: str) -> str | float | int:
-        """Temporary: `doc["source"]` for ui/app.py until its restructuring reads the fields by name."""
-        return self.to_json()[key]
-
 
 @dataclass(frozen=True)
 class StoredDocument:
