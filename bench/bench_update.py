@@ -55,7 +55,7 @@ def main() -> None:
     from kbqa.index.store.embedded import Store
 
     settings = Settings(store=str(args.workdir / "store"), cache=str(args.workdir / "cache"))
-    embedder = get_embedder(settings.embedder)
+    embedder = get_embedder(settings)
     started = time.perf_counter()
     build_base(Path(settings.store), embedder.id, embedder.dim, args.chunks)
     base = Store(settings.store, vectors=False).manifest

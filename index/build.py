@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import os
-import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -20,14 +20,13 @@ from kbqa.index.clean import clean_document
 from kbqa.index.embed.bulk_engine import spread
 from kbqa.index.embed.cache import CACHE_FILE, EmbeddingCache, cache_path
 from kbqa.index.embed.embedders import Embedder, get_embedder
+from kbqa.index.formats.limits import DEFAULT_LIMITS, Limits
 from kbqa.index.loaders import display_path, find_files, read_files
 from kbqa.index.progress import EmbedProgress
 from kbqa.index.records import ChunkRecord, DocRecord, text_hash
 from kbqa.index.store.api import DocumentInfo, Manifest, is_server, open_store, open_writer
 
-# vectors are cached after each batch: a killed build loses at most one batch (KBQA_EMBED_BATCH: for tests)
-EMBED_BATCH = int(os.environ.get("KBQA_EMBED_BATCH", "64"))
-LOCK_WAIT = 600.0
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -104,9 +103,10 @@ class Loaded:
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file, the file indexed in its place)
 
 
-def load_documents(paths: Iterable[str | Path], strict: bool = False) -> Loaded:
-    """Every document of every file under `paths`. A file that cannot be read is skipped with a one-line note on
-    stderr (`strict`: its error stops the run instead); if no file gives any text, that is the error."""
+def load_documents(paths: Iterable[str | Path], strict: bool = False, limits: Limits = DEFAULT_LIMITS) -> Loaded:
+    """Every document of every file under `paths`, read within `limits`. A file that cannot be read is skipped
+    with a one-line notice (logged; `strict`: its error stops the run instead); if no file gives any text, that is
+    the error."""
     paths = list(paths)
     files = find_files(paths)
     docs: list[tuple[DocRecord, str]] = []
@@ -115,8 +115,10 @@ def load_documents(paths: Iterable[str | Path], strict: bool = False) -> Loaded:
     first_source: dict[str, str] = {}
     for path in files:
         try:
-            raw = next(iter(read_files([path])))
-            found = clean_document(raw.text, raw.source, date=raw.date, author=raw.author, pages=raw.pages)
+            raw = next(iter(read_files([path], limits)))
+            found = clean_document(
+                raw.text, raw.source, date=raw.date, author=raw.author, pages=raw.pages, limits=limits
+            )
         except InputError as exc:
             if strict:
                 raise
@@ -130,10 +132,10 @@ def load_documents(paths: Iterable[str | Path], strict: bool = False) -> Loaded:
             first_source[key] = raw.source
             docs.append((doc, str(Path(raw.source).resolve())))
     for dup, kept in dict.fromkeys(duplicates):
-        print(f"kbqa: {dup}: same text as {kept}, which is indexed instead", file=sys.stderr, flush=True)
+        log.info("%s: same text as %s, which is indexed instead", dup, kept)
     if docs:  # the run goes on: say what it leaves out (else the error below is the one line)
         for _, reason in skipped:
-            print(f"kbqa: skipped {reason}", file=sys.stderr, flush=True)
+            log.info("skipped %s", reason)
     if not docs:
         if skipped and len(skipped) == len(files):
             raise InputError(skipped[0][1] if len(files) == 1 else f"no file could be read ({len(skipped)} skipped)")
@@ -151,11 +153,13 @@ def embed_chunks(
     cache: EmbeddingCache,
     show_progress: bool | None,
     doc_ends: list[int] | None = None,
+    batch_size: int = Settings.embed_batch,
 ) -> tuple[np.ndarray, int, str]:
     """Vectors for `texts`, from the cache where possible; (vectors, number embedded now, the engine's name).
 
-    Texts are embedded longest first, in batches cached as they are done, so an interrupted run loses at most a
-    batch. `doc_ends` (cumulative chunk counts per document) lets the progress line count documents.
+    Texts are embedded longest first, in batches of `batch_size` (the embed_batch setting) cached as they are
+    done, so an interrupted run loses at most a batch. `doc_ends` (cumulative chunk counts per document) lets the
+    progress line count documents.
     """
     hashes = [text_hash(t) for t in texts]
     known = cache.get(hashes)
@@ -170,8 +174,8 @@ def embed_chunks(
         engine = embedder.bulk(len(todo), spread(pending.values()))  # a faster engine for large jobs
         name = str(getattr(engine, "name", None) or getattr(engine, "engine", None) or engine.id)
         with EmbedProgress(len(todo), len(doc_ends or []), enabled=show_progress) as progress:
-            for i in range(0, len(todo), EMBED_BATCH):
-                batch = todo[i : i + EMBED_BATCH]
+            for i in range(0, len(todo), batch_size):
+                batch = todo[i : i + batch_size]
                 vectors = engine.embed_passages([t for _, t in batch])
                 cache.put([h for h, _ in batch], vectors)
                 known.update(zip([h for h, _ in batch], vectors, strict=True))
@@ -217,12 +221,12 @@ def _prepare(doc: DocRecord, path: str, stored_hash: str, settings: Settings) ->
 
 
 def _embed(
-    embedder: Embedder, prepared: list[Prepared], cache: EmbeddingCache, show_progress: bool | None
+    embedder: Embedder, prepared: list[Prepared], cache: EmbeddingCache, show_progress: bool | None, batch: int
 ) -> tuple[list[np.ndarray], int, str]:
     """embed_chunks over the documents' texts: (each document's vectors, number embedded now, the engine's name)."""
     texts = [t for p in prepared for t in p.texts]
     ends = list(itertools.accumulate(len(p.texts) for p in prepared))
-    vectors, embedded, engine = embed_chunks(embedder, texts, cache, show_progress, ends)
+    vectors, embedded, engine = embed_chunks(embedder, texts, cache, show_progress, ends, batch)
     return [vectors[end - len(p.texts) : end] for p, end in zip(prepared, ends, strict=True)], embedded, engine
 
 
@@ -232,14 +236,14 @@ def indexed_hash(doc: DocRecord, settings: Settings) -> str:
     return text_hash(f"{doc.hash}|{settings.chunk_chars}|{settings.chunk_overlap}")
 
 
-def _committed(root: str, embedder_id: str, rebuild: bool) -> dict[str, str]:
+def _committed(root: str, embedder_id: str, rebuild: bool, pool_size: int) -> dict[str, str]:
     """doc_id → hash of the committed index (empty when there is none or on `rebuild`), read without taking the
     lock, after the writer's embedder check made up front through the store's reader (any engine): a mismatch
     used to surface after all the embedding (58 s for one file)."""
     if rebuild:  # starts over: neither the old embedder nor the old documents matter
         return {}
     try:
-        store = open_store(root, vectors=False)
+        store = open_store(root, vectors=False, pool_size=pool_size)
     except IndexMissingError:
         return {}
     try:
@@ -256,13 +260,14 @@ def update_index(
     sync: bool,
     rebuild: bool = False,
     show_progress: bool | None = None,
-    wait: float = LOCK_WAIT,
+    wait: float | None = None,
     strict: bool = False,
 ) -> BuildReport:
     """Add or update the documents of the files under `paths`: new and changed ones are embedded (vectors of
     chunks seen before come from the cache), unchanged ones are skipped. With `sync`, documents whose file is
     gone, or that lie under `paths` but are no longer produced, are removed. `rebuild` starts from empty.
     A file that cannot be read is skipped (its documents already in the index stay); `strict` stops instead.
+    `wait`: seconds to wait for another writer (None: the lock_wait setting).
 
     Embedding happens before the write lock is taken, so concurrent writers only wait for each other's commit.
     """
@@ -271,14 +276,15 @@ def update_index(
     clock = _Clock(phases)
     paths = list(paths)
     with clock("read"):
-        loaded = load_documents(paths, strict=strict)
+        loaded = load_documents(paths, strict=strict, limits=Limits.from_settings(settings))
         docs = loaded.docs
-    embedder = get_embedder(settings.embedder)
+    embedder = get_embedder(settings)
     cache = EmbeddingCache(cache_path(settings.cache), embedder.id, embedder.dim)  # one per user, every store's
     try:
         if not is_server(settings.store):  # the store's own cache from before: imported once
             cache.absorb(Path(settings.store) / CACHE_FILE)
-        committed = _committed(settings.store, embedder.id, rebuild)  # checks the embedder before any embedding
+        # checks the embedder before any embedding
+        committed = _committed(settings.store, embedder.id, rebuild, settings.pg_pool)
         hashes = [indexed_hash(d, settings) for d, _ in docs]
         with clock("chunk"):  # the plan: a record per new or changed document, made once
             planned = {
@@ -287,10 +293,19 @@ def update_index(
                 if committed.get(d.doc_id) != hashes[n]
             }
         with clock("embed"):
-            vectors, embedded, engine = _embed(embedder, list(planned.values()), cache, show_progress)
+            vectors, embedded, engine = _embed(
+                embedder, list(planned.values()), cache, show_progress, settings.embed_batch
+            )
             planned_vectors = dict(zip(planned, vectors, strict=True))
         write_started = time.perf_counter()
-        with open_writer(settings.store, embedder.id, embedder.dim, rebuild=rebuild, wait=wait) as writer:
+        with open_writer(
+            settings.store,
+            embedder.id,
+            embedder.dim,
+            rebuild=rebuild,
+            wait=settings.lock_wait if wait is None else wait,
+            pool_size=settings.pg_pool,
+        ) as writer:
             stored = writer.documents()
             kept = {str(Path(source).resolve()) for source, _ in loaded.skipped}  # unreadable now: keep what we had
             removed = writer.remove(_stale([d for d in stored if d.path not in kept], docs, paths, sync))
@@ -298,7 +313,7 @@ def update_index(
             changed = [n for n, (d, _) in enumerate(docs) if existing.get(d.doc_id) != hashes[n]]
             # another writer committed since the plan: the documents it left different are prepared now
             raced = {n: _prepare(*docs[n], hashes[n], settings) for n in changed if n not in planned}
-            vectors, late, _ = _embed(embedder, list(raced.values()), cache, show_progress)
+            vectors, late, _ = _embed(embedder, list(raced.values()), cache, show_progress, settings.embed_batch)
             planned.update(raced)
             planned_vectors.update(zip(raced, vectors, strict=True))
             for n in changed:
@@ -371,21 +386,22 @@ def add_paths(
     paths: Iterable[str | Path],
     settings: Settings,
     show_progress: bool | None = None,
-    wait: float = LOCK_WAIT,
+    wait: float | None = None,
     strict: bool = False,
 ) -> BuildReport:
     """`kbqa add`: add or update the documents of these files; nothing else is removed."""
     return update_index(paths, settings, sync=False, show_progress=show_progress, wait=wait, strict=strict)
 
 
-def remove_documents(targets: Iterable[str], settings: Settings, wait: float = LOCK_WAIT) -> RemoveReport:
+def remove_documents(targets: Iterable[str], settings: Settings, wait: float | None = None) -> RemoveReport:
     """`kbqa remove`: each target is a document id, a source as listed, or a file or folder path (documents
     from files under it). A target that matches nothing is an error and nothing is removed."""
     started = time.perf_counter()
     targets = list(targets)
     if not targets:
         raise InputError("give the document id(s) or path(s) to remove")
-    with open_writer(settings.store, None, None, wait=wait) as writer:
+    wait = settings.lock_wait if wait is None else wait
+    with open_writer(settings.store, None, None, wait=wait, pool_size=settings.pg_pool) as writer:
         stored = writer.documents()
         chosen: list[str] = []
         for target in targets:

@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from kbqa.index.formats.limits import DEFAULT_LIMITS, Limits
 from kbqa.index.records import DocRecord
 from kbqa.text.sentences import split_sentences
 
@@ -324,18 +325,24 @@ def clean_document(
     date: str = "",
     author: str = "",
     pages: tuple[int, ...] = (),
+    limits: Limits = DEFAULT_LIMITS,
 ) -> list[DocRecord]:
     """One file's text → its main article record, then one record per teaser block split off it.
 
     `date`, `author` and `pages` (offsets in `raw` where each PDF page starts) come from the file's format
-    (kbqa.index.loaders.RawFile). The title is the first line, capped.
+    (kbqa.index.loaders.RawFile). The title is the first line, capped; `limits` (from the settings) cap titles and
+    lines.
     """
-    from kbqa.index.formats.text import cap_title, tidy
+    from kbqa.index.formats.text import cap_title as _cap
+    from kbqa.index.formats.text import tidy
 
-    text = tidy(raw)  # controls out, over-long lines split (a no-op on a loader's text)
+    def cap_title(title: str) -> str:
+        return _cap(title, limits.max_title_chars)
+
+    text = tidy(raw, limits.max_line_chars)  # controls out, over-long lines split (a no-op on a loader's text)
     if pages and text != raw:  # tidy each page on its own so the page starts stay known
         bounds = [*pages, len(raw)]
-        parts = [tidy(raw[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+        parts = [tidy(raw[a:b], limits.max_line_chars) for a, b in zip(bounds, bounds[1:], strict=False)]
         text = "".join(parts)
         pages = tuple(sum(len(p) for p in parts[:i]) for i in range(len(parts)))
     page_of_line = _line_pages(text, pages) if pages else []

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from kbqa.errors import InputError
 from kbqa.index.formats import SUPPORTED_SUFFIXES, LoadedText, load_file
+from kbqa.index.formats.limits import DEFAULT_LIMITS, Limits
 from kbqa.index.formats.text import decode as _decode
 
 __all__ = ["SUPPORTED_SUFFIXES", "LoadedText", "RawFile", "decode", "display_path", "find_files", "read_files"]
@@ -69,8 +70,9 @@ def decode(data: bytes, name: str) -> str:
     return strip_controls(_decode(data, name))
 
 
-def read_files(paths: Iterable[Path]) -> Iterator[RawFile]:
-    """Read each file as text in the format its content shows (HTML, PDF, DOCX, Markdown, plain text)."""
+def read_files(paths: Iterable[Path], limits: Limits = DEFAULT_LIMITS) -> Iterator[RawFile]:
+    """Read each file as text in the format its content shows (HTML, PDF, DOCX, Markdown, plain text), within
+    `limits` (from the settings)."""
     for path in paths:
-        loaded = load_file(path, str(path))
+        loaded = load_file(path, str(path), limits)
         yield RawFile(display_path(path), loaded.text, loaded.date, loaded.author, loaded.pages)

@@ -1,5 +1,8 @@
 """A progress line for long embedding runs: documents, chunks, chunks/s and ETA (tqdm on a terminal, else lines)."""
 
+# Written to stderr directly, not through logging: this is a progress display (a bar redrawn in place, or a line
+# every LINE_EVERY s that the caller asked for with show_progress), not a notice (kbqa.logs carries those).
+
 from __future__ import annotations
 
 import sys

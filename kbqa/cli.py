@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 SEEDS = "seeds"
 STORE_HELP = "Index folder, or postgresql://user:pass@host/db [env KBQA_STORE; default .kbqa]."
+WAIT_HELP = f"Seconds to wait for another writer [env KBQA_LOCK_WAIT; default {Settings.lock_wait:g}]."
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -82,8 +83,12 @@ def llm_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kbqa", prog_name="kbqa", message="%(prog)s %(version)s")
 def main() -> None:
     """kbqa: ask questions about a folder of articles; every answer cites its passages."""
+    from kbqa.logs import install_stderr_handler
+
+    install_stderr_handler()  # the library's notices (skipped files, waits, one-time conversions): `kbqa: …` lines
 
 
 @main.command("index")
@@ -94,7 +99,7 @@ def main() -> None:
     default=None,
     help="Show progress [default: a bar on a terminal, else a line every 10 s on stderr].",
 )
-@click.option("--wait", type=float, default=600, show_default=True, help="Seconds to wait for another writer.")
+@click.option("--wait", type=float, help=WAIT_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the report (counts, engine, seconds per phase) as JSON.")
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable file instead of skipping it.")
 @store_options
@@ -103,7 +108,7 @@ def index_cmd(
     paths: tuple[str, ...],
     rebuild: bool,
     progress: bool | None,
-    wait: float,
+    wait: float | None,
     as_json: bool,
     strict: bool,
     store: str | None,
@@ -130,12 +135,17 @@ def index_cmd(
     default=None,
     help="Show progress [default: a bar on a terminal, else a line every 10 s on stderr].",
 )
-@click.option("--wait", type=float, default=600, show_default=True, help="Seconds to wait for another writer.")
+@click.option("--wait", type=float, help=WAIT_HELP)
 @click.option("--strict", is_flag=True, help="Stop at the first unreadable file instead of skipping it.")
 @store_options
 @handle_errors
 def add(
-    paths: tuple[str, ...], progress: bool | None, wait: float, strict: bool, store: str | None, embedder: str | None
+    paths: tuple[str, ...],
+    progress: bool | None,
+    wait: float | None,
+    strict: bool,
+    store: str | None,
+    embedder: str | None,
 ) -> None:
     """Add (or update) the files in PATHS (.txt .md .html .pdf .docx); nothing else in the index changes."""
     from kbqa.index.build import add_paths
@@ -147,10 +157,10 @@ def add(
 
 @main.command()
 @click.argument("targets", nargs=-1, required=True)
-@click.option("--wait", type=float, default=600, show_default=True, help="Seconds to wait for another writer.")
+@click.option("--wait", type=float, help=WAIT_HELP)
 @click.option("--store", type=click.Path(file_okay=False), help=STORE_HELP)
 @handle_errors
-def remove(targets: tuple[str, ...], wait: float, store: str | None) -> None:
+def remove(targets: tuple[str, ...], wait: float | None, store: str | None) -> None:
     """Remove documents by id (as `kbqa list` shows) or by file or folder path."""
     from kbqa.index.build import remove_documents
 
@@ -168,7 +178,8 @@ def list_cmd(as_json: bool, store: str | None) -> None:
     """List the indexed documents: id, title, date, source, chunk count, time added."""
     from kbqa.index.store.api import open_store
 
-    index = open_store(load_settings({"store": store}).store, vectors=False)
+    settings = load_settings({"store": store})
+    index = open_store(settings.store, vectors=False, pool_size=settings.pg_pool)
     for doc in index.documents():
         added = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(doc.added))
         if as_json:
@@ -200,9 +211,9 @@ def check(store: str | None) -> None:
 @click.option("--from", "source", required=True, help="The store to read: a folder or postgresql://user:pass@host/db.")
 @click.option("--to", "destination", required=True, help="The store to write: a folder or postgresql://….")
 @click.option("--rebuild", is_flag=True, help="Replace an index the destination already holds.")
-@click.option("--wait", type=float, default=600, show_default=True, help="Seconds to wait for another writer.")
+@click.option("--wait", type=float, help=WAIT_HELP)
 @handle_errors
-def migrate(source: str, destination: str, rebuild: bool, wait: float) -> None:
+def migrate(source: str, destination: str, rebuild: bool, wait: float | None) -> None:
     """Move an index to another store (folder ⇄ PostgreSQL) without re-embedding: documents, chunks with their
     offsets and marks, and their stored vectors, written in one commit. The source is not changed."""
     from kbqa.index.store.migrate import migrate as move
@@ -215,6 +226,7 @@ def migrate(source: str, destination: str, rebuild: bool, wait: float) -> None:
             last[0] = now
             click.echo(f"kbqa: migrating: {done}/{total} document(s), {chunks} chunk(s)", err=True)
 
+    wait = load_settings().lock_wait if wait is None else wait
     report = move(source, destination, rebuild=rebuild, wait=wait, progress=progress)
     click.echo(f"kbqa: {report.summary()}", err=True)
 
@@ -262,7 +274,7 @@ def _open_assistant(settings: Settings) -> Assistant:
 @main.command()
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (JSON Lines in batch mode).")
-@click.option("--k", type=int, help="How many passages to retrieve [env KBQA_K; default 5].")
+@click.option("--k", type=int, help=f"How many passages to retrieve [env KBQA_K; default {Settings.k}].")
 @llm_options
 @store_options
 @handle_errors
@@ -324,7 +336,7 @@ def ask(
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.option("--cache", type=click.Path(file_okay=False), help="Keep the embedding cache here to reuse across runs.")
 @click.option("--retriever", type=click.Choice(["hybrid", "dense", "keyword"]), default="hybrid", show_default=True)
-@click.option("--k", type=int, help="Passages given to the answerer [default 5].")
+@click.option("--k", type=int, help=f"Passages given to the answerer [env KBQA_K; default {Settings.k}].")
 @click.option(
     "--leave-out",
     type=float,

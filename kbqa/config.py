@@ -41,6 +41,16 @@ class Settings:
     # openai:<model> (key from OPENAI_API_KEY) or llamacpp:<path.gguf>; llm_base_url: an OpenAI-compatible server
     llm: str = ""
     llm_base_url: str = ""
+    llm_timeout: float = 120.0  # seconds for one request; past it the answerer falls back to the extractive answer
+    # The answer is asked to be one or two sentences (~60-120 tokens; a list of names ~200). The 0.5B fixture model
+    # sometimes ran on into a numbered list of made-up advice: 1,000+ tokens, 207 s on 2 busy cores.
+    llm_max_tokens: int = 320
+    # writing (kbqa.index.build, kbqa.index.store): how long a writer waits for another one before giving up, and
+    # how many passages are embedded between two saves to the embedding cache (a killed build loses at most these)
+    lock_wait: float = 600.0
+    embed_batch: int = 64
+    # connections per process to a postgresql:// store (kbqa.index.store.postgres)
+    pg_pool: int = 8
 
 
 CHOICES = {
@@ -50,6 +60,18 @@ CHOICES = {
 }
 
 
+AT_LEAST_ONE = (
+    "max_file_mb",
+    "max_title_chars",
+    "max_line_chars",
+    "max_question_chars",
+    "chunk_chars",
+    "embed_batch",
+    "pg_pool",
+    "llm_max_tokens",
+)
+
+
 def _coerce(name: str, value: Any) -> Any:
     kind = {f.name: f.type for f in fields(Settings)}[name]
     if kind == "int":
@@ -57,6 +79,11 @@ def _coerce(name: str, value: Any) -> Any:
             return int(value)
         except (TypeError, ValueError):
             raise InputError(f"setting '{name}' must be a whole number, got {value!r}") from None
+    if kind == "float":
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise InputError(f"setting '{name}' must be a number, got {value!r}") from None
     return str(value)
 
 
@@ -83,9 +110,12 @@ def load_settings(overrides: dict[str, Any] | None = None, toml_path: str | Path
     settings = replace(Settings(), **{k: _coerce(k, v) for k, v in merged.items()})
     if settings.k < 1:
         raise InputError("k must be at least 1")
-    for name in ("max_file_mb", "max_title_chars", "max_line_chars", "max_question_chars"):
+    for name in AT_LEAST_ONE:
         if getattr(settings, name) < 1:
             raise InputError(f"setting '{name}' must be at least 1")
+    for name in ("lock_wait", "llm_timeout"):
+        if getattr(settings, name) < 0:
+            raise InputError(f"setting '{name}' must not be negative")
     for name, allowed in CHOICES.items():
         value = getattr(settings, name).strip().lower()
         if value not in allowed:

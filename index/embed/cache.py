@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 CACHE_FILE = "embeddings.sqlite"  # <cache>/embeddings.sqlite; stores before issue 11 kept one each in <store>/
 _DAMAGED = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB: the file is not a usable database
@@ -186,4 +188,4 @@ def _move_aside(path: Path, exc: sqlite3.DatabaseError) -> None:
     for suffix in ("", "-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):
             os.replace(f"{path}{suffix}", f"{aside}{suffix}")
-    print(f"kbqa: embedding cache {path} is damaged ({exc}); set aside as {aside.name}, starting anew", file=sys.stderr)
+    log.warning("embedding cache %s is damaged (%s); set aside as %s, starting anew", path, exc, aside.name)

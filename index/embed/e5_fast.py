@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch  # OMP_WAIT_POLICY=PASSIVE is set by index/__init__.py before any OpenMP runtime loads
 
-from kbqa.index.embed.e5_convert import E5Tokenizer, ensure_converted
+from kbqa.index.embed.e5_convert import E5Tokenizer
 from kbqa.index.embed.e5_windows import WindowedE5
 
 DEFAULT_BATCH = 16
@@ -23,7 +23,7 @@ class FastE5(WindowedE5):
 
     def __init__(
         self,
-        model_dir: Path | None = None,
+        model_dir: Path,
         dtype: str = "auto",
         threads: int | None = None,
         batch_size: int = DEFAULT_BATCH,
@@ -32,7 +32,7 @@ class FastE5(WindowedE5):
         from transformers import BertModel
         from transformers.utils import logging as hf_logging
 
-        model_dir = Path(model_dir) if model_dir is not None else ensure_converted()
+        model_dir = Path(model_dir)
         torch.set_num_threads(threads or os.cpu_count() or 1)
         self.tokenizer = E5Tokenizer(model_dir)
         if device != "cpu" and not torch.cuda.is_available():

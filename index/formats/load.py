@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kbqa.errors import InputError
-from kbqa.index.formats import limits
+from kbqa.index.formats.limits import DEFAULT_LIMITS, Limits
 from kbqa.index.formats.sniff import sniff
 from kbqa.index.formats.text import cap_title, decode, tidy
 
@@ -25,17 +25,19 @@ class LoadedText:
     format: str = "text"
 
 
-def _titled(text: str, title: str) -> str:
+def _titled(text: str, title: str, limits: Limits) -> str:
     """The text with its title as the first line (the cleaner's convention), unless it starts with it already."""
-    title = cap_title(tidy(title).replace("\n", " ")) if title else ""
+    title = cap_title(tidy(title, limits.max_line_chars).replace("\n", " "), limits.max_title_chars) if title else ""
     first = next((line.strip() for line in text.split("\n") if line.strip()), "")
     if not title or not first or first.lstrip("# ").strip() == title:  # a title alone is not a document
         return text
     return f"{title}\n{text}"
 
 
-def load_bytes(data: bytes, suffix: str, name: str) -> LoadedText:
-    """Read `data` (a file named `name`, extension `suffix`) as the format its content shows."""
+def load_bytes(data: bytes, suffix: str, name: str, limits: Limits = DEFAULT_LIMITS) -> LoadedText:
+    """Read `data` (a file named `name`, extension `suffix`) as the format its content shows; `limits` (from the
+    settings) cap its titles and lines."""
+    lines = limits.max_line_chars
     kind = sniff(data, suffix.lower())
     if kind == "binary":
         raise InputError(f"{name}: not a text file (binary content)")
@@ -49,7 +51,7 @@ def load_bytes(data: bytes, suffix: str, name: str) -> LoadedText:
         texts: list[str] = []
         offset = 0
         for page in pages:
-            page = tidy(page).strip("\n")
+            page = tidy(page, lines).strip("\n")
             starts.append(offset)
             texts.append(page)
             offset += len(page) + 1
@@ -58,32 +60,38 @@ def load_bytes(data: bytes, suffix: str, name: str) -> LoadedText:
         from kbqa.index.formats.docx import extract_docx
 
         doc = extract_docx(data, name)
-        return LoadedText(_titled(tidy(doc.text), doc.title), date=doc.date, author=doc.author, format="docx")
+        return LoadedText(
+            _titled(tidy(doc.text, lines), doc.title, limits), date=doc.date, author=doc.author, format="docx"
+        )
     text = decode(data, name)
     if kind == "html":
         from kbqa.index.formats.html import extract_html
 
         doc = extract_html(text, name)
-        return LoadedText(_titled(tidy(doc.text), doc.title), date=doc.date, author=doc.author, format="html")
+        return LoadedText(
+            _titled(tidy(doc.text, lines), doc.title, limits), date=doc.date, author=doc.author, format="html"
+        )
     if kind == "markdown":
         from kbqa.index.formats.markdown import extract_markdown
 
         doc = extract_markdown(text)
-        return LoadedText(_titled(tidy(doc.text), doc.title), date=doc.date, author=doc.author, format="markdown")
-    return LoadedText(tidy(text), format="text")
+        return LoadedText(
+            _titled(tidy(doc.text, lines), doc.title, limits), date=doc.date, author=doc.author, format="markdown"
+        )
+    return LoadedText(tidy(text, lines), format="text")
 
 
-def load_file(path: Path, name: str | None = None) -> LoadedText:
-    """Read the file at `path` (refused over limits.MAX_FILE_BYTES), named `name` in messages."""
+def load_file(path: Path, name: str | None = None, limits: Limits = DEFAULT_LIMITS) -> LoadedText:
+    """Read the file at `path` (refused over limits.max_file_bytes), named `name` in messages."""
     name = name or str(path)
     try:
         size = path.stat().st_size
-        if size > limits.MAX_FILE_BYTES:
+        if size > limits.max_file_bytes:
             raise InputError(limits.file_size_message(name, size))
         with path.open("rb") as handle:
-            data = handle.read(limits.MAX_FILE_BYTES + 1)  # the file may have grown since stat
+            data = handle.read(limits.max_file_bytes + 1)  # the file may have grown since stat
     except OSError as exc:
         raise InputError(f"cannot read {name}: {exc.strerror or type(exc).__name__}") from None
-    if len(data) > limits.MAX_FILE_BYTES:
+    if len(data) > limits.max_file_bytes:
         raise InputError(limits.file_size_message(name, len(data)))
-    return load_bytes(data, path.suffix, name)
+    return load_bytes(data, path.suffix, name, limits)

@@ -6,7 +6,7 @@ import io
 import re
 import zipfile
 
-from kbqa.index.formats import limits
+from kbqa.index.formats.limits import BINARY_CONTROL_SHARE, SNIFF_BYTES
 
 _HTML_START = re.compile(
     rb"^(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]", re.I | re.S
@@ -27,7 +27,7 @@ def looks_binary(head: bytes) -> bool:
     if not head or head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text is full of NULs
         return False
     controls = sum(1 for b in head if b < 32 and b not in _TEXT_CONTROLS)
-    return controls > max(8, len(head) * limits.BINARY_CONTROL_SHARE)
+    return controls > max(8, len(head) * BINARY_CONTROL_SHARE)
 
 
 def is_docx(data: bytes) -> bool:
@@ -41,7 +41,7 @@ def is_docx(data: bytes) -> bool:
 
 def sniff(data: bytes, suffix: str) -> str:
     """ "pdf", "docx", "zip" (another archive), "html", "markdown", "text" or "binary"."""
-    head = data[: limits.SNIFF_BYTES]
+    head = data[:SNIFF_BYTES]
     stripped = _strip_bom(head).lstrip()
     if stripped.startswith(b"%PDF-"):
         return "pdf"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from kbqa.errors import InputError
-from kbqa.index.formats import limits
+from kbqa.index.formats.limits import DEFAULT_LIMITS
 
 # C0 and C1 controls except \t and \n (\r and \f become newlines first), and DEL
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -98,9 +98,8 @@ def _cut(line: str, limit: int) -> int:
     return limit
 
 
-def split_long_lines(text: str, limit: int | None = None) -> str:
-    """Every line at most `limit` characters (default limits.MAX_LINE_CHARS): longer ones are split."""
-    limit = limit or limits.MAX_LINE_CHARS
+def split_long_lines(text: str, limit: int = DEFAULT_LIMITS.max_line_chars) -> str:
+    """Every line at most `limit` characters (the max_line_chars setting): longer ones are split."""
     if all(len(line) <= limit for line in text.split("\n")):
         return text
     out: list[str] = []
@@ -113,14 +112,13 @@ def split_long_lines(text: str, limit: int | None = None) -> str:
     return "\n".join(out)
 
 
-def tidy(text: str) -> str:
+def tidy(text: str, max_line_chars: int = DEFAULT_LIMITS.max_line_chars) -> str:
     """Controls out, long lines split: what every format's text goes through."""
-    return split_long_lines(strip_controls(text))
+    return split_long_lines(strip_controls(text), max_line_chars)
 
 
-def cap_title(title: str, limit: int | None = None) -> str:
-    """A title cut to `limit` characters (default limits.MAX_TITLE_CHARS), at a word boundary when near."""
-    limit = limit or limits.MAX_TITLE_CHARS
+def cap_title(title: str, limit: int = DEFAULT_LIMITS.max_title_chars) -> str:
+    """A title cut to `limit` characters (the max_title_chars setting), at a word boundary when near."""
     title = " ".join(title.split())
     if len(title) <= limit:
         return title

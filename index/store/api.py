@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
+from kbqa.config import Settings
 from kbqa.errors import InputError, KbqaError
 from kbqa.index.store.rows import DocumentInfo, StoredDocument
 
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from kbqa.index.records import ChunkRecord, DocRecord, Passage
 
 SERVER_SCHEMES = ("postgresql://", "postgres://")
-LOCK_WAIT = 600.0
 
 
 class Hit(NamedTuple):
@@ -177,11 +177,12 @@ def _server_engine(module: str = "store"):  # noqa: ANN202 - the engine module
         raise InputError("this kbqa has no PostgreSQL store engine yet: use a store folder") from None
 
 
-def open_store(location: str | Path, **kw: object) -> StoreReader:
+def open_store(location: str | Path, pool_size: int = Settings.pg_pool, **kw: object) -> StoreReader:
     """A reader of the store at `location`: a folder (the embedded engine) or a postgresql:// URL.
+    `pool_size`: a server's connections per process (the pg_pool setting; the first open of a location sets it);
     `kw`: engine options (the embedded engine's `vectors=False` opens the records only)."""
     if is_server(location):
-        return _server_engine().open_store(str(location), **kw)
+        return _server_engine().open_store(str(location), pool_size=pool_size, **kw)
     from kbqa.index.store.embedded import Store
 
     return Store(location, **kw)
@@ -192,13 +193,17 @@ def open_writer(
     embedder_id: str | None,
     dim: int | None,
     rebuild: bool = False,
-    wait: float = LOCK_WAIT,
+    wait: float = Settings.lock_wait,
+    pool_size: int = Settings.pg_pool,
     **kw: object,
 ) -> StoreWriterAPI:
-    """The writer of the store at `location` (waiting up to `wait` seconds for another writer).
-    `embedder_id=None` keeps the index's embedder; `rebuild` starts from empty; `kw`: a server engine's options."""
+    """The writer of the store at `location` (waiting up to `wait` seconds for another writer; the lock_wait
+    setting). `embedder_id=None` keeps the index's embedder; `rebuild` starts from empty; `pool_size`: as for
+    open_store; `kw`: a server engine's options."""
     if is_server(location):
-        return _server_engine().open_writer(str(location), embedder_id, dim, rebuild=rebuild, wait=wait, **kw)
+        return _server_engine().open_writer(
+            str(location), embedder_id, dim, rebuild=rebuild, wait=wait, pool_size=pool_size, **kw
+        )
     from kbqa.index.store.embedded import StoreWriter
 
     return StoreWriter(location, embedder_id, dim, rebuild=rebuild, wait=wait, **kw)

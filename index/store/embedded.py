@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kbqa.config import Settings
 from kbqa.errors import IndexMissingError, check_embedder
 from kbqa.index.keyword import KeywordIndex
 from kbqa.index.records import ChunkRecord, DocRecord, Passage
@@ -200,7 +201,12 @@ class StoreWriter:
     """
 
     def __init__(
-        self, root: str | Path, embedder_id: str | None, dim: int | None, rebuild: bool = False, wait: float = 600
+        self,
+        root: str | Path,
+        embedder_id: str | None,
+        dim: int | None,
+        rebuild: bool = False,
+        wait: float = Settings.lock_wait,
     ) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)

@@ -11,15 +11,17 @@ A generation's files are written first, then CURRENT is renamed over: readers on
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from kbqa.errors import IndexMissingError, StoreLockedError
 from kbqa.index.store.damage import IndexDamagedError, Problem, damaged, rebuild_fix
+
+log = logging.getLogger(__name__)
 
 FORMAT = 2
 CURRENT = "CURRENT"
@@ -167,7 +169,7 @@ class WriteLock:
             self._lock.acquire(timeout=0)
         except Timeout:
             if wait > 0:
-                print(f"kbqa: waiting for another process writing {root} ...", file=sys.stderr, flush=True)
+                log.info("waiting for another process writing %s ...", root)
             try:
                 self._lock.acquire(timeout=wait)
             except Timeout:

@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from kbqa.config import Settings
 from kbqa.errors import IndexMissingError, InputError
-from kbqa.index.store.api import LOCK_WAIT, StoreReader, StoreWriterAPI, display, is_server, open_store, open_writer
+from kbqa.index.store.api import StoreReader, StoreWriterAPI, display, is_server, open_store, open_writer
 from kbqa.index.store.rows import StoredDocument
 
 BATCH_CHUNKS = 2000  # chunks whose vectors are read from the source at once
@@ -69,7 +70,7 @@ def migrate(
     destination: str | Path,
     *,
     rebuild: bool = False,
-    wait: float = LOCK_WAIT,
+    wait: float = Settings.lock_wait,
     progress: Progress | None = None,
     source_options: dict[str, Any] | None = None,
     destination_options: dict[str, Any] | None = None,

@@ -5,45 +5,48 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from kbqa.config import Settings
 from kbqa.errors import InputError
 
-DEFAULT_TIMEOUT = 120.0  # seconds for one request; past it the answerer falls back to the extractive answer
-# The answer is asked to be one or two sentences (~60-120 tokens; a list of names ~200). The 0.5B fixture model
-# sometimes ran on into a numbered list of made-up advice: 1,000+ tokens, 207 s on 2 busy cores.
-MAX_TOKENS = 320
 EXTRA = 'pip install -e ".[llm]"'
 PREFIXES = ("ollama", "openai", "llamacpp")
 
 
-def chat_model(spec: str, base_url: str = "", timeout: float = DEFAULT_TIMEOUT) -> Any:
+def chat_model(
+    spec: str,
+    base_url: str = "",
+    timeout: float = Settings.llm_timeout,
+    max_tokens: int = Settings.llm_max_tokens,
+) -> Any:
     """The chat model `spec` names. `base_url`: the server (any OpenAI-compatible one for `openai:`; Ollama's
-    for `ollama:`). Raises InputError (one line) for an unknown prefix or a missing package."""
+    for `ollama:`); `timeout`: seconds for one request (llm_timeout); `max_tokens`: the reply's cap
+    (llm_max_tokens). Raises InputError (one line) for an unknown prefix or a missing package."""
     prefix, _, name = spec.strip().partition(":")
     prefix = prefix.lower()
     if prefix not in PREFIXES or not name.strip():
         raise InputError(f"llm '{spec}' must be one of ollama:<model>, openai:<model>, llamacpp:<path.gguf>")
     name = name.strip()
     if prefix == "ollama":
-        return _ollama(name, base_url, timeout)
+        return _ollama(name, base_url, timeout, max_tokens)
     if prefix == "openai":
-        return _openai(name, base_url, timeout)
-    return _llamacpp(name, timeout)
+        return _openai(name, base_url, timeout, max_tokens)
+    return _llamacpp(name, max_tokens)
 
 
 def _missing(package: str, spec: str) -> InputError:
     return InputError(f"llm '{spec}' needs the package {package}: {EXTRA}")
 
 
-def _ollama(name: str, base_url: str, timeout: float) -> Any:
+def _ollama(name: str, base_url: str, timeout: float, max_tokens: int) -> Any:
     try:
         from langchain_ollama import ChatOllama
     except ImportError:
         raise _missing("langchain-ollama", f"ollama:{name}") from None
     extra = {"base_url": base_url} if base_url else {}
-    return ChatOllama(model=name, temperature=0, num_predict=MAX_TOKENS, client_kwargs={"timeout": timeout}, **extra)
+    return ChatOllama(model=name, temperature=0, num_predict=max_tokens, client_kwargs={"timeout": timeout}, **extra)
 
 
-def _openai(name: str, base_url: str, timeout: float) -> Any:
+def _openai(name: str, base_url: str, timeout: float, max_tokens: int) -> Any:
     try:
         from langchain_openai import ChatOpenAI
     except ImportError:
@@ -54,19 +57,19 @@ def _openai(name: str, base_url: str, timeout: float) -> Any:
     # A local OpenAI-compatible server (llama.cpp, vLLM, LM Studio) takes any key; the client insists on one. The
     # client sends the cap as max_completion_tokens, which llama-cpp-python's server ignores (it reads max_tokens):
     # replies of 11,000 characters, 187 s, on the fixture model; so servers get max_tokens too.
-    extra = {"base_url": base_url, "extra_body": {"max_tokens": MAX_TOKENS}} if base_url else {}
+    extra = {"base_url": base_url, "extra_body": {"max_tokens": max_tokens}} if base_url else {}
     return ChatOpenAI(
         model=name,
         api_key=key or "not-needed",
         temperature=0,
-        max_tokens=MAX_TOKENS,
+        max_tokens=max_tokens,
         timeout=timeout,
         max_retries=1,
         **extra,
     )
 
 
-def _llamacpp(path: str, timeout: float) -> Any:
+def _llamacpp(path: str, max_tokens: int) -> Any:
     if not os.path.isfile(path):
         raise InputError(f"llm 'llamacpp:{path}': no such model file")
     try:
@@ -75,4 +78,4 @@ def _llamacpp(path: str, timeout: float) -> Any:
         raise _missing("llama-cpp-python", f"llamacpp:{path}") from None
     from kbqa.qa.llm.llamacpp import LlamaCppChat
 
-    return LlamaCppChat.load(path, max_tokens=MAX_TOKENS)
+    return LlamaCppChat.load(path, max_tokens=max_tokens)  # in process: no request to time out

@@ -13,10 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kbqa.config import Settings
 from kbqa.errors import InputError
 from kbqa.index.chunking import chunk_document
 from kbqa.index.clean import clean_document
-from kbqa.index.formats import limits, load_bytes, load_file
+from kbqa.index.formats import load_bytes, load_file
+from kbqa.index.formats.limits import DEFAULT_LIMITS, Limits
 from kbqa.index.formats.sniff import sniff
 from kbqa.index.formats.text import decode, split_long_lines
 from kbqa.index.loaders import read_files
@@ -175,10 +177,13 @@ def test_html_without_article(tmp_path: Path) -> None:
     assert "no article text" in message
 
 
-def test_oversize_file_refused_naming_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 1024 * 1024)
-    message = _error(_write(tmp_path, "big.txt", b"a " * 600_000))
-    assert "too large" in message and "1 MB" in message
+def test_oversize_file_refused_naming_the_limit(tmp_path: Path) -> None:
+    path = _write(tmp_path, "big.txt", b"a " * 600_000)
+    with pytest.raises(InputError) as err:
+        list(read_files([path], Limits.from_settings(Settings(max_file_mb=1))))
+    message = str(err.value)
+    assert "too large" in message and "1 MB" in message and "\n" not in message
+    assert list(read_files([path]))  # within the default 20 MB
 
 
 def test_missing_file_one_line(tmp_path: Path) -> None:
@@ -198,8 +203,8 @@ def test_five_megabyte_single_line_is_bounded(tmp_path: Path) -> None:
     seconds = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert len(docs[0].title) <= limits.MAX_TITLE_CHARS
-    assert max(len(line) for line in docs[0].text.split("\n")) <= limits.MAX_LINE_CHARS
+    assert len(docs[0].title) <= DEFAULT_LIMITS.max_title_chars
+    assert max(len(line) for line in docs[0].text.split("\n")) <= DEFAULT_LIMITS.max_line_chars
     assert len(chunks) > 1000
     assert peak < 400 * 1024 * 1024, peak  # was 5 GB in issue 12
     assert seconds < 60
@@ -207,7 +212,7 @@ def test_five_megabyte_single_line_is_bounded(tmp_path: Path) -> None:
 
 def test_long_title_capped(tmp_path: Path) -> None:
     (doc,) = _docs(_write(tmp_path, "t.txt", "Tiêu đề " * 200 + "\nNội dung."))
-    assert len(doc.title) <= limits.MAX_TITLE_CHARS and doc.title.endswith("…")
+    assert len(doc.title) <= DEFAULT_LIMITS.max_title_chars and doc.title.endswith("…")
 
 
 def test_split_long_lines_keeps_all_text() -> None:
@@ -235,7 +240,7 @@ def test_property_loading_any_bytes_only_input_errors(prefix: bytes, body: bytes
         assert "\n" not in str(exc) and ("f" + suffix) in str(exc)
         return
     assert all(ch in "\n\t" or not (ord(ch) < 32 or 0x7F <= ord(ch) <= 0x9F) for ch in text)
-    assert all(len(line) <= limits.MAX_LINE_CHARS for line in text.split("\n"))
+    assert all(len(line) <= DEFAULT_LIMITS.max_line_chars for line in text.split("\n"))
 
 
 @_FAST
@@ -258,7 +263,7 @@ _TEXTS = st.lists(
 @given(text=_TEXTS, chunk_chars=st.integers(5, 300), overlap=st.integers(0, 3))
 def test_property_clean_and_chunk_offsets_index_the_text(text: str, chunk_chars: int, overlap: int) -> None:
     for doc in clean_document(text, "p.txt"):
-        assert len(doc.title) <= limits.MAX_TITLE_CHARS
+        assert len(doc.title) <= DEFAULT_LIMITS.max_title_chars
         for start, end in doc.marks:
             assert 0 <= start <= end <= len(doc.text)
         for chunk in chunk_document(doc, chunk_chars, overlap):

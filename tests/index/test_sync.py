@@ -3,6 +3,7 @@ on both store engines (tests/engines.py)."""
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -192,7 +193,7 @@ def test_a_folder_run_skips_an_unreadable_file_keeps_its_old_documents_and_stric
         update_index([folder], engine_settings, sync=True, strict=True)
 
 
-def test_the_same_article_under_two_names_is_indexed_once(engine_settings, tmp_path, capsys):
+def test_the_same_article_under_two_names_is_indexed_once(engine_settings, tmp_path, caplog):
     from kbqa.index.build import update_index
 
     folder = tmp_path / "docs"
@@ -201,9 +202,10 @@ def test_the_same_article_under_two_names_is_indexed_once(engine_settings, tmp_p
     (folder / "a-vnexpress.txt").write_text(article, encoding="utf-8")
     (folder / "b-syndicated.txt").write_text(article.replace("\n\n", "\n\n  "), encoding="utf-8")  # same words
     (folder / "c-other.txt").write_text("Tin khác\n\nGiá xăng giảm nhẹ từ 15 giờ hôm nay.\n", encoding="utf-8")
+    caplog.set_level(logging.INFO, logger="kbqa")  # the notice the CLI shows as `kbqa: … same text as …`
     report = update_index([folder], engine_settings, sync=True)
     assert [(Path(f).name, Path(k).name) for f, k in report.duplicates] == [("b-syndicated.txt", "a-vnexpress.txt")]
-    assert "b-syndicated.txt: same text as" in capsys.readouterr().err
+    assert "b-syndicated.txt: same text as" in caplog.text
     assert (
         report.manifest.documents == 2
         and "(1 duplicate(s) of other files, not indexed: b-syndicated.txt)" in report.summary()

@@ -9,6 +9,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from kbqa.config import Settings
 from kbqa.errors import IndexMissingError, InputError
 from kbqa.index.store.api import display
 
@@ -107,9 +108,10 @@ _pools: dict[tuple[str, str, int], Any] = {}
 _pools_lock = threading.Lock()
 
 
-def pool(location: str, schema: str = SCHEMA) -> Any:
+def pool(location: str, schema: str = SCHEMA, size: int = Settings.pg_pool) -> Any:
     """This process's connection pool for the store at `location` (autocommit connections whose search_path is
-    the store's schema, then public for pgvector's type)."""
+    the store's schema, then public for pgvector's type); `size`: its connections at most (the pg_pool setting;
+    the first call for a location sets it)."""
     try:
         import pgvector.psycopg  # noqa: F401 - the writer's vector type
         from psycopg_pool import ConnectionPool
@@ -131,7 +133,7 @@ def pool(location: str, schema: str = SCHEMA) -> Any:
             found = ConnectionPool(
                 location,
                 min_size=1,
-                max_size=int(os.environ.get("KBQA_PG_POOL", "8")),
+                max_size=size,
                 kwargs={"autocommit": True},
                 configure=configure,
                 open=False,

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from kbqa.config import Settings
 from kbqa.errors import IndexMissingError, check_embedder
 from kbqa.index.records import Passage
 from kbqa.index.store.api import Hit
@@ -51,10 +52,12 @@ EXACT_LIMIT = 2_000
 class PgStore:
     """A read-only view of one committed generation of a PostgreSQL store; `refresh()` moves to a newer one."""
 
-    def __init__(self, location: str, vectors: bool = True, schema: str = SCHEMA) -> None:
+    def __init__(
+        self, location: str, vectors: bool = True, schema: str = SCHEMA, pool_size: int = Settings.pg_pool
+    ) -> None:
         self.location, self.schema = location, schema
         self.root = display(location)
-        self._pool = pool(location, schema)
+        self._pool = pool(location, schema, pool_size)
         with self._pool.connection() as conn:
             manifest = read_manifest(conn, self.schema)
         if manifest is None:
@@ -194,14 +197,20 @@ class PgStore:
 
 
 def open_store(location: str, **kw: Any) -> PgStore:
-    """The reader of the PostgreSQL store at `location` (kw: `vectors`, ignored here; `schema`)."""
+    """The reader of the PostgreSQL store at `location` (kw: `vectors`, ignored here; `schema`; `pool_size`)."""
     return PgStore(location, **kw)
 
 
 def open_writer(
-    location: str, embedder_id: str | None, dim: int | None, rebuild: bool = False, wait: float = 600, **kw: Any
+    location: str,
+    embedder_id: str | None,
+    dim: int | None,
+    rebuild: bool = False,
+    wait: float = Settings.lock_wait,
+    **kw: Any,
 ) -> Any:
-    """The writer of the PostgreSQL store at `location` (kw: `schema`); see index/store/postgres/writer.py."""
+    """The writer of the PostgreSQL store at `location` (kw: `schema`, `pool_size`); see
+    index/store/postgres/writer.py."""
     from kbqa.index.store.postgres.writer import PgStoreWriter
 
     return PgStoreWriter(location, embedder_id, dim, rebuild=rebuild, wait=wait, **kw)

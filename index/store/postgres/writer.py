@@ -9,7 +9,7 @@ commits, so readers see all of it or none of it; `abort()` (or any failure) roll
 from __future__ import annotations
 
 import json
-import sys
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from kbqa.config import Settings
 from kbqa.errors import IndexMissingError, StoreLockedError, check_embedder
 from kbqa.index.chunking import titled
 from kbqa.index.records import ChunkRecord, DocRecord
@@ -37,6 +38,8 @@ from kbqa.index.store.postgres.schema import (
 from kbqa.index.store.postgres.schema import pool as pool_for
 from kbqa.index.store.rows import DOCUMENT_COLUMNS, DocumentInfo, document_info
 from kbqa.text.tokenize import DEFAULT_TOKENIZER, get_tokenizer
+
+log = logging.getLogger(__name__)
 
 ALIVE_D = ALIVE.format(t="d")
 # a commit adding this many chunks (or a tenth of the index) analyses the tables: without statistics the
@@ -63,11 +66,12 @@ class PgStoreWriter:
         embedder_id: str | None,
         dim: int | None,
         rebuild: bool = False,
-        wait: float = 600,
+        wait: float = Settings.lock_wait,
         schema: str = SCHEMA,
+        pool_size: int = Settings.pg_pool,
     ) -> None:
         self.root = display(location)
-        self._pool = pool_for(location, schema)
+        self._pool = pool_for(location, schema, pool_size)
         self.conn = self._pool.getconn()
         try:
             self.conn.autocommit = False
@@ -85,7 +89,7 @@ class PgStoreWriter:
             return
         if wait <= 0:
             raise StoreLockedError(f"{self.root} is being written by another process; try again later")
-        print(f"kbqa: waiting for another process writing {self.root} ...", file=sys.stderr, flush=True)
+        log.info("waiting for another process writing %s ...", self.root)
         self.conn.execute(f"SET LOCAL lock_timeout = {max(1, int(wait * 1000))}")
         try:
             self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
