@@ -18,6 +18,7 @@ from kbqa.config import Settings
 from kbqa.errors import EmbedderMismatchError, IndexMissingError, StoreLockedError
 from kbqa.index.records import ChunkRecord, DocRecord, Passage
 from kbqa.index.store.postgres.store import open_store, open_writer
+from tests.engines import nearest
 
 pytest_plugins = ["tests.pgfixture"]  # the `pg_url` fixture: a fresh database on a real server
 
@@ -76,11 +77,11 @@ def test_reader_sees_only_committed_generations(pg_url):
     manifest = writer.commit()
     assert manifest.generation == 2 and (manifest.documents, manifest.chunks) == (2, 4)
     assert names(reader) == {"a", "b"}  # until it refreshes, a reader keeps its generation
-    assert reader.search(doc("a")[2][0], 1)[0].doc_id == "a"
+    assert nearest(reader, doc("a")[2][0], 1)[0].doc_id == "a"
     assert reader.refresh() and names(reader) == {"b", "c"} == names(open_store(pg_url))
-    hit = reader.search(doc("c")[2][0], 1)[0]
+    hit = nearest(reader, doc("c")[2][0], 1)[0]
     assert hit.doc_id == "c" and hit.score == pytest.approx(1.0, abs=1e-5)
-    assert all(p.doc_id != "a" for p in reader.search(doc("a")[2][0], 10))
+    assert all(p.doc_id != "a" for p in nearest(reader, doc("a")[2][0], 10))
     assert reader.document_text("c") == "text of c" and reader.document_text("a") is None
 
 
@@ -334,7 +335,7 @@ def test_seed_citations_match_the_embedded_engine(seed_settings, pg_url, monkeyp
     from kbqa.index.embed.embedders import get_embedder
     from kbqa.index.keyword import KeywordIndex
     from kbqa.index.store.embedded import Store
-    from kbqa.qa.search import HybridSearch
+    from kbqa.qa.search import FixedKeywords, HybridRetriever
 
     monkeypatch.chdir(ROOT)  # sources as seed_settings recorded them: seeds/<file>
     changed, _, manifest = index_files(pg_url, ["seeds"])
@@ -347,20 +348,22 @@ def test_seed_citations_match_the_embedded_engine(seed_settings, pg_url, monkeyp
     assert [replace(d, added=0.0) for d in pg.documents()] == [replace(d, added=0.0) for d in embedded.documents()]
     assert pg.document_hashes() == embedded.document_hashes()
     embedder = get_embedder(seed_settings)
-    ours = HybridSearch(pg, embedder, pg.keywords(), k=5)
-    theirs = HybridSearch(embedded, embedder, KeywordIndex.build(*embedded.chunk_texts()), k=5)
+    ours = HybridRetriever(pg, embedder, FixedKeywords(pg.keywords()))
+    theirs = HybridRetriever(embedded, embedder, FixedKeywords(KeywordIndex.build(*embedded.chunk_texts())))
     for question in QUESTIONS:
         query = embedder.embed_query(question)
-        assert cited(pg.search(query, 8)) == cited(embedded.search(query, 8)), question
-        assert cited(ours.search(question)) == cited(theirs.search(question)), question
-        a, b = ours.evidence(question), theirs.evidence(question)
+        assert cited(nearest(pg, query, 8)) == cited(nearest(embedded, query, 8)), question
+        mine, other = ours.retrieve(question, 5), theirs.retrieve(question, 5)
+        assert cited(mine.passages) == cited(other.passages), question
+        a, b = mine.evidence, other.evidence
         assert a.terms == pytest.approx(b.terms) and (a.corpus_share, a.bm25_top) == pytest.approx(
             (b.corpus_share, b.bm25_top)
         )
         assert (a.absent, a.agree) == (b.absent, b.agree)
     doc_id = pg.documents()[0].doc_id
     assert pg.document_text(doc_id) == embedded.document_text(doc_id)
-    assert len(ours.search(QUESTIONS[0])) == 5 and ours.evidence(QUESTIONS[0]).bm25_top > 0
+    first = ours.retrieve(QUESTIONS[0], 5)
+    assert len(first.passages) == 5 and first.evidence.bm25_top > 0
 
 
 def test_change_and_remove_by_content_hash(pg_url, tmp_path):
@@ -392,7 +395,7 @@ def test_change_and_remove_by_content_hash(pg_url, tmp_path):
     from kbqa.index.embed.embedders import get_embedder
 
     query = get_embedder(Settings(embedder=open_store(pg_url).manifest.embedder)).embed_query("Bão số 3 đổ bộ vào đâu?")
-    assert all("Bão" not in p.title for p in store.search(query, 10))
+    assert all("Bão" not in p.title for p in nearest(store, query, 10))
     assert store.keywords().search("bão Quảng Ngãi", 5) == []
 
 
@@ -450,7 +453,7 @@ def test_readers_never_see_a_mix_of_generations(pg_url):
         assert (len(docs), sum(d.chunks for d in docs)) == (m.documents, m.chunks)
         ids = store.chunk_texts()[0]
         assert len(ids) == m.chunks
-        assert {p.doc_id for p in store.search(doc(prefix + "a")[2][0], 20)} == {prefix + "a", prefix + "b"}
+        assert {p.doc_id for p in nearest(store, doc(prefix + "a")[2][0], 20)} == {prefix + "a", prefix + "b"}
         hits = store.keywords().search(f"round{m.generation - 1} text", 20)
         assert sorted(c for c, _ in hits) == sorted(ids)
         seen.add(m.generation)
@@ -483,7 +486,7 @@ def _asker(url: str, stop: str) -> None:
     import json
 
     from kbqa.index.embed.embedders import get_embedder
-    from kbqa.qa.search import HybridSearch
+    from kbqa.qa.search import FixedKeywords, HybridRetriever
 
     store = open_store(url)
     embedder = get_embedder(Settings(embedder=store.manifest.embedder))
@@ -498,7 +501,7 @@ def _asker(url: str, stop: str) -> None:
         keywords = store.keywords()
         for name in ("caphe", "lua"):
             question = ARTICLES[name][0]
-            dense = store.search(embedder.embed_query(question), 3)
+            dense = nearest(store, embedder.embed_query(question), 3)
             hits = store.passages([c for c, _ in keywords.search(question, 3)])
             assert {p.title for p in dense} | {p.title for p in hits.values()} <= titles
             if question in titles:  # its own title finds it first, by meaning and by keywords
@@ -506,7 +509,7 @@ def _asker(url: str, stop: str) -> None:
                 assert dense[0].title == question == hits[best].title, (name, dense, hits)
         # hybrid search refreshes the store itself (so it goes last): documents are only added here, so its
         # passages are among those of the generation it moved to
-        fused = HybridSearch(store, embedder, keywords, k=3).search(ARTICLES["lua"][0])
+        fused = HybridRetriever(store, embedder, FixedKeywords(keywords)).retrieve(ARTICLES["lua"][0], 3).passages
         assert {p.title for p in fused} <= {d.title for d in store.documents()}
         if not seen or seen[-1] != [m.generation, len(docs)]:
             seen.append([m.generation, len(docs)])
@@ -568,7 +571,7 @@ def test_above_the_exact_limit_search_goes_through_the_hnsw_index(pg_url, monkey
     for query in rng.standard_normal((5, DIM)).astype(np.float32):
         query /= np.linalg.norm(query)
         exact = sorted(((float(v @ query), name) for name, block in live.items() for v in block), reverse=True)
-        hits = store.search(query, 10)
+        hits = nearest(store, query, 10)
         assert [p.doc_id for p in hits] == [name for _, name in exact[:10]]
         assert [p.score for p in hits] == pytest.approx([s for s, _ in exact[:10]], abs=1e-5)
     assert "chunks_embedding" in store.explain_search(query, 10)
@@ -681,7 +684,7 @@ def test_removed_rows_are_kept_for_lagging_readers_then_pruned(pg_url):
     for n in range(KEEP_GENERATIONS - 1):
         write(pg_url, add=[f"x{n}"])
     assert rows()[:2] == (1, 2) and names(lagging) == {"a", "b"}  # still there for a reader of generation 1
-    assert lagging.keywords().search("a chunk", 5) and lagging.search(doc("a")[2][0], 1)[0].doc_id == "a"
+    assert lagging.keywords().search("a chunk", 5) and nearest(lagging, doc("a")[2][0], 1)[0].doc_id == "a"
     write(pg_url, add=["last"])
     assert rows() == (0, 0, 0)
     assert "a" not in names(open_store(pg_url))
@@ -756,7 +759,7 @@ def test_a_writer_killed_mid_commit_leaves_the_previous_state_and_no_rows(pg_url
     for store in (reader, open_store(pg_url)):
         assert not store.refresh() and store.manifest.generation == 1 and names(store) == {"a", "b"}
         assert vector_count(store) == store.manifest.chunks == 4
-        assert {p.doc_id for p in store.search(doc("x")[2][0], 10)} == {"a", "b"}
+        assert {p.doc_id for p in nearest(store, doc("x")[2][0], 10)} == {"a", "b"}
         assert {store.passages([c])[c].doc_id for c, _ in store.keywords().search("chunk", 10)} == {"a", "b"}
     with psycopg.connect(pg_url) as conn:  # the server rolled the dead writer's rows back: none are left over
         conn.execute("SET search_path TO kbqa, public")
