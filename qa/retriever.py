@@ -8,6 +8,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import ConfigDict
 
+from kbqa.config import Settings
 from kbqa.index.records import Passage
 from kbqa.qa.answer import Answer
 from kbqa.qa.contracts import Answerer, Retrieval, Retriever
@@ -30,7 +31,7 @@ class PassageRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     retriever: Retriever
-    k: int = 5
+    k: int = Settings.k  # the k setting's default
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
         return [to_document(p) for p in self.retriever.retrieve(query, self.k).passages]
