@@ -84,6 +84,7 @@ def needed_hashes(folder: Path, settings: Settings) -> set[str]:
     }
 
 
+@pytest.mark.slow
 def test_sigkilled_builds_keep_a_working_index_and_their_embeddings(tmp_path: Path, store_location: str, engine: str):
     rounds = ROUNDS if engine == "embedded" else PG_ROUNDS
     articles = news_articles(PER_ROUND * (rounds + 1), chars=CHARS)
@@ -143,6 +144,7 @@ def test_sigkilled_builds_keep_a_working_index_and_their_embeddings(tmp_path: Pa
     assert final.manifest.documents >= PER_ROUND * rounds  # 200 documents after 20 rounds
 
 
+@pytest.mark.slow
 def test_two_concurrent_adds_both_land(tmp_path: Path, store_location: str):
     a, b = news_articles(2, chars=CHARS)
     settings = Settings(store=store_location)

@@ -11,6 +11,9 @@ import pytest
 from kbqa.index.embed.e5_convert import E5Tokenizer, ensure_converted
 from kbqa.index.embed.e5_fast import FastE5
 
+# slow: torch on the real weights, ~150 s on 2 cores
+pytestmark = pytest.mark.slow
+
 LONG_VI = "Hà Nội là thủ đô của nước Cộng hòa Xã hội chủ nghĩa Việt Nam, có lịch sử hơn một nghìn năm. " * 24
 LONG_EN = "The committee approved the 2024 budget of $1,234,567.89 after a long debate; members voted 7-2. " * 20
 

@@ -12,6 +12,9 @@ pytest.importorskip("onnxruntime")
 from kbqa.index.embed.e5_int8 import INT8_NAME, int8_path, quantize  # noqa: E402
 from kbqa.index.embed.e5_onnx import OnnxE5, export_onnx  # noqa: E402
 
+# slow: exports and quantises the real graph, ~65 s on 2 cores
+pytestmark = pytest.mark.slow
+
 TEXTS = [
     "Giá xăng RON95 tăng 1.230 đồng/lít từ 15h ngày 3/10/2024.",
     "Đội tuyển bóng đá nữ Việt Nam giành HCV SEA Games 32 tại Campuchia.",

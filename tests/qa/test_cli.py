@@ -124,6 +124,7 @@ def minilm() -> str:
     return f"sentence-transformers:{path}"
 
 
+@pytest.mark.slow
 def test_sentence_transformers_backend_and_embedder_mismatch(tmp_path, minilm):
     store = str(tmp_path / "st")
     docs = tmp_path / "docs"

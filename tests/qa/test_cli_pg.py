@@ -8,9 +8,14 @@ import shutil
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import pytest
+
 from kbqa.config import Settings
 from tests.conftest import ROOT
 from tests.qa.test_cli import KOREA_Q, kbqa
+
+# slow: every command as a subprocess on a PostgreSQL server, ~8 s on 2 cores
+pytestmark = pytest.mark.slow
 
 pytest_plugins = ["tests.pgfixture"]  # the `pg_url` fixture: a fresh database on a real server
 

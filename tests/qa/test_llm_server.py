@@ -14,6 +14,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from kbqa.config import Settings
 from kbqa.index.build import build_index
 from kbqa.qa.answer import Answer
@@ -22,6 +24,9 @@ from kbqa.qa.chain import Assistant
 from kbqa.qa.contracts import Delta
 from tests import llm_fixture
 from tests.llm_fixture import THREADS
+
+# slow: a real LLM on a real server, ~120 s on 2 cores
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# slow: a real browser, ~25 s on 2 cores
+pytestmark = pytest.mark.slow
+
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 
 WAIT = 180  # seconds a step may take on a busy 2-core machine; no assertion depends on timing

@@ -15,6 +15,9 @@ from tests import llm_fixture
 from tests.ui.test_chat_browser import KOREA_US, WAIT, _by, ask, card_titles, click
 from tests.ui.test_service_llm import MADE_UP, REPLY
 
+# slow: a real LLM in a real browser, ~70 s on 2 cores
+pytestmark = pytest.mark.slow
+
 gguf = llm_fixture.gguf  # the fixtures (a server per module), shared with tests/qa/test_llm_server.py
 server_url = llm_fixture.server_url
 
