@@ -68,7 +68,7 @@ def test_the_assistant_and_the_chat_rewrite_through_the_llm_when_one_answers(see
     from kbqa.ui.service import ChatService
 
     replies = ["Which technologies did Japan and the US agree on?", "Nhật Bản [1]."]
-    monkeypatch.setattr(kbqa.qa.llm, "chat_model", lambda spec, base_url="": FakeListChatModel(responses=replies))
+    monkeypatch.setattr(kbqa.qa.llm, "chat_model", lambda *args, **kwargs: FakeListChatModel(responses=replies))
     assistant = Assistant(replace(seed_settings, llm="openai:fake", llm_base_url="http://127.0.0.1:1/v1"))
     service = ChatService(assistant.settings, assistant=assistant)
     events = list(service.stream("What about Japan?", "Which technologies did Korea and the US agree on?"))
