@@ -117,7 +117,13 @@ def load_documents(paths: Iterable[str | Path], strict: bool = False, limits: Li
         try:
             raw = next(iter(read_files([path], limits)))
             found = clean_document(
-                raw.text, raw.source, date=raw.date, author=raw.author, pages=raw.pages, limits=limits
+                raw.text,
+                raw.source,
+                date=raw.date,
+                author=raw.author,
+                pages=raw.pages,
+                published=raw.published,
+                limits=limits,
             )
         except InputError as exc:
             if strict:

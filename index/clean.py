@@ -6,6 +6,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from kbqa.index.dates import published_time
 from kbqa.index.formats.limits import DEFAULT_LIMITS, Limits
 from kbqa.index.records import DocRecord
 from kbqa.text.sentences import split_sentences
@@ -325,13 +326,15 @@ def clean_document(
     date: str = "",
     author: str = "",
     pages: tuple[int, ...] = (),
+    published: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> list[DocRecord]:
     """One file's text → its main article record, then one record per teaser block split off it.
 
     `date`, `author` and `pages` (offsets in `raw` where each PDF page starts) come from the file's format
     (kbqa.index.loaders.RawFile). The title is the first line, capped; `limits` (from the settings) cap titles and
-    lines.
+    lines. `published` (ISO 8601) is the publication time the format found; when None, it is looked for in `date`,
+    the datelines at the top of the text and the source's name (kbqa.index.dates). Teaser blocks have none.
     """
     from kbqa.index.formats.text import cap_title as _cap
     from kbqa.index.formats.text import tidy
@@ -376,6 +379,8 @@ def clean_document(
     if not body:
         return []
     title = cap_title(re.sub(r"^#+\s*", "", body[0]).strip()) or source
+    if published is None:
+        published = published_time(meta_date=date, text="\n".join(main), title=title, source=source)
     records = [
         DocRecord(
             doc_id=source,
@@ -387,6 +392,7 @@ def clean_document(
             marks=_marks(body),
             author=cap_title(author) if author else "",
             pages=_page_starts(body, kept, len(pages)) if page_of_line else (),
+            published=published,
         )
     ]
     for n, teaser in enumerate(teasers, start=1):

@@ -20,13 +20,15 @@ _OTHERS = ", ".join(s for s in SUPPORTED_SUFFIXES if s not in (".txt", ".md"))
 @dataclass(frozen=True)
 class RawFile:
     """A file's text as read, before cleaning, with the path as the user gave it, and what its format told:
-    date, author, and for a PDF the offsets in `text` where each page starts."""
+    date, author, for a PDF the offsets in `text` where each page starts, and for HTML the publication time its
+    markup gives (ISO 8601; the cleaner looks further when None)."""
 
     source: str
     text: str
     date: str = ""
     author: str = ""
     pages: tuple[int, ...] = ()
+    published: str | None = None
 
 
 def display_path(path: Path) -> str:
@@ -75,4 +77,4 @@ def read_files(paths: Iterable[Path], limits: Limits = DEFAULT_LIMITS) -> Iterat
     `limits` (from the settings)."""
     for path in paths:
         loaded = load_file(path, str(path), limits)
-        yield RawFile(display_path(path), loaded.text, loaded.date, loaded.author, loaded.pages)
+        yield RawFile(display_path(path), loaded.text, loaded.date, loaded.author, loaded.pages, loaded.published)

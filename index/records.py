@@ -29,14 +29,19 @@ class DocRecord:
     # a PDF's pages: offsets in `text` where page 1, 2, … starts (page of offset o: bisect_right(pages, o));
     # () for formats without pages
     pages: tuple[int, ...] = ()
+    # when it was published: ISO 8601 with its offset (kbqa.index.dates), None when unknown
+    published: str | None = None
 
     @property
     def hash(self) -> str:
-        """Content and marks: a cleaner that marks differently re-stores the document (vectors stay cached)."""
+        """Content, marks and metadata: a cleaner that marks differently, or finds the publication time, re-stores
+        the document (vectors stay cached)."""
         marks = ";".join(f"{s},{e}" for s, e in self.marks)
         extra = ""  # only when set, so documents without them keep their hashes
-        if self.author or self.pages:
+        if self.author or self.pages or self.published:
             extra = f"\n{self.author}\n{','.join(map(str, self.pages))}"
+        if self.published:
+            extra += f"\n{self.published}"
         return text_hash(f"{self.title}\n{self.date}\n{self.source_line}\n{marks}\n{self.text}{extra}")
 
     def page_of(self, offset: int) -> int:
@@ -78,13 +83,16 @@ class Passage:
     # text there (title, caption, byline, source line, nav, teaser snippet) is context, never a claim to quote
     unquotable: tuple[tuple[int, int], ...] = ()
     page: int = 0  # 1-based page of a PDF document where the passage starts; 0 when the format has no pages
+    published: str | None = None  # the document's publication time (DocRecord.published), None when unknown
 
     def to_json(self) -> dict:
         """The passage as the JSON fields the CLI prints (the documented format: no chunk id, no marks; `page`
-        null for formats without pages)."""
+        null for formats without pages; `published` ISO 8601 or null, beside `date`, the page's own text)."""
         out = asdict(self)
         out.pop("chunk_id")
         out.pop("unquotable")
         out["page"] = self.page or None
         out["score"] = round(float(self.score), 4)
-        return out
+        keys = [key for key in out if key != "published"]
+        keys.insert(keys.index("date") + 1, "published")
+        return {key: out[key] for key in keys}

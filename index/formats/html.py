@@ -15,6 +15,7 @@ class Extracted:
     title: str = ""
     date: str = ""
     author: str = ""
+    published: str | None = None  # ISO 8601 (kbqa.index.dates), when the format's metadata or markup tells
 
 
 def extract_html(html: str, name: str) -> Extracted:
@@ -44,4 +45,8 @@ def extract_html(html: str, name: str) -> Extracted:
         raise InputError(f"{name}: cannot parse HTML ({type(exc).__name__})") from None
     if doc is None or not (doc.text or "").strip():
         raise InputError(f"{name}: no article text found in the HTML page")
-    return Extracted(text=doc.text, title=doc.title or "", date=doc.date or "", author=doc.author or "")
+    from kbqa.index.dates import published_time
+
+    title, date = doc.title or "", doc.date or ""
+    published = published_time(meta_date=date, text=doc.text, title=title, source=name, html=html)
+    return Extracted(text=doc.text, title=title, date=date, author=doc.author or "", published=published)

@@ -15,14 +15,15 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".doc
 
 @dataclass(frozen=True)
 class LoadedText:
-    """A file's text and what its format told: title (already the text's first line), date, author, and for a PDF
-    the offsets in the text where each page starts."""
+    """A file's text and what its format told: title (already the text's first line), date, author, for a PDF
+    the offsets in the text where each page starts, and for HTML the publication time its markup gives (ISO)."""
 
     text: str
     date: str = ""
     author: str = ""
     pages: tuple[int, ...] = ()
     format: str = "text"
+    published: str | None = None
 
 
 def _titled(text: str, title: str, limits: Limits) -> str:
@@ -69,7 +70,11 @@ def load_bytes(data: bytes, suffix: str, name: str, limits: Limits = DEFAULT_LIM
 
         doc = extract_html(text, name)
         return LoadedText(
-            _titled(tidy(doc.text, lines), doc.title, limits), date=doc.date, author=doc.author, format="html"
+            _titled(tidy(doc.text, lines), doc.title, limits),
+            date=doc.date,
+            author=doc.author,
+            format="html",
+            published=doc.published,
         )
     if kind == "markdown":
         from kbqa.index.formats.markdown import extract_markdown

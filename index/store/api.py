@@ -93,9 +93,19 @@ class StoreReader(Protocol):
     def check_embedder(self, embedder_id: str) -> None:
         """Raise EmbedderMismatchError (one line) when the index was built by another embedder."""
 
-    def search(self, query: np.ndarray, k: int) -> list[Hit]:
+    def search(self, query: np.ndarray, k: int, within: np.ndarray | None = None) -> list[Hit]:
         """The `k` chunks nearest to `query` (an L2-normalised vector), best first, by cosine (their passages:
-        `passages`)."""
+        `passages`). With `within` (chunk ids, e.g. from `chunks_published`): the `k` nearest of those live chunks
+        only (fewer only when fewer are live); without it, the search is as fast as ever."""
+
+    def chunks_published(self, since: str | None, until: str | None) -> np.ndarray:
+        """The sorted int64 ids of this generation's chunks whose document was published in [since, until], both
+        ends included (ISO 8601 strings; a date alone is its midnight, no offset is +07:00; either may be None).
+        With a bound, documents without a publication time are left out; with none, every live chunk is in."""
+
+    def published_range(self) -> tuple[str | None, str | None]:
+        """The earliest and latest publication time (ISO 8601) of this generation's documents; (None, None) when no
+        document has one."""
 
     def keywords(self) -> KeywordSearch | None:
         """This generation's keyword index, or None when it has none saved (search then builds one)."""
@@ -107,7 +117,8 @@ class StoreReader(Protocol):
         """Chunk id → passage with its document's metadata (score 0); unknown ids are left out."""
 
     def documents(self) -> list[DocumentInfo]:
-        """Every document (doc_id, title, date, source, path, kind, added, hash, chunks), in source order."""
+        """Every document (doc_id, title, date, source, path, kind, added, hash, chunks, published), in source
+        order."""
 
     def document_hashes(self) -> dict[str, str]:
         """doc_id → the hash each document was stored under."""

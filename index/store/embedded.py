@@ -15,6 +15,7 @@ new data folder. Other engines implement the same interface (api.py).
 
 from __future__ import annotations
 
+import math
 import shutil
 import sqlite3
 import threading
@@ -27,6 +28,7 @@ import numpy as np
 
 from kbqa.config import Settings
 from kbqa.errors import IndexMissingError, check_embedder
+from kbqa.index import dates
 from kbqa.index.keyword import KeywordIndex
 from kbqa.index.records import ChunkRecord, DocRecord, Passage
 from kbqa.index.store import keywords as store_keywords
@@ -76,6 +78,7 @@ class Store:
         self._mutex = threading.RLock()  # the UI asks from several threads
         self.index = None
         self._records: Records | None = None
+        self._dated: tuple[int, np.ndarray, np.ndarray] | None = None  # (generation, chunk ids, their times)
         self._load()
 
     def _unreadable(self) -> IndexDamagedError:
@@ -139,10 +142,37 @@ class Store:
         """A one-line error when the index was built by another embedder than `embedder_id`."""
         check_embedder(self.root, self.manifest.embedder, embedder_id)
 
-    def search(self, query: np.ndarray, k: int) -> list[Hit]:
-        """The `k` chunks nearest to `query` (an L2-normalised vector), best first."""
+    def search(self, query: np.ndarray, k: int, within: np.ndarray | None = None) -> list[Hit]:
+        """The `k` chunks nearest to `query` (an L2-normalised vector), best first; with `within` (chunk ids, e.g.
+        `chunks_published`'s), the `k` nearest of those."""
         with self._mutex:
-            return [Hit(i, s) for i, s in store_vectors.search(self.index, query, k)]
+            return [Hit(i, s) for i, s in store_vectors.search(self.index, query, k, within)]
+
+    def _dated_chunks(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, publication times in epoch seconds) of this generation's dated chunks, read once per generation."""
+        generation = self.manifest.generation
+        if self._dated is None or self._dated[0] != generation:
+            self._dated = (generation, *self._records.dated_chunks(generation))
+        return self._dated[1], self._dated[2]
+
+    def chunks_published(self, since: str | None, until: str | None) -> np.ndarray:
+        """The sorted ids of this generation's chunks whose document was published in [since, until] (ISO 8601;
+        either bound may be None; undated documents are left out when a bound is given)."""
+        with self._mutex:
+            if since is None and until is None:
+                return self._records.live_chunk_ids(self.manifest.generation)
+            ids, seconds = self._dated_chunks()
+        keep = np.ones(len(ids), dtype=bool)
+        if since is not None:  # stored times are whole seconds
+            keep &= seconds >= math.ceil(dates.instant(since).timestamp())
+        if until is not None:
+            keep &= seconds <= math.floor(dates.instant(until).timestamp())
+        return ids[keep]
+
+    def published_range(self) -> tuple[str | None, str | None]:
+        """The earliest and latest publication time of this generation's documents ((None, None): none dated)."""
+        with self._mutex:
+            return self._records.published_range(self.manifest.generation)
 
     def keywords(self) -> KeywordIndex | None:
         """The keyword index saved with this generation, or None (a store from before them)."""

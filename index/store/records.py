@@ -27,6 +27,7 @@ from kbqa.index.store.rows import (
     document_info,
     passage,
     stored_document,
+    without_published,
 )
 
 META = "meta.sqlite"
@@ -36,7 +37,7 @@ CREATE TABLE documents (
     key INTEGER PRIMARY KEY, doc_id TEXT NOT NULL, source TEXT NOT NULL, path TEXT NOT NULL, title TEXT NOT NULL,
     date TEXT NOT NULL, source_line TEXT NOT NULL, kind TEXT NOT NULL, text TEXT NOT NULL, hash TEXT NOT NULL,
     added REAL NOT NULL, gen_added INTEGER NOT NULL, gen_removed INTEGER, marks TEXT NOT NULL DEFAULT '[]',
-    meta TEXT NOT NULL DEFAULT '{}'
+    meta TEXT NOT NULL DEFAULT '{}', published TEXT
 );
 CREATE INDEX documents_id ON documents(doc_id);
 CREATE INDEX documents_path ON documents(path);
@@ -55,6 +56,11 @@ CHUNKS_OF_DOCS = "FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE "  #
 ADD_MARKS = "ALTER TABLE documents ADD COLUMN marks TEXT NOT NULL DEFAULT '[]'"
 # `meta` (JSON: the format's author and a PDF's page starts) came after marks, the same way
 ADD_META = "ALTER TABLE documents ADD COLUMN meta TEXT NOT NULL DEFAULT '{}'"
+# `published` (the document's publication time, ISO 8601 with its offset; NULL when unknown) came after meta, the
+# same way: documents get it when they are next written (their hash changes when a time is found)
+ADD_PUBLISHED = "ALTER TABLE documents ADD COLUMN published TEXT"
+# a document's publication time in seconds since the epoch (SQLite reads the offset); NULL when unknown
+EPOCH = "CAST(strftime('%s', d.published) AS INTEGER)"
 
 
 def connect(path: Path, readonly: bool) -> sqlite3.Connection:
@@ -71,6 +77,7 @@ class Records:
     def __init__(self, data: Path, readonly: bool = True) -> None:
         self.db = connect(Path(data) / META, readonly=readonly)
         self.has_marks = False
+        self.has_published = False
         self.check_columns()
 
     @classmethod
@@ -88,7 +95,7 @@ class Records:
         documents are re-indexed), every write synced to disk."""
         records = cls(data, readonly=False)
         with records.db:
-            for name, add in (("marks", ADD_MARKS), ("meta", ADD_META)):
+            for name, add in (("marks", ADD_MARKS), ("meta", ADD_META), ("published", ADD_PUBLISHED)):
                 if name not in records._columns():
                     records.db.execute(add)
         records.check_columns()
@@ -99,8 +106,16 @@ class Records:
         return {row[1] for row in self.db.execute("PRAGMA table_info(documents)")}
 
     def check_columns(self) -> None:
-        """Note whether the documents table has the `marks` and `meta` columns (a writer may add them later)."""
-        self.has_marks = self.has_marks or {"marks", "meta"} <= self._columns()
+        """Note whether the documents table has the `marks` and `meta` columns, and `published` (a writer may add
+        them later)."""
+        if self.has_marks and self.has_published:
+            return
+        columns = self._columns()
+        self.has_marks = self.has_marks or {"marks", "meta"} <= columns
+        self.has_published = self.has_published or "published" in columns
+
+    def _published(self, columns: str) -> str:
+        return columns if self.has_published else without_published(columns)
 
     def _ids(self, sql: str, params: dict) -> np.ndarray:
         return np.fromiter((r[0] for r in self.db.execute(sql, params)), dtype=np.int64)
@@ -144,6 +159,7 @@ class Records:
             return {}
         params = ",".join("?" * len(chunk_ids))
         columns = PASSAGE_COLUMNS if self.has_marks else PASSAGE_COLUMNS.replace("d.marks, d.meta", "'[]', '{}'")
+        columns = self._published(columns)
         rows = self.db.execute(
             f"SELECT {columns} FROM chunks c JOIN documents d ON d.key = c.doc_key WHERE c.id IN ({params})",
             list(chunk_ids),
@@ -153,12 +169,38 @@ class Records:
     def documents(self, generation: int, listed: bool = True) -> list[DocumentInfo]:
         """Every document of the generation with its chunk count: in source order if `listed`, else as stored."""
         order = " ORDER BY d.source, d.key" if listed else ""
-        rows = self.db.execute(f"SELECT {DOCUMENT_COLUMNS} FROM documents d WHERE {ALIVE}{order}", {"g": generation})
+        columns = self._published(DOCUMENT_COLUMNS)
+        rows = self.db.execute(f"SELECT {columns} FROM documents d WHERE {ALIVE}{order}", {"g": generation})
         return [document_info(row) for row in rows]
 
     def document_hashes(self, generation: int) -> dict[str, str]:
         """doc_id → the hash each document of the generation was stored under."""
         return dict(self.db.execute(f"SELECT d.doc_id, d.hash FROM documents d WHERE {ALIVE}", {"g": generation}))
+
+    def dated_chunks(self, generation: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, publication times in seconds since the epoch) of the generation's chunks whose document has a
+        publication time, in id order."""
+        if not self.has_published:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        rows = self.db.execute(
+            f"SELECT c.id, {EPOCH} {CHUNKS_OF_DOCS}{ALIVE} AND {EPOCH} IS NOT NULL ORDER BY c.id", {"g": generation}
+        ).fetchall()
+        table = np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+        return np.ascontiguousarray(table[:, 0]), np.ascontiguousarray(table[:, 1])
+
+    def published_range(self, generation: int) -> tuple[str | None, str | None]:
+        """The earliest and latest publication time of the generation's documents, (None, None) when none has one."""
+        if not self.has_published:
+            return None, None
+        ends = []
+        for order in ("ASC", "DESC"):
+            row = self.db.execute(
+                f"SELECT d.published FROM documents d WHERE {ALIVE} AND {EPOCH} IS NOT NULL "
+                f"ORDER BY {EPOCH} {order} LIMIT 1",
+                {"g": generation},
+            ).fetchone()
+            ends.append(row[0] if row else None)
+        return ends[0], ends[1]
 
     def document_text(self, doc_id: str, generation: int) -> str | None:
         """A document's cleaned text, if the generation holds it."""
@@ -170,7 +212,7 @@ class Records:
     def document_records(self, generation: int, batch: int = 500) -> Iterator[StoredDocument]:
         """Each document of the generation as it was written, with its chunks and their ids, in the order they
         were added (a migration reads the store through this)."""
-        extra = "d.marks, d.meta" if self.has_marks else "'[]', '{}'"
+        extra = self._published(("d.marks, d.meta" if self.has_marks else "'[]', '{}'") + ", d.published")
         docs = self.db.execute(
             f"SELECT {STORED_COLUMNS}, {extra} FROM documents d WHERE {ALIVE} ORDER BY d.key", {"g": generation}
         )
@@ -198,8 +240,8 @@ class Records:
         """Add a document row and its chunk rows (ids `chunk_ids`, rows of the vectors file) to `generation`."""
         key = self.db.execute(
             "INSERT INTO documents (doc_id, source, path, title, date, source_line, kind, text, hash, added, "
-            "gen_added, marks, meta) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "gen_added, marks, meta, published) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 doc.doc_id,
                 doc.source,
@@ -214,6 +256,7 @@ class Records:
                 generation,
                 json.dumps([list(span) for span in doc.marks]),
                 json.dumps({k: v for k, v in (("author", doc.author), ("pages", list(doc.pages))) if v}),
+                doc.published,
             ),
         ).lastrowid
         self.db.executemany(

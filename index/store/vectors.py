@@ -55,12 +55,18 @@ def apply(index: Any, data: Path, manifest: Manifest, gone: np.ndarray, added: n
         index.add_with_ids(vectors, added)
 
 
-def search(index: Any, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """The `k` nearest (chunk id, score) to `query` (an L2-normalised vector), best first."""
+def search(index: Any, query: np.ndarray, k: int, within: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """The `k` nearest (chunk id, score) to `query` (an L2-normalised vector), best first; with `within` (chunk
+    ids), the `k` nearest of those (fewer only when fewer of them are live)."""
     if index is None or index.ntotal == 0:
         return []
     q = np.asarray(query, dtype=np.float32).reshape(1, -1)
-    scores, ids = ann.search_one_thread(index, q, min(k, index.ntotal))
+    if within is not None:
+        within = np.unique(np.asarray(within, dtype=np.int64))  # sorted, each once
+        within = within[within >= 0]
+        if not len(within) or k < 1:
+            return []
+    scores, ids = ann.search_one_thread(index, q, min(k, index.ntotal), within)
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
 

@@ -319,7 +319,7 @@ def index_files(location: str, paths: Sequence[Path | str], sync: bool = True) -
 
 def cited(passages: Sequence[Passage]) -> list[tuple]:
     """What a citation shows of each passage (and its score, rounded as the JSON output rounds it)."""
-    fields = ("doc_id", "source", "title", "date", "passage", "start", "end", "unquotable", "page")
+    fields = ("doc_id", "source", "title", "date", "passage", "start", "end", "unquotable", "page", "published")
     return [(*(getattr(p, f) for f in fields), round(p.score, 3)) for p in passages]
 
 

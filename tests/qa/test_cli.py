@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import ROOT
 
 KOREA_Q = "Which technologies did Korea and the US agree on?"
-FIELDS = {"n", "doc_id", "source", "title", "date", "passage", "start", "end", "score", "page"}
+FIELDS = {"n", "doc_id", "source", "title", "date", "published", "passage", "start", "end", "score", "page"}
 
 
 def kbqa(*args: str, cwd: Path = ROOT, stdin: str | None = None, env: dict | None = None):

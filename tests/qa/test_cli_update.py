@@ -97,7 +97,7 @@ def test_a_newline_in_a_file_name_keeps_list_one_line_per_document(tmp_path: Pat
     assert code == 0
     code, out, _ = run("list", "--store", store)
     rows = out.splitlines()
-    assert len(rows) == 2 and all(len(r.split("\t")) == 6 for r in rows)
+    assert len(rows) == 2 and all(len(r.split("\t")) == 7 for r in rows)
     assert any("two\\nlines\\tname.txt" in r for r in rows)
     assert any(d["source"].endswith("two\nlines\tname.txt") for d in listed(store))  # JSON keeps the real name
 

@@ -31,11 +31,12 @@ CREATE TABLE documents (
     key bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, doc_id text NOT NULL, source text NOT NULL,
     path text NOT NULL, title text NOT NULL, date text NOT NULL, source_line text NOT NULL, kind text NOT NULL,
     text text NOT NULL, hash text NOT NULL, added double precision NOT NULL, gen_added bigint NOT NULL,
-    gen_removed bigint, marks text NOT NULL DEFAULT '[]', meta text NOT NULL DEFAULT '{}'
+    gen_removed bigint, marks text NOT NULL DEFAULT '[]', meta text NOT NULL DEFAULT '{}', published timestamptz
 );
 CREATE INDEX documents_id ON documents (doc_id);
 CREATE INDEX documents_source ON documents (source, key);
 CREATE INDEX documents_removed ON documents (gen_removed);
+CREATE INDEX documents_published ON documents (published);
 -- BM25 postings in blocks (see keywords.py): per term (index/keyword.py's hashed id), the chunk ids (int4) and
 -- term frequencies (float4) of the chunks one commit added, packed little-endian; tagged with generations as the
 -- chunks are, and merged into one block when a term has more than MERGE_AT
@@ -76,6 +77,42 @@ WHERE n.nspname = %s AND c.relname = ANY(%s)
 def has_tables(conn: Any, schema: str, names: tuple[str, ...] = ("store", "chunks")) -> bool:
     """Whether the store's tables (all of `names`) exist in `schema`."""
     return conn.execute(TABLES, (schema, list(names))).fetchone()[0] == len(names)
+
+
+COLUMN = """
+SELECT count(*) FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND c.relname = %s AND a.attname = %s AND NOT a.attisdropped
+"""
+# Columns added after FORMAT 2, by the first writer that opens an older store (readers read NULL in their place
+# until then); no format bump, since an old store needs no rebuild: its documents get them on their next write
+ADDED_COLUMNS = {
+    "published": (
+        "ALTER TABLE documents ADD COLUMN IF NOT EXISTS published timestamptz",
+        "CREATE INDEX IF NOT EXISTS documents_published ON documents (published)",
+    ),
+}
+
+
+def has_column(conn: Any, schema: str, table: str, column: str) -> bool:
+    """Whether `table` of `schema` has `column` (read from the catalog, as has_tables)."""
+    return conn.execute(COLUMN, (schema, table, column)).fetchone()[0] > 0
+
+
+def add_columns(location: str, schema: str) -> None:
+    """Add the columns an older store lacks (ADDED_COLUMNS), each in a short transaction of its own connection:
+    in the writer's long one, the ALTER's lock would keep readers waiting until its commit."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(location, autocommit=True) as conn:
+        conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
+        for column, statements in ADDED_COLUMNS.items():
+            if has_column(conn, schema, "documents", column):
+                continue
+            with conn.transaction():
+                for statement in statements:
+                    conn.execute(statement)
 
 
 def create_tables(conn: Any, schema: str, dim: int) -> None:

@@ -28,10 +28,12 @@ from kbqa.index.store.postgres.schema import (
     KEEP_GENERATIONS,
     SCHEMA,
     PgManifest,
+    add_columns,
     create_chunks,
     create_tables,
     display,
     drop_tables,
+    has_column,
     lock_key,
     read_manifest,
 )
@@ -71,6 +73,7 @@ class PgStoreWriter:
         pool_size: int = Settings.pg_pool,
     ) -> None:
         self.root = display(location)
+        self.location = location
         self._pool = pool_for(location, schema, pool_size)
         self.conn = self._pool.getconn()
         try:
@@ -120,6 +123,8 @@ class PgStoreWriter:
         self._added = 0  # chunks added by this writer
         self.embedder_id, self.dim = (base.embedder, base.dim) if base else (embedder_id, int(dim))
         create_tables(self.conn, schema, self.dim)
+        if not has_column(self.conn, schema, "documents", "published"):  # a store made before the column
+            add_columns(self.location, schema)
         register_vector(self.conn)
         self._tokenizer = base.tokenizer if base else DEFAULT_TOKENIZER
         self._tokenize = get_tokenizer(self._tokenizer)
@@ -171,9 +176,10 @@ class PgStoreWriter:
         meta = json.dumps({k: v for k, v in (("author", doc.author), ("pages", list(doc.pages))) if v})
         (key,) = self.conn.execute(
             "INSERT INTO documents (doc_id, source, path, title, date, source_line, kind, text, hash, added, "
-            "gen_added, marks, meta) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) RETURNING key",
+            "gen_added, marks, meta, published) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s::timestamptz) "
+            "RETURNING key",
             (doc.doc_id, doc.source, path, doc.title, doc.date, doc.source_line, doc.kind, doc.text,
-             stored_hash or doc.hash, time.time(), self.generation, marks, meta),
+             stored_hash or doc.hash, time.time(), self.generation, marks, meta, doc.published),
         ).fetchone()  # fmt: skip
         if len(chunks):
             vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), self.dim)
