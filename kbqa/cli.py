@@ -175,7 +175,8 @@ def remove(targets: tuple[str, ...], wait: float | None, store: str | None) -> N
 @click.option("--store", type=click.Path(file_okay=False), help=STORE_HELP)
 @handle_errors
 def list_cmd(as_json: bool, store: str | None) -> None:
-    """List the indexed documents: id, title, date, source, chunk count, time added."""
+    """List the indexed documents: id, title, date, published (YYYY-MM-DD HH:MM, or -), source, chunk count,
+    time added."""
     from kbqa.index.store.api import open_store
 
     settings = load_settings({"store": store})
@@ -185,7 +186,8 @@ def list_cmd(as_json: bool, store: str | None) -> None:
         if as_json:
             click.echo(json.dumps({**doc.to_json(), "added": added}, ensure_ascii=False))
         else:
-            cells = [doc.doc_id, doc.title, doc.date, doc.source, str(doc.chunks), added]
+            published = doc.published[:16].replace("T", " ") if doc.published else "-"
+            cells = [doc.doc_id, doc.title, doc.date, published, doc.source, str(doc.chunks), added]
             click.echo("\t".join(_cell(c) for c in cells))
 
 
