@@ -18,6 +18,8 @@ EXAMPLES = [
     "Hai nước sẽ đầu tư bao nhiêu cho hợp tác nghiên cứu sinh học?",
 ]
 
+DAY_HINT = "2026-05-12 or 12/5/2026"
+
 
 @dataclass(frozen=True)
 class Conversation:
@@ -50,6 +52,14 @@ class ModelSetting:
 
 
 @dataclass(frozen=True)
+class DateRange:
+    """The days the answers may come from (the Settings' From and To; blank: open), as typed."""
+
+    since: gr.Textbox
+    until: gr.Textbox
+
+
+@dataclass(frozen=True)
 class Page:
     """Every component an event reads or writes."""
 
@@ -57,6 +67,7 @@ class Page:
     conversation: Conversation
     documents: Documents
     k: gr.Slider
+    dates: DateRange
     model: ModelSetting
 
 
@@ -71,8 +82,9 @@ def build_layout(settings: Settings, llm_status: str, banner: str | None = None)
             documents = _documents()
             with gr.Accordion("Settings", open=False, elem_id="kbqa-settings"):
                 k = gr.Slider(1, 10, value=settings.k, step=1, label="Passages retrieved per question")
+                dates = _date_range()
                 model = _model_setting(settings, llm_status, editable=banner is None)
-    return Page(queries, conversation, documents, k, model)
+    return Page(queries, conversation, documents, k, dates, model)
 
 
 def _conversation(banner: str | None) -> Conversation:
@@ -118,6 +130,15 @@ def _documents() -> Documents:
             chosen = gr.Dropdown(label="Remove a document", choices=[], scale=4, elem_id="kbqa-remove")
             remove = gr.Button("Remove", variant="stop", scale=1, elem_id="kbqa-remove-btn")
     return Documents(files, docs, chosen, remove)
+
+
+def _date_range() -> DateRange:
+    """Two day boxes: only articles published from/to these days answer (either blank: open)."""
+    gr.Markdown("Articles published (blank: any day)", elem_id="kbqa-dates-label")
+    with gr.Row(elem_id="kbqa-dates"):
+        since = gr.Textbox(label="From", placeholder=DAY_HINT, elem_id="kbqa-since", max_lines=1, min_width=120)
+        until = gr.Textbox(label="To", placeholder=DAY_HINT, elem_id="kbqa-until", max_lines=1, min_width=120)
+    return DateRange(since, until)
 
 
 def _model_setting(settings: Settings, llm_status: str, editable: bool) -> ModelSetting:

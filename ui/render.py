@@ -11,6 +11,8 @@ from pathlib import Path
 from kbqa.index.records import Passage
 from kbqa.index.store.api import DocumentInfo
 from kbqa.qa.answer import Answer, Citation, Claim, language
+from kbqa.qa.answer.dated import day_text
+from kbqa.qa.timeline import ZONE, published
 
 CONTEXT_CHARS = 1200  # document text shown on each side of a passage when its card is opened
 _CLAIM = re.compile(r"(.+?) \[(\d+)\](?= |$)", re.DOTALL)
@@ -82,10 +84,11 @@ def answer_html(text: str, anchor: str) -> str:
 def claims_html(answer: Answer, anchor: str) -> str:
     """The answer's claims, the words that answer the question emphasised, each claim followed by its [n] links
     (the answer text with its markers for an answer without claims). A written (LLM) claim that its cited passage
-    was found not to support is underlined and flagged (`flag`)."""
+    was found not to support is underlined and flagged (`flag`). The answer's lead (when its article was
+    published) comes first: it is part of the answer text, not of a claim."""
     if not answer.claims:
         return answer_html(answer.answer, anchor)
-    parts = []
+    parts = [f'<span class="kbqa-lead">{text_html(answer.lead)}</span>'] if answer.lead else []
     for claim in answer.claims:
         text = _wrap(claim.text, sorted(claim.marks), '<strong class="kbqa-mark">', "</strong>")
         markers = "".join(f" {_marker(n, anchor)}" for n in claim.cites)
@@ -103,10 +106,11 @@ def flag(claim: Claim) -> str:
 
 
 def answer_plain(answer: Answer) -> str:
-    """The answer's text as shown (without markup): the claims with their [n] and flags, or the answer text."""
+    """The answer's text as shown (without markup): the lead and the claims with their [n] and flags, or the
+    answer text."""
     if not answer.found or not answer.claims:
         return answer.answer
-    parts = []
+    parts = [answer.lead] if answer.lead else []
     for claim in answer.claims:
         markers = "".join(f" [{n}]" for n in claim.cites)
         parts.append(claim.text + markers + (f" ⚠ {flag(claim)}" if claim.verified is False else ""))
@@ -139,10 +143,31 @@ def source_label(source: str, docs_dir: str | Path | None = None) -> str:
     return source
 
 
-def passage_label(p: Passage, docs_dir: str | Path | None = None) -> str:
+def day_label(p: Passage, lang: str = "en") -> str:
+    """When the passage's article was published, in `lang`: 22/8/2026 or 22 August 2026, with the time (09:15)
+    unless it is midnight; the page's own date text when the publication time is unknown ("" when neither)."""
+    moment = published(p)
+    if moment is None:
+        return p.date
+    local = moment.astimezone(ZONE)
+    clock = f" {local:%H:%M}" if (local.hour, local.minute) != (0, 0) else ""
+    return day_text(local, lang) + clock
+
+
+def date_html(p: Passage, lang: str = "en") -> str:
+    """The card's date badge (escaped; "" without a date): the publication day, its ISO time in `datetime`."""
+    label = day_label(p, lang)
+    if not label:
+        return ""
+    if published(p) is None:  # the page's own words, not a time kbqa could read
+        return f'<span class="kbqa-date kbqa-date-raw" title="Date as the page gives it">{escape(label)}</span>'
+    return f'<time class="kbqa-date" datetime="{attr(p.published or "")}" title="Published">{escape(label)}</time>'
+
+
+def passage_label(p: Passage, docs_dir: str | Path | None = None, lang: str = "en") -> str:
     """ "title — date · source [start:end]": a passage's one-line reference in plain text."""
     where = f"{source_label(p.source, docs_dir)}{f' p. {p.page}' if p.page else ''} [{p.start}:{p.end}]"
-    return f"{p.title} — {' · '.join(x for x in (p.date, where) if x)}"
+    return f"{p.title} — {' · '.join(x for x in (day_label(p, lang), where) if x)}"
 
 
 def card_html(
@@ -152,14 +177,15 @@ def card_html(
     doc_text: str | None,
     docs_dir: str | Path | None = None,
     index: int = 0,
+    lang: str = "en",
 ) -> str:
-    """A source card: title, date and file; the passage with the cited sentences highlighted; and, when
-    opened, the passage in its document context. A bare Passage (a closest passage of a not-found answer)
-    gets a card without a [n]: nothing cites it."""
+    """A source card: title, the date badge (the publication day in `lang`) and file; the passage with the cited
+    sentences highlighted; and, when opened, the passage in its document context. A bare Passage (a closest
+    passage of a not-found answer) gets a card without a [n]: nothing cites it."""
     n = citation.n if isinstance(citation, Citation) else None
     p = citation.passage if isinstance(citation, Citation) else citation
     where = f"{source_label(p.source, docs_dir)}{f' p. {p.page}' if p.page else ''} [{p.start}:{p.end}]"
-    meta = " · ".join(escape(x) for x in (p.date, where) if x)
+    meta = escape(where)
     context = (
         context_html(doc_text, p.start, p.end, phrases)
         if doc_text is not None and doc_text[p.start : p.end] == p.passage
@@ -175,7 +201,7 @@ def card_html(
             meta += ' · <span class="kbqa-flag">⚠ does not support every sentence citing it</span>'
     return (
         f'{opening}<b class="kbqa-title">{escape(p.title)}</b>'
-        f' <span class="kbqa-meta">{meta}</span>'
+        f'<span class="kbqa-byline">{date_html(p, lang)} <span class="kbqa-meta">{meta}</span></span>'
         f'<span class="kbqa-snippet">{highlight(p.passage, phrases)}</span></summary>'
         f'<div class="kbqa-context" title="The passage in its document">{context}</div></details>'
     )
@@ -185,15 +211,15 @@ def plain_text(answer: Answer, docs_dir: str | Path | None = None) -> str:
     """The answer as plain text (what the copy button copies and screen readers read): the answer with its [n]
     markers, the note, then "Sources:" with one "[n] title — date · source [start:end]" line per citation; a
     not-found answer lists its closest passages instead, without numbers."""
-    lines = [answer_plain(answer)]
+    lines, lang = [answer_plain(answer)], language(answer.question)
     if answer.note:
         lines.append(answer.note)
     if answer.found and answer.citations:
         lines += ["", "Sources:"]
-        lines += [f"[{c.n}] {passage_label(c.passage, docs_dir)}" for c in answer.citations]
+        lines += [f"[{c.n}] {passage_label(c.passage, docs_dir, lang)}" for c in answer.citations]
     elif not answer.found and answer.passages:
         lines += ["", f"{closest_label(answer)}:"]
-        lines += [f"- {passage_label(p, docs_dir)}" for p in answer.passages]
+        lines += [f"- {passage_label(p, docs_dir, lang)}" for p in answer.passages]
     return "\n".join(lines)
 
 
@@ -224,7 +250,7 @@ def message_html(
     """The whole chat message: the rewritten query (if any), the answer with its markers and its note, its source
     cards (for a not-found answer: the message, the note and the closest passages, labelled as such), a copy
     button; `data-kbqa-plain` holds the plain text that screen readers are given instead of the markup."""
-    plain = plain_text(answer, docs_dir)
+    plain, lang = plain_text(answer, docs_dir), language(answer.question)
     state = "found" if answer.found else "not-found"
     parts = [f'<div class="kbqa-answer kbqa-{state}" id="{anchor}" data-kbqa-plain="{attr(plain)}">']
     parts.append(rewrite_html(rewrite))
@@ -238,13 +264,13 @@ def message_html(
         parts.append('<div class="kbqa-sources">')
         for c in answer.citations:
             doc = document_text(c.passage.doc_id)
-            parts.append(card_html(c, cited.get(c.n, []), anchor, doc, docs_dir))
+            parts.append(card_html(c, cited.get(c.n, []), anchor, doc, docs_dir, lang=lang))
         parts.append("</div>")
     elif not answer.found and answer.passages:
         parts.append(f'<div class="kbqa-closest-label">{escape(closest_label(answer))}</div>')
         parts.append('<div class="kbqa-sources kbqa-closest-list">')
         for i, p in enumerate(answer.passages, 1):
-            parts.append(card_html(p, [], anchor, document_text(p.doc_id), docs_dir, index=i))
+            parts.append(card_html(p, [], anchor, document_text(p.doc_id), docs_dir, index=i, lang=lang))
         parts.append("</div>")
     parts.append(f'<div class="kbqa-actions">{copy_button(plain)}</div></div>')
     return "".join(parts)

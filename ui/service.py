@@ -16,6 +16,7 @@ from kbqa.index.store.api import DocumentInfo
 from kbqa.qa.answer import Answer
 from kbqa.qa.chain import Assistant, Event
 from kbqa.qa.followup import Rewrite
+from kbqa.qa.timeline import NOW, Period
 from kbqa.ui.render import source_label
 
 DOCS_FOLDER = "kbqa-docs"
@@ -65,17 +66,20 @@ class ChatService:
                 self._assistant = Assistant(self.settings)
             return self._assistant
 
-    def stream(self, question: str, previous_query: str | None, k: int | None = None) -> Iterator[Rewrite | Event]:
+    def stream(
+        self, question: str, previous_query: str | None, k: int | None = None, period: Period = NOW
+    ) -> Iterator[Rewrite | Event]:
         """The turn as it happens: the `Rewrite` (the standalone query, for a follow-up on `previous_query`), then
         the assistant's events: the `Retrieval`, `Delta`s of the answer text, and the `Answer` last. The Deltas'
-        texts, concatenated, are the answer so far (an LLM's tokens as they come; an extractive answer's claims)."""
+        texts, concatenated, are the answer so far (an LLM's tokens as they come; an extractive answer's claims).
+        `period`: the window of days (the chat's From/To) and reference time the question is asked with."""
         if not question or not question.strip():
             raise InputError("the question is empty: type a question first")
         with self._lock:  # the LLM writes the standalone query when one answers, else the rules do
             turn = self.assistant.rewrite(question, previous_query)
         yield turn
         with self._lock:  # a "what about X?" follow-up quotes a sentence about X (its focus)
-            events = self.assistant.stream(turn.query, k, focus=turn.focus)
+            events = self.assistant.stream(turn.query, k, focus=turn.focus, period=period)
         while True:
             # The lock is held for each step, not across yields: Gradio may resume the generator on another
             # thread, and an abandoned generator must not keep the store's shared reader locked.
@@ -85,11 +89,12 @@ class ChatService:
                 return
             yield event
 
-    def ask(self, question: str, previous_query: str | None, k: int | None = None) -> Reply:
-        """Answer `question`, rewritten into a standalone query when it follows up on `previous_query`."""
+    def ask(self, question: str, previous_query: str | None, k: int | None = None, period: Period = NOW) -> Reply:
+        """Answer `question`, rewritten into a standalone query when it follows up on `previous_query`, within
+        `period` (see `stream`)."""
         turn: Rewrite | None = None
         answer: Answer | None = None
-        for event in self.stream(question, previous_query, k):
+        for event in self.stream(question, previous_query, k, period):
             if isinstance(event, Rewrite):
                 turn = event
             elif isinstance(event, Answer):

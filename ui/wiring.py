@@ -15,6 +15,7 @@ from kbqa.qa.answer import Answer
 from kbqa.qa.chain import Event
 from kbqa.qa.contracts import Delta, Retrieval
 from kbqa.qa.followup import Rewrite
+from kbqa.qa.timeline import period_of
 from kbqa.ui import render
 from kbqa.ui.layout import Page
 from kbqa.ui.service import ChatService
@@ -36,6 +37,12 @@ def _outcome(line: str, kind: str, notes: list[str]) -> Message:
     skipped, and why), one a line; a failure's and the notices' paths cut to their names."""
     shown = render.scrub_paths(line) if kind == "error" else line
     return _message("assistant", render.notice_html("\n".join([shown, *map(render.scrub_paths, notes)]), kind))
+
+
+def day_error(exc: InputError) -> str:
+    """The one line saying why a From/To day cannot be read, naming the boxes as the page does (not as the
+    command line's --since/--until)."""
+    return render.scrub_paths(str(exc)).replace("--since", "From").replace("--until", "To")
 
 
 @dataclass
@@ -67,16 +74,26 @@ class Handlers:
     def __init__(self, service: ChatService) -> None:
         self.service = service
 
-    def respond(self, question: str, history: list[Message], queries: list[str], k: float) -> Iterator[Turn]:
-        """Answer `question` in the chat: shown at once with a placeholder, then progress, then the answer."""
+    def respond(
+        self, question: str, history: list[Message], queries: list[str], k: float, since: str = "", until: str = ""
+    ) -> Iterator[Turn]:
+        """Answer `question` in the chat, from articles published `since`..`until` (the Settings' From and To, as
+        typed; blank: open): shown at once with a placeholder, then progress, then the answer. A day that cannot
+        be read is said in one line instead, and the question stays in its box to be asked again."""
         history = list(history or [])
         question = (question or "").strip()
         history.append(_message("user", render.user_html(question)))
+        try:
+            period = period_of(since=since, until=until)
+        except InputError as exc:
+            history.append(_message("assistant", render.notice_html(day_error(exc))))
+            yield question, history, queries
+            return
         history.append(_message("assistant", render.pending_html("Searching…")))
         yield "", history, queries
         turn = Progression(query=question)
         try:
-            for event in self.service.stream(question, queries[-1] if queries else None, int(k)):
+            for event in self.service.stream(question, queries[-1] if queries else None, int(k), period):
                 if isinstance(event, Answer):
                     history[-1] = _message("assistant", self._answer_html(event, turn, len(history)))
                     yield "", history, [*queries, turn.query]
@@ -159,7 +176,8 @@ def connect(app: gr.Blocks, page: Page, service: ChatService) -> None:
     on = Handlers(service)
     talk, docs, model = page.conversation, page.documents, page.model
     chat, queries = talk.chat, page.queries
-    talk.question.submit(on.respond, [talk.question, chat, queries, page.k], [talk.question, chat, queries])
+    asked = [talk.question, chat, queries, page.k, page.dates.since, page.dates.until]
+    talk.question.submit(on.respond, asked, [talk.question, chat, queries])
     talk.new_chat.click(on.clear, None, [chat, queries, talk.question])
     chat.clear(on.forget, None, queries)  # the chat's own trash button: follow-ups must not use the old turns
     docs.files.upload(on.upload, [docs.files, chat], [chat, docs.files, docs.docs, docs.chosen])

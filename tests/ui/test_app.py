@@ -10,6 +10,7 @@ import pytest
 
 from kbqa.config import Settings
 from kbqa.errors import IndexMissingError, InputError
+from kbqa.qa.timeline import NOW, Period
 from kbqa.ui import app as chat_app
 from kbqa.ui.app import parse_auth
 
@@ -78,10 +79,10 @@ class _Service:
     def __init__(self, docs_dir: Path) -> None:
         self.settings = Settings(store=str(docs_dir.parent / ".kbqa"))
         self.docs_dir = docs_dir
-        self.asked = 0
+        self.asked, self.period = 0, NOW
 
-    def stream(self, question: str, previous_query: str | None, k: int | None = None):
-        self.asked += 1
+    def stream(self, question: str, previous_query: str | None, k: int | None = None, period: Period = NOW):
+        self.asked, self.period = self.asked + 1, period
         raise IndexMissingError(f"no index at {self.docs_dir.parent}/.kbqa: build one; upload /tmp/gradio/ab12/x.txt")
         yield  # a generator, like ChatService.stream
 
@@ -153,3 +154,19 @@ def test_notices_logged_during_an_upload_or_removal_are_shown_with_its_outcome(t
     assert "<br>a.txt was indexed twice" in notice and str(tmp_path) not in notice
     history, *_ = _function(page, "upload")(["x.txt"], [], progress=lambda *a, **k: None)
     assert history[-1]["content"].count("<br>skipped blank.txt") == 1  # the notices of one action, not the last's
+
+
+def test_a_day_that_cannot_be_read_is_one_line_and_the_question_is_not_asked(tmp_path: Path) -> None:
+    service = _Service(tmp_path / "kbqa-docs")
+    respond = _function(chat_app.build_app(service), "respond")
+    turns = list(respond("Giá vàng?", [], [], 5, "12/13/2026", ""))
+    assert service.asked == 0 and len(turns) == 1
+    box, history, queries = turns[0]
+    assert box == "Giá vàng?" and queries == []  # kept in its box, to be asked again with the day fixed
+    assert [m["role"] for m in history] == ["user", "assistant"] and "kbqa-notice" in history[1]["content"]
+    assert "From must be a day like 2026-05-12 or 12/5/2026, not &#x27;12/13/2026&#x27;" in history[1]["content"]
+    assert "<br>" not in history[1]["content"] and "--since" not in history[1]["content"]
+    _, history, _ = next(respond("Giá vàng?", [], [], 5, "2026-05-12", "1/5/2026"))
+    assert "From 2026-05-12 is after To 1/5/2026" in history[1]["content"] and service.asked == 0
+    list(respond("Giá vàng?", [], [], 5, " 12/5/2026 ", ""))
+    assert service.asked == 1 and service.period.since.isoformat() == "2026-05-12"  # a good day reaches the service

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from kbqa.qa.timeline import NOW, Period
+
 # slow: a real browser, ~25 s on 2 cores
 pytestmark = pytest.mark.slow
 
@@ -163,7 +165,8 @@ def test_uploaded_article_is_answerable_at_once(page, tmp_path: Path) -> None:
     assert card_titles(answer)[0] == "Việt Nam và Phần Lan ký thỏa thuận hợp tác về năng lượng gió ngoài khơi"
     assert "Phần Lan" in answer.find_element(_by().CSS_SELECTOR, ".kbqa-text").text
     meta = answer.find_element(_by().CSS_SELECTOR, ".kbqa-meta").text
-    assert "· gio-ngoai-khoi.txt [" in meta  # an upload by its name only
+    assert meta.startswith("gio-ngoai-khoi.txt [")  # an upload by its name only
+    assert answer.find_element(_by().CSS_SELECTOR, ".kbqa-card .kbqa-date").text == "12/3/2024"  # its dateline
     assert str(tmp_path.parent.parent) not in page.find_element(_by().ID, "kbqa-chat").text  # no server paths
     assert "gio-ngoai-khoi.txt" in page.find_element(_by().ID, "kbqa-docs").text
     ARTIFACTS.mkdir(exist_ok=True)
@@ -244,9 +247,9 @@ class GatedAssistant:
     def __getattr__(self, name: str):
         return getattr(self.inner, name)
 
-    def stream(self, question: str, k: int | None = None, focus: str = "") -> Iterator:
+    def stream(self, question: str, k: int | None = None, focus: str = "", period: Period = NOW) -> Iterator:
         self.search.wait(WAIT)
-        events = self.inner.stream(question, k, focus=focus)
+        events = self.inner.stream(question, k, focus=focus, period=period)
         yield next(events)  # the Retrieval
         self.answer.wait(WAIT)
         yield from events

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from html import unescape
 
 from kbqa.index.records import Passage
@@ -197,3 +198,49 @@ def test_the_model_status_line_is_escaped_and_one_line() -> None:
     assert render.llm_status_html("Answers <b>") == '<div class="kbqa-llm-status" role="status">Answers &lt;b&gt;</div>'
     html = render.llm_status_html("Answers quote.", "llm 'x<y>'\nmust be one of …")
     assert "kbqa-error" in html and "x&lt;y&gt;" in html and "\n" not in html and "unchanged: Answers quote." in html
+
+
+def _dated(published: str | None) -> Passage:
+    return Passage(
+        "d3", "news/gia-vang.md", "Giá vàng", "22-08-2026", "Giá vàng tăng.", 0, 14, 0.8, published=published
+    )
+
+
+def test_the_lead_is_escaped_and_shown_before_the_claims() -> None:
+    passage = _dated("2026-08-22T09:15:00+07:00")
+    claim = Claim("Giá vàng tăng.", (1,))
+    lead = f"Theo “Giá vàng {PAYLOAD}” ngày 22/8/2026:"
+    answer = Answer(
+        "Giá vàng?", f"{lead} Giá vàng tăng. [1]", [Citation(1, passage)], [passage], claims=[claim], lead=lead
+    )
+    html = render.message_html(answer, "a7", lambda doc_id: None)
+    assert "<script" not in html and "<img" not in html
+    text = html[html.index('<div class="kbqa-text">') :]
+    assert text.index('<span class="kbqa-lead">Theo “Giá vàng &lt;script&gt;') < text.index("Giá vàng tăng. <a")
+    assert render.plain_text(answer).startswith(f"{lead} Giá vàng tăng. [1]\n")
+    assert render.claims_html(replace(answer, lead=""), "a7").startswith("Giá vàng tăng. <a")
+
+
+def test_a_card_shows_the_publication_day_in_the_question_s_language_or_the_raw_date() -> None:
+    card = render.card_html(_dated("2026-08-22T09:15:00+07:00"), [], "a8", None, lang="vi")
+    badge = '<time class="kbqa-date" datetime="2026-08-22T09:15:00+07:00" title="Published">22/8/2026 09:15</time>'
+    assert badge in card
+    assert card.index("kbqa-date") < card.index("kbqa-meta")  # the badge starts the meta line
+    english = render.card_html(_dated("2026-08-22T00:00:00+07:00"), [], "a8", None, lang="en")
+    assert ">22 August 2026</time>" in english  # no time at midnight
+    utc = render.card_html(_dated("2026-08-21T19:15:00+00:00"), [], "a8", None, lang="vi")
+    assert ">22/8/2026 02:15</time>" in utc  # the day in the archive's zone (+07:00)
+    raw = render.card_html(_dated(None), [], "a8", None, lang="vi")
+    assert '<span class="kbqa-date kbqa-date-raw" title="Date as the page gives it">22-08-2026</span>' in raw
+    assert "<time" not in raw
+    undated = render.card_html(replace(_dated(None), date="<b>"), [], "a8", None)
+    assert "&lt;b&gt;" in undated and "<b>" not in undated.replace('<b class="kbqa-title">', "")
+    assert "kbqa-date" not in render.card_html(replace(_dated(None), date=""), [], "a8", None)
+
+
+def test_the_sources_list_says_the_day_in_the_question_s_language() -> None:
+    passage = _dated("2026-08-22T09:15:00+07:00")
+    answer = Answer("Giá vàng hôm nay?", "Giá vàng tăng. [1]", [Citation(1, passage)], [passage])
+    assert render.plain_text(answer).endswith("[1] Giá vàng — 22/8/2026 09:15 · news/gia-vang.md [0:14]")
+    html = render.message_html(answer, "a9", lambda doc_id: None)
+    assert ">22/8/2026 09:15</time>" in html

@@ -101,3 +101,16 @@ def test_no_index_lists_nothing_and_asking_says_so(tmp_path: Path) -> None:
     assert service.documents() == []
     with pytest.raises(IndexMissingError):
         service.ask("Hello?", None)
+
+
+def test_a_period_reaches_the_assistant(chat_service: ChatService) -> None:
+    from kbqa.qa.timeline import period_of
+
+    question = "Hàn Quốc và Mỹ nhất trí hợp tác về những công nghệ nào?"
+    reply = chat_service.ask(question, None, period=period_of(since="2023-12-01", until="31/12/2023"))
+    assert reply.answer.when is not None
+    assert reply.answer.when.to_json() == {"from": "2023-12-01", "to": "2023-12-31", "latest": False}
+    assert reply.answer.found and reply.answer.lead.endswith("9/12/2023:")  # its article's day leads the answer
+    later = chat_service.ask(question, None, period=period_of(since="1/1/2030"))
+    assert later.answer.when.to_json()["from"] == "2030-01-01" and not later.answer.found
+    assert chat_service.ask(question, None).answer.when is None  # no period, no date words: no window
