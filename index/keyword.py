@@ -40,11 +40,17 @@ def joined(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, 
 
 
 def bm25_top(
-    postings: Sequence[tuple[np.ndarray, np.ndarray]], lengths: np.ndarray, n: int, avgdl: float, k: int
+    postings: Sequence[tuple[np.ndarray, np.ndarray]],
+    lengths: np.ndarray,
+    n: int,
+    avgdl: float,
+    k: int,
+    within: np.ndarray | None = None,
 ) -> list[tuple[int, float]]:
     """The `k` best (chunk id, score) by Lucene's BM25, best first (ties by chunk id), from each query term's live
-    postings (chunk ids, term frequencies); `lengths[i]` is chunk i's token count, `n` the live chunks. Both
-    engines score with this, so their rankings agree."""
+    postings (chunk ids, term frequencies); `lengths[i]` is chunk i's token count, `n` the live chunks; `within`:
+    only these chunk ids compete (e.g. a date range's; the statistics stay the corpus's). Both engines score with
+    this, so their rankings agree."""
     scores = np.zeros(len(lengths), np.float32)
     for chunks, tfs in postings:
         if not len(chunks):
@@ -52,6 +58,10 @@ def bm25_top(
         idf = np.log(1.0 + (n - len(chunks) + 0.5) / (len(chunks) + 0.5))
         norm = K1 * (1.0 - B + B * lengths[chunks] / avgdl)
         scores[chunks] += idf * tfs / (tfs + norm)
+    if within is not None:
+        mask = np.zeros(len(scores), bool)
+        mask[within[(within >= 0) & (within < len(scores))]] = True
+        scores[~mask] = 0.0
     hits = np.flatnonzero(scores > 0)
     if len(hits) > k:  # a full sort of every matching chunk cost 6 ms of a 55 ms ask at 100k chunks
         hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
@@ -196,8 +206,9 @@ class KeywordIndex:
         self._stats()
         return int(sum(self._alive[s.postings(tid)[0]].sum() for s in self._segments))
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """The `k` best (chunk_id, BM25 score), best first; chunks sharing no term with the query are left out."""
+    def search(self, query: str, k: int, within: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The `k` best (chunk_id, BM25 score), best first; chunks sharing no term with the query are left out, and
+        with `within` (chunk ids), every chunk not in it."""
         self._stats()
         if not self._n or k < 1:
             return []
@@ -206,7 +217,7 @@ class KeywordIndex:
             chunks, tfs = joined([s.postings(tid) for s in self._segments])
             keep = self._alive[chunks]
             found.append((chunks[keep], tfs[keep]))
-        return bm25_top(found, self._length, self._n, self._avgdl, k)
+        return bm25_top(found, self._length, self._n, self._avgdl, k, within)
 
     def save(self, folder: str | Path, manifest: str = MANIFEST) -> None:
         """Write new segments, then atomically replace `manifest` (segments + tombstones); merges many segments."""

@@ -277,6 +277,9 @@ def _open_assistant(settings: Settings) -> Assistant:
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (JSON Lines in batch mode).")
 @click.option("--k", type=int, help=f"How many passages to retrieve [env KBQA_K; default {Settings.k}].")
+@click.option("--since", help="Only articles published on or after this day (2026-05-12 or 12/5/2026).")
+@click.option("--until", help="Only articles published on or before this day.")
+@click.option("--as-of", "as_of", help="The time 'today' and 'latest' mean (ISO 8601, e.g. 2026-05-12) [default: now].")
 @llm_options
 @store_options
 @handle_errors
@@ -284,16 +287,23 @@ def ask(
     question: str | None,
     as_json: bool,
     k: int | None,
+    since: str | None,
+    until: str | None,
+    as_of: str | None,
     llm: str | None,
     llm_base_url: str | None,
     store: str | None,
     embedder: str | None,
 ) -> None:
-    """Answer QUESTION with citations. Without QUESTION, answer each line of stdin (model loaded once)."""
+    """Answer QUESTION with citations. Without QUESTION, answer each line of stdin (model loaded once). Dates in
+    the question ("ngày 12/5/2026", "last week", "mới nhất") limit or order the search; --since/--until set the
+    window instead."""
     from kbqa.errors import InputError
     from kbqa.qa.render import answer_text, one_line
+    from kbqa.qa.timeline import period_of
 
     settings = load_settings({"store": store, "embedder": embedder, "k": k, "llm": llm, "llm_base_url": llm_base_url})
+    period = period_of(as_of, since, until)
     if question is not None and not question.strip():
         raise InputError("the question is empty")
     assistant = _open_assistant(settings)
@@ -302,7 +312,7 @@ def ask(
         from kbqa.qa.contracts import Delta
 
         answer, streamed = None, False
-        for event in assistant.stream(question):
+        for event in assistant.stream(question, period=period):
             if isinstance(event, Delta) and event.text:
                 click.echo(event.text, nl=False)
                 sys.stdout.flush()
@@ -315,12 +325,12 @@ def ask(
             click.echo(answer_text(answer, body=not streamed))
         return
     if question is not None:
-        answer = assistant.ask(question)
+        answer = assistant.ask(question, period=period)
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False) if as_json else answer_text(answer))
         return
     for line in sys.stdin:
         try:
-            answer = assistant.ask(line)
+            answer = assistant.ask(line, period=period)
         except InputError as exc:
             click.echo(
                 json.dumps({"question": line.strip(), "error": str(exc)}, ensure_ascii=False)

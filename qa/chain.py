@@ -11,9 +11,12 @@ from kbqa.errors import InputError
 from kbqa.index.embed.embedders import get_embedder
 from kbqa.index.store.api import open_store
 from kbqa.qa.answer import Answer, ExtractiveAnswerer
+from kbqa.qa.answer.dated import dated
+from kbqa.qa.answer.syndication import with_others
 from kbqa.qa.contracts import Answerer, Delta, Retrieval, Retriever
 from kbqa.qa.followup import Rewrite, rewrite
 from kbqa.qa.search import HybridRetriever, StoreKeywords
+from kbqa.qa.timeline import NOW, Period, query_of, when_of
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -66,28 +69,42 @@ class Assistant:
         """The same retriever and answerer as `ask`, composed as a LangChain Runnable (question → Answer)."""
         from kbqa.qa.retriever import build_chain
 
-        return build_chain(self.retriever, self.answerer, k or self.settings.k)
+        return build_chain(lambda question: self.retrieve(question, k), self.answer)
 
-    def retrieve(self, question: str, k: int | None = None) -> Retrieval:
-        """The passages for `question` (cleaned, see `clean_question`), best first."""
+    def retrieve(self, question: str, k: int | None = None, period: Period = NOW) -> Retrieval:
+        """The passages for `question` (cleaned, see `clean_question`), best first, limited to the time it asks
+        about (its own dates, read against `period.as_of`, or `period`'s window) and newest first when it asks for
+        the latest."""
         question = clean_question(question, self.settings.max_question_chars)
-        return self.retriever.retrieve(question, k or self.settings.k)
+        when = when_of(question, period)
+        query = query_of(question, when)
+        retrieval = self.retriever.retrieve(query, k or self.settings.k, when)
+        return retrieval if query == question else replace(retrieval, question=question)
 
-    def stream(self, question: str, k: int | None = None, focus: str = "") -> Iterator[Event]:
+    def stream(self, question: str, k: int | None = None, focus: str = "", period: Period = NOW) -> Iterator[Event]:
         """Answer `question` step by step as the work is done: the `Retrieval`, then `Delta`s of the answer text,
-        then the `Answer` itself (always the last event). `focus`: see `ask`."""
-        retrieval = self.retrieve(question, k)
+        then the `Answer` itself (always the last event, led by its article's date). `focus`, `period`: see `ask`."""
+        retrieval = self.retrieve(question, k, period)
         yield retrieval
-        yield from self.answerer.stream(retrieval.query, retrieval, focus)
+        for event in self.answerer.stream(retrieval.query, retrieval, focus):
+            yield self._finished(event, retrieval) if isinstance(event, Answer) else event
 
-    def ask(self, question: str, k: int | None = None, focus: str = "") -> Answer:
-        """A cited answer to `question` from the `k` best passages. `focus` (a follow-up's "what about X?"): only
-        passages that mention it are quoted.
+    def ask(self, question: str, k: int | None = None, focus: str = "", period: Period = NOW) -> Answer:
+        """A cited answer to `question` from the `k` best passages, led by when its article was published.
+        `focus` (a follow-up's "what about X?"): only passages that mention it are quoted. `period`: the reference
+        time for "today" and a window of days (see qa/timeline.py).
 
         Calls the retriever and the answerer directly, without the Runnable plumbing: importing LangChain and its
         first invoke cost ~2 s of a cold `kbqa ask` (bench/RESULTS.md); `chain()` composes the same two steps."""
-        retrieval = self.retrieve(question, k)
-        return self.answerer.answer(retrieval.query, retrieval, focus)
+        return self.answer(self.retrieve(question, k, period), focus)
+
+    def answer(self, retrieval: Retrieval, focus: str = "") -> Answer:
+        """The answerer's answer from `retrieval`, said with its article's date and the story's other outlets."""
+        return self._finished(self.answerer.answer(retrieval.query, retrieval, focus), retrieval)
+
+    @staticmethod
+    def _finished(answer: Answer, retrieval: Retrieval) -> Answer:
+        return with_others(dated(answer, retrieval), retrieval)
 
 
 MAX_QUESTION_CHARS = Settings().max_question_chars  # the default; Assistant uses its settings' value

@@ -10,6 +10,7 @@ from kbqa.index.records import Passage
 
 if TYPE_CHECKING:
     from kbqa.qa.answer.records import Answer
+    from kbqa.qa.when import When
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class Evidence:
     corpus_share: float = 0.0
     dense_top: float = 0.0
     dense_second: float = 0.0
+    dense_floor: float = 0.0  # the lowest cosine among the dense candidates
     bm25_top: float = 0.0
     agree: bool = False
     absent: frozenset[str] = frozenset()  # the query's terms no chunk holds
@@ -30,12 +32,22 @@ class Evidence:
 @dataclass(frozen=True)
 class Retrieval:
     """A query and the passages found for it, best first, with what retrieval learnt on the way (`evidence`: None
-    when the retriever measured nothing the answerer can use, e.g. passages given directly). Filters a query
-    carries (e.g. a date range) belong here too, so that the answer can say what was searched."""
+    when the retriever measured nothing the answerer can use, e.g. passages given directly). `when`: the time the
+    search was limited to or ordered by (a date range, "latest"); `archive`: the first and last publication time the
+    store holds, set when the date range held no article (so the answer can say what the archive covers);
+    `question`: the question as asked, when the query searched is not it (its date words left out)."""
 
     query: str
     passages: list[Passage]
     evidence: Evidence | None = None
+    when: When | None = None
+    archive: tuple[str | None, str | None] | None = None
+    question: str = ""
+
+    @property
+    def asked(self) -> str:
+        """The question as asked."""
+        return self.question or self.query
 
     def top(self, k: int) -> Retrieval:
         """The same retrieval with its first `k` passages only."""
@@ -63,8 +75,9 @@ class Retriever(Protocol):
     """Finds the passages for a query: hybrid, dense-only and keyword-only search implement it
     (kbqa.qa.search)."""
 
-    def retrieve(self, query: str, k: int) -> Retrieval:
-        """The `k` best passages for `query`, best first."""
+    def retrieve(self, query: str, k: int, when: When | None = None) -> Retrieval:
+        """The `k` best passages for `query`, best first; with `when`, only those published in its date range (a
+        day of tolerance each side), and with its recency intent the newest on-topic ones first."""
         ...
 
 

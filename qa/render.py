@@ -23,8 +23,10 @@ def _sources(answer: Answer, width: int) -> list[str]:
 def answer_text(answer: Answer, width: int = 100, body: bool = True) -> str:
     """The answer (or "not found"), its note, then its numbered sources — or, when not found, the closest
     passages, labelled as such — with title, date, file and offsets, and the passage. `body=False` leaves out the
-    answer itself (already printed as it streamed)."""
+    answer itself (already printed as it streamed) but for its lead (when its article was published), in brackets."""
     lines = [textwrap.fill(answer.answer, width)] if body else []
+    if not body and answer.lead:
+        lines.append(f"({answer.lead.rstrip(':')})")
     if answer.note:
         lines.append(f"({answer.note})")
     lines.append("")

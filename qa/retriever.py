@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
@@ -11,7 +13,7 @@ from pydantic import ConfigDict
 from kbqa.config import Settings
 from kbqa.index.records import Passage
 from kbqa.qa.answer import Answer
-from kbqa.qa.contracts import Answerer, Retrieval, Retriever
+from kbqa.qa.contracts import Retrieval, Retriever
 
 
 def to_document(passage: Passage) -> Document:
@@ -37,11 +39,7 @@ class PassageRetriever(BaseRetriever):
         return [to_document(p) for p in self.retriever.retrieve(query, self.k).passages]
 
 
-def build_chain(retriever: Retriever, answerer: Answerer, k: int) -> Runnable[str, Answer]:
-    """question → `retriever.retrieve(question, k)` → `answerer.answer(question, retrieval)`, as a Runnable (for
-    tracing and composing with other LangChain steps)."""
-
-    def answer(retrieval: Retrieval) -> Answer:
-        return answerer.answer(retrieval.query, retrieval)
-
-    return RunnableLambda(lambda question: retriever.retrieve(question, k)) | RunnableLambda(answer)
+def build_chain(retrieve: Callable[[str], Retrieval], answer: Callable[[Retrieval], Answer]) -> Runnable[str, Answer]:
+    """question → `retrieve(question)` → `answer(retrieval)`, as a Runnable (for tracing and composing with other
+    LangChain steps): e.g. `Assistant.retrieve` and `Assistant.answer`, or a `Retriever` and an `Answerer`."""
+    return RunnableLambda(retrieve) | RunnableLambda(answer)

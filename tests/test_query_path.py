@@ -52,9 +52,9 @@ class Counting:
     def __getattr__(self, name: str):  # noqa: ANN204
         return getattr(self.inner, name)
 
-    def search(self, query, k):  # noqa: ANN001, ANN201
+    def search(self, query, k, within=None):  # noqa: ANN001, ANN201
         self.searches += 1
-        return self.inner.search(query, k)
+        return self.inner.search(query, k, within)
 
     def passages(self, chunk_ids):  # noqa: ANN001, ANN201
         self.fetches += 1
@@ -73,7 +73,9 @@ def test_ask_is_the_answerer_on_the_retrieval_with_one_search_and_one_fetch(assi
     assert retrieval.evidence is not None and retrieval.evidence.terms
     answer = ExtractiveAnswerer(assistant.embedder).answer(QUESTION, retrieval)
     assert (counting.searches, counting.fetches) == (1, 1)  # the answerer searches nothing again
-    assert answer == assistant.ask(QUESTION)
+    asked = assistant.ask(QUESTION)
+    assert asked == assistant.answer(retrieval)  # the answerer's answer said with its article's date:
+    assert asked.claims == answer.claims and asked.answer == f"{asked.lead} {answer.answer}"
     assert answer.found and answer.citations[0].passage.doc_id == "seeds/000_f8aa576ae32182a5.txt"
 
 
@@ -81,4 +83,5 @@ def test_the_stream_is_the_retrieval_then_deltas_then_the_same_answer(assistant)
     first, *deltas, last = assistant.stream(QUESTION)
     assert isinstance(first, Retrieval) and isinstance(last, Answer) and deltas
     assert all(isinstance(d, Delta) for d in deltas)
-    assert last == assistant.answerer.answer(QUESTION, first) == assistant.ask(QUESTION)
+    assert last == assistant.answer(first) == assistant.ask(QUESTION)
+    assert last.claims == assistant.answerer.answer(QUESTION, first).claims

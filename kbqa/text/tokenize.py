@@ -154,6 +154,12 @@ def bigram_tokens(text: str) -> list[str]:
     return singles + pairs
 
 
+def overlap(a: str, b: str) -> float:
+    """How much two texts share: the Jaccard similarity of their content tokens (syllables and syllable pairs)."""
+    x, y = set(bigram_tokens(a)), set(bigram_tokens(b))
+    return len(x & y) / len(x | y) if x and y else 0.0
+
+
 def pyvi_tokens(text: str) -> list[str]:
     """Words segmented by pyvi's CRF model (MIT; optional: `pip install pyvi`), stop words out."""
     from pyvi import ViTokenizer  # imported here: optional, and slow to import

@@ -15,7 +15,7 @@ from kbqa.qa.answer.records import VIETNAMESE_SOURCES, Answer, compose, not_foun
 from kbqa.qa.answer.sentences import FEATURES, QUESTION_KINDS, Candidate, candidates, names
 from kbqa.qa.contracts import Delta, Evidence, Retrieval
 from kbqa.text.language import is_vietnamese
-from kbqa.text.tokenize import bigram_tokens
+from kbqa.text.tokenize import bigram_tokens, overlap
 
 WEAK_LEXICAL = 0.25  # below this best term coverage an English question shares no words with the (Vietnamese) text
 SEMANTIC_PASSAGES = 3  # when lexical matching is weak, embed the sentences of this many top passages
@@ -36,6 +36,7 @@ SEMANTIC_SIM_FLOOR = 0.80
 SEMANTIC_BONUS = 0.1
 ANSWER_KIND_BONUS = 0.3
 SEMANTIC_SIM_SCALE = 0.015
+RESTATED = 0.45  # Jaccard of content tokens from which a second sentence restates the first (syndicated briefs)
 SUPPORT_FEATURES = (
     "covw_sentence",  # corpus-IDF share of the question's terms in the chosen sentence
     "covw_passage",  # … in its passage
@@ -47,6 +48,12 @@ SUPPORT_FEATURES = (
     "agree",  # dense and keyword search agree on the top chunk
     "sentence_logit",  # log-odds of the chosen sentence holding the answer (a junk best sentence is far below 0)
 )
+
+
+def restates(first: str, second: str) -> bool:
+    """Whether `second` says what `first` says (the same story from another outlet, a repeated lead): most of their
+    content tokens shared. A second quote must add something."""
+    return overlap(first, second) >= RESTATED
 
 
 def _sigmoid(x: float) -> float:
@@ -146,8 +153,10 @@ class ExtractiveAnswerer:
         ranked = sorted(cands, key=lambda c: -c.score)
         best = ranked[0]
         chosen = [best]
-        if len(ranked) > 1 and (
-            best.score < weights.SECOND_IF_BEST_BELOW or ranked[1].score >= weights.SECOND_IF_RATIO * best.score
+        if (
+            len(ranked) > 1
+            and (best.score < weights.SECOND_IF_BEST_BELOW or ranked[1].score >= weights.SECOND_IF_RATIO * best.score)
+            and not restates(best.text, ranked[1].text)
         ):
             chosen.append(ranked[1])
             if chosen[1].rank == best.rank and chosen[1].start < best.start:

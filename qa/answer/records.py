@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kbqa.index.records import Passage
+from kbqa.qa.when import When
 from kbqa.text.language import language_of
 
 NOT_FOUND = {"vi": "Không tìm thấy câu trả lời trong các bài viết.", "en": "The articles don't answer this."}
@@ -58,7 +59,8 @@ class Answer:
 
     `answer` is the text shown: the claims, each followed by its [n] markers, or the not-found message.
     `support` (0–1) is how well the passages support the answer; below the answerer's threshold, found=False.
-    `note` is a line to show beside the answer (e.g. that English questions get quotes in Vietnamese)."""
+    `note` is a line to show beside the answer (e.g. that English questions get quotes in Vietnamese).
+    `lead`: the words before the claims saying when the cited article was published (part of `answer`), if any."""
 
     question: str
     answer: str
@@ -68,6 +70,9 @@ class Answer:
     support: float = 1.0
     note: str = ""
     claims: list[Claim] = field(default_factory=list)
+    lead: str = ""
+    when: When | None = None  # the time the question asked about, as retrieval read it
+    also: list[Passage] = field(default_factory=list)  # the cited story as other outlets told it (syndication)
 
     def to_json(self) -> dict:
         """The JSON object `kbqa ask --json` prints. When found is false, `passages` are the closest ones."""
@@ -80,6 +85,8 @@ class Answer:
             "claims": [c.to_json() for c in self.claims],
             "citations": [c.to_json() for c in self.citations],
             "passages": [p.to_json() for p in self.passages],
+            "when": self.when.to_json() if self.when is not None else None,
+            "also_reported": [p.to_json() for p in self.also],
         }
 
 
@@ -96,8 +103,9 @@ def compose(question: str, passages: list[Passage], claims: list[tuple[str, int,
     return Answer(question, text, citations, passages, claims=made, **extra)
 
 
-def not_found(question: str, passages: list[Passage], support: float, note: str = "") -> Answer:
-    """The articles don't answer `question`: the message in its language; `passages` are the closest ones."""
+def not_found(question: str, passages: list[Passage], support: float, note: str = "", archive: bool = False) -> Answer:
+    """The articles don't answer `question`: the message in its language; `passages` are the closest ones.
+    `archive`: the index has articles, none of them from the time asked about (else no passages means none at all)."""
     lang = language(question)
-    message = NOT_FOUND[lang] if passages else NO_PASSAGES[lang]
+    message = NOT_FOUND[lang] if passages or archive else NO_PASSAGES[lang]
     return Answer(question, message, [], passages, found=False, support=support, note=note)

@@ -12,6 +12,7 @@ from kbqa.qa.answer.records import Answer, language, not_found
 from kbqa.qa.contracts import Delta, Retrieval
 from kbqa.qa.llm.prompt import messages, translation
 from kbqa.qa.llm.verify import carry_markers, is_not_found, verify
+from kbqa.qa.timeline import is_recent
 from kbqa.text.language import language_of
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class GenerativeAnswerer:
         if not passages:
             yield not_found(question, passages, 0.0)
             return
-        chat = messages(question, passages)
+        chat = messages(question, passages, latest=is_recent(retrieval.when))
         try:
             pieces = self._pieces(chat)
             text = _head(pieces)

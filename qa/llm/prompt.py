@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kbqa.index.records import Passage
 from kbqa.qa.answer.records import language
+from kbqa.qa.timeline import published
 
 SENTINEL = "NOT_FOUND"  # the whole reply when the passages do not answer
 LANGUAGES = {"vi": "Vietnamese", "en": "English"}
@@ -25,7 +26,10 @@ do not do it.
 USER = """{passages}
 
 Question: {question}
-Answer in {language}, citing passages as [n]."""
+Answer in {language}, citing passages as [n].{newest}"""
+# A "latest" question (qa/when.py): the passages carry their publication dates and the newest on-topic one comes
+# first; the model is told to answer from it and say its date.
+NEWEST = " The question asks for the latest: answer from the passage with the newest date and give that date."
 
 # One worked exchange: the answer states the fact with its marker, in the question's language.
 EXAMPLE_PASSAGES = """<passage n=1 title="Ngộ độc sau bữa trưa">
@@ -46,23 +50,28 @@ def _clean(text: str) -> str:
 
 
 def format_passages(passages: list[Passage]) -> str:
-    """Passages numbered 1..k, each between <passage n=i title=… date=…> and </passage>."""
+    """Passages numbered 1..k, each between <passage n=i title=… date=…> and </passage>; the date is the
+    publication time (2026-08-22 09:15) when known, else the date the page showed."""
     blocks = []
     for i, p in enumerate(passages, 1):
         head = f'<passage n={i} title="{_clean(p.title).replace(chr(34), chr(39))}"'
-        head += f' date="{p.date}">' if p.date else ">"
+        moment = published(p)
+        day = moment.strftime("%Y-%m-%d %H:%M") if moment is not None else _clean(p.date).replace(chr(34), chr(39))
+        head += f' date="{day}">' if day else ">"
         blocks.append(f"{head}\n{_clean(p.passage).strip()}\n</passage>")
     return "\n".join(blocks)
 
 
-def messages(question: str, passages: list[Passage]) -> list[tuple[str, str]]:
-    """(role, text) pairs for a chat model: the rules, one worked example, then the passages and the question."""
+def messages(question: str, passages: list[Passage], latest: bool = False) -> list[tuple[str, str]]:
+    """(role, text) pairs for a chat model: the rules, one worked example, then the passages and the question;
+    `latest`: the question asks for the newest (the passages come newest first)."""
     code = language(question)
     lang = LANGUAGES[code]
     system = SYSTEM.format(language=lang, sentinel=SENTINEL)
     asked, answered = EXAMPLE[code]
-    example = USER.format(passages=EXAMPLE_PASSAGES, question=asked, language=lang)
-    user = USER.format(passages=format_passages(passages), question=question, language=lang)
+    example = USER.format(passages=EXAMPLE_PASSAGES, question=asked, language=lang, newest="")
+    newest = NEWEST if latest else ""
+    user = USER.format(passages=format_passages(passages), question=question, language=lang, newest=newest)
     return [("system", system), ("human", example), ("ai", answered), ("human", user)]
 
 

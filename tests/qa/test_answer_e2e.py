@@ -18,7 +18,8 @@ STROKE_TITLE = "Ba bộ phận trên cơ thể cần giữ ấm kết hợp ăn 
 def assert_citations_verbatim(answer: Answer) -> None:
     """Every [n] in the text exists, and the sentence before it is verbatim in passage n."""
     by_n = {c.n: c.passage for c in answer.citations}
-    pieces = answer.answer.split(" [")
+    assert answer.answer.startswith(answer.lead)  # "According to the article on 9 December 2023:", then quotes
+    pieces = answer.answer.removeprefix(answer.lead).split(" [")
     assert len(pieces) > 1, answer.answer
     sentence = pieces[0]
     for piece in pieces[1:]:
@@ -38,6 +39,8 @@ def test_korea_us_technologies(assistant, question):
     answer = assistant.ask(question)
     assert answer.found
     assert_citations_verbatim(answer)
+    assert answer.citations[0].passage.published == "2023-12-09T19:57:00+07:00"  # the page's "19:57 | 09/12/2023"
+    assert "9 December 2023" in answer.lead if question.startswith("Which") else "ngày 9/12/2023" in answer.lead
     assert len(answer.claims) == 1  # one sentence answers it
     first = answer.citations[0].passage
     assert first.doc_id == KOREA and first.source == KOREA

@@ -124,7 +124,9 @@ class _ListRetriever:
 def test_chain_passes_the_question_and_its_retrieval_to_the_answerer():
     p = _p("Hà Nội là thủ đô của Việt Nam.", 0.8)
     retriever = _ListRetriever([p])
-    got = build_chain(retriever, ExtractiveAnswerer(), 3).invoke("Thủ đô của Việt Nam là gì?")
+    answerer = ExtractiveAnswerer()
+    chain = build_chain(lambda question: retriever.retrieve(question, 3), lambda r: answerer.answer(r.query, r))
+    got = chain.invoke("Thủ đô của Việt Nam là gì?")
     assert retriever.asked == [("Thủ đô của Việt Nam là gì?", 3)]
     assert got.answer == "Hà Nội là thủ đô của Việt Nam. [1]" and got.question == "Thủ đô của Việt Nam là gì?"
     assert got.to_json()["citations"][0]["n"] == 1

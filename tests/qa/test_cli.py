@@ -44,7 +44,10 @@ def test_ask_json_has_exactly_the_documented_fields(seed_settings):
     result = kbqa("ask", "--json", "--k", "3", "--store", seed_settings.store, KOREA_Q)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout)
-    assert set(out) == {"question", "found", "support", "answer", "note", "claims", "citations", "passages"}
+    assert set(out) == {
+        "question", "found", "support", "answer", "note", "claims", "citations", "passages", "when", "also_reported"
+    }  # fmt: skip
+    assert out["when"] is None and out["also_reported"] == []  # no date words; one outlet
     assert out["question"] == KOREA_Q and out["found"] is True and 0 < out["support"] <= 1
     assert out["note"] == "The quoted sentences are from Vietnamese articles."
     assert [set(c) for c in out["claims"]] == [{"text", "cites", "marks"}]

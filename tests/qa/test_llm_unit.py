@@ -435,8 +435,9 @@ def test_kbqa_ask_llm_prints_tokens_then_the_sources(seed_settings, monkeypatch)
     first, rest = result.stdout.split("\n", 1)
     assert first == reply  # the streamed text, once
     assert rest.count(reply) == 0 and "[1] " in rest and "seeds/" in rest  # then the sources
+    assert rest.startswith("(Theo bài ngày 9/12/2023)")  # and when the cited article was published
     json_out = CliRunner().invoke(main, [*args, "--json", "Hàn Quốc và Mỹ hợp tác về công nghệ nào?"])
-    assert json.loads(json_out.stdout)["answer"] == reply
+    assert json.loads(json_out.stdout)["answer"] == f"Theo bài ngày 9/12/2023: {reply}"
 
 
 @pytest.mark.parametrize(

@@ -137,15 +137,17 @@ class PgKeywords:
         found = self._postings(ids)
         return {term: len(found[tid][0]) for term, tid in zip(terms, ids, strict=True)}
 
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        """The `k` best (chunk_id, BM25 score), best first; chunks sharing no term with the query are left out."""
+    def search(self, query: str, k: int, within: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The `k` best (chunk_id, BM25 score), best first; chunks sharing no term with the query are left out, and
+        with `within` (chunk ids), every chunk not in it."""
         if not self.chunks or k < 1:
             return []
         terms = sorted({int(t) for t in term_ids(self.query_terms(query))})
         if not terms:
             return []
         found = self._postings(terms)
-        return bm25_top([found[t] for t in terms], self._live_lengths(), self.chunks, self.tokens / self.chunks, k)
+        lengths = self._live_lengths()
+        return bm25_top([found[t] for t in terms], lengths, self.chunks, self.tokens / self.chunks, k, within)
 
     def _live_lengths(self) -> np.ndarray:
         """Token counts by chunk id, 0 for the chunks not live in this generation (read once)."""
