@@ -36,6 +36,8 @@ class Assistant:
         self.store.check_embedder(self.embedder.id)
         self.retriever: Retriever = HybridRetriever(self.store, self.embedder, StoreKeywords(self.store))
         self.extractive = ExtractiveAnswerer(self.embedder)  # the answerer, or an LLM answerer's fallback
+        # the newest article's best sentence, once the whole archive's answer says the archive covers the topic
+        self.newest = ExtractiveAnswerer(self.embedder, threshold=0.0)
         self.llm: BaseChatModel | None = None
         self.answerer: Answerer = self.extractive
         if settings.llm:  # generative answers; the extractive answerer stays as the fallback
@@ -77,7 +79,9 @@ class Assistant:
         the latest."""
         question = clean_question(question, self.settings.max_question_chars)
         when = when_of(question, period)
-        query = query_of(question, when)
+        # an archive with no dated article cannot be searched by time: its date words stay in the query
+        dated = when is not None and self.store.published_range() != (None, None)
+        query = query_of(question, when) if dated else question
         retrieval = self.retriever.retrieve(query, k or self.settings.k, when)
         return retrieval if query == question else replace(retrieval, question=question)
 
@@ -86,6 +90,11 @@ class Assistant:
         then the `Answer` itself (always the last event, led by its article's date). `focus`, `period`: see `ask`."""
         retrieval = self.retrieve(question, k, period)
         yield retrieval
+        if self.answerer is self.extractive:  # quotes: the answer is made whole, then streamed claim by claim
+            answer = self.answer(retrieval, focus)
+            yield from (Delta(f" {c.text}" if n else c.text) for n, c in enumerate(answer.claims))
+            yield answer
+            return
         for event in self.answerer.stream(retrieval.query, retrieval, focus):
             yield self._finished(event, retrieval) if isinstance(event, Answer) else event
 
@@ -99,8 +108,17 @@ class Assistant:
         return self.answer(self.retrieve(question, k, period), focus)
 
     def answer(self, retrieval: Retrieval, focus: str = "") -> Answer:
-        """The answerer's answer from `retrieval`, said with its article's date and the story's other outlets."""
-        return self._finished(self.answerer.answer(retrieval.query, retrieval, focus), retrieval)
+        """The answerer's answer from `retrieval`, said with its article's date and the story's other outlets. For a
+        question limited to a time ("latest", a date), whether the archive answers is asked of the whole search
+        (`retrieval.topic`, set when the window holds the topic), and the window's best sentence answers it:
+        bench_time's tune half, 9 of 20 "latest" questions had their newest brief judged too weak alone while the
+        archive answered the topic."""
+        answer = self.answerer.answer(retrieval.query, retrieval, focus)
+        topic = retrieval.topic
+        lenient = not answer.found and topic is not None and self.answerer is self.extractive and retrieval.passages
+        if lenient and self.extractive.answer(topic.query, topic, focus).found:
+            answer = self.newest.answer(retrieval.query, retrieval, focus)
+        return self._finished(answer, retrieval)
 
     @staticmethod
     def _finished(answer: Answer, retrieval: Retrieval) -> Answer:

@@ -29,6 +29,9 @@ CANDIDATES = 30  # passages taken from each retriever before fusing
 # of near-identical briefs, and the newest is rarely among the 30 most relevant (bench_time: 0 of 10 latest questions
 # answered from the newest day by reordering the top 30).
 RECENT_DAYS = (3, 10, 30, 90, 365)
+# … and a window holds the topic when its best dense cosine is at least the whole search's ON_TOPIC_RANK-th best
+# (bench_time's tune half, 20 "latest" questions: the 10th 9 right, the 15th 12, the 20th 13, the 25th 12, the 30th 11)
+ON_TOPIC_RANK = 20
 
 
 def document_frequencies(query: str, keyword: KeywordSearch) -> dict[str, int]:
@@ -142,17 +145,27 @@ class HybridRetriever:
         if within is not None and not len(within):  # nothing published then: say what the archive covers
             return Retrieval(query, [], None, when, self.store.published_range())
         vector = self.embedder.embed_query(query)
-        passages, evidence = self._search(query, vector, k, within)
-        if is_recent(when) and evidence.dense_top > 0:
+        if within is None and not is_recent(when):
+            passages, evidence = self._search(query, vector, k, None)
+            return Retrieval(query, passages[:k], evidence, when)
+        # with time: the whole archive's search says what the topic is, the window which articles answer
+        passages, evidence = self._search(query, vector, k, None)
+        topic = Retrieval(query, passages[:k], evidence, when)
+        if evidence.dense_top <= 0:
+            return topic
+        if is_recent(when):
             passages, evidence = self._recent(query, vector, k, within, evidence, when)
-        return Retrieval(query, passages[:k], evidence, when)
+            return Retrieval(query, passages[:k], evidence, when, topic=topic)
+        passages, found = self._search(query, vector, k, within)
+        on_topic = found.dense_top >= evidence.dense_floor  # else the answerer alone judges the window's passages
+        return Retrieval(query, passages[:k], found, when, topic=topic if on_topic else None)
 
     def _recent(
         self, query: str, vector: np.ndarray, k: int, within: np.ndarray | None, topic: Evidence, when: When
     ) -> tuple[list[Passage], Evidence]:
         """For a "latest" question: the search repeated over the last days before the window's end (or the
         archive's last day), longer and longer (RECENT_DAYS), until one finds the topic (its best dense cosine at
-        least that of the whole search's last dense candidate); its on-topic passages newest first."""
+        least the whole search's ON_TOPIC_RANK-th); the newest day's passages on the topic."""
         end = window(when)[1] or self.store.published_range()[1]
         if end is None:  # nothing is dated: newest means nothing
             return self._search(query, vector, k, within)
@@ -164,7 +177,7 @@ class HybridRetriever:
             if not len(recent):
                 continue
             passages, evidence = self._search(query, vector, k, recent)
-            if evidence.dense_top >= topic.dense_floor:  # as relevant as the whole search's candidates
+            if evidence.dense_top >= topic.dense_floor:  # as relevant as the whole search's best ones
                 return newest_first(passages), topic  # whether the archive answers is the topic's question
         passages, _ = self._search(query, vector, k, within)
         return newest_first(passages), topic
@@ -187,7 +200,7 @@ class HybridRetriever:
             corpus_share=share,
             dense_top=dense[0][1] if dense else 0.0,
             dense_second=dense[1][1] if len(dense) > 1 else 0.0,
-            dense_floor=dense[-1][1] if dense else 0.0,
+            dense_floor=dense[min(len(dense), ON_TOPIC_RANK) - 1][1] if dense else 0.0,
             bm25_top=keyword_hits[0][1] if keyword_hits else 0.0,
             agree=bool(dense and keyword_hits and dense[0][0] == keyword_hits[0][0]),
             absent=frozenset(t for t, n in frequencies.items() if not n),
