@@ -32,6 +32,13 @@ RECENT_DAYS = (3, 10, 30, 90, 365)
 # … and a window holds the topic when its best dense cosine is at least the whole search's ON_TOPIC_RANK-th best
 # (bench_time's tune half, 20 "latest" questions: the 10th 9 right, the 15th 12, the 20th 13, the 25th 12, the 30th 11)
 ON_TOPIC_RANK = 20
+# … or comes within ON_TOPIC_MARGIN of its best: a long series' 20 best are near-identical (tune: 0.02 14/20, 0.03 15,
+# 0.04 16, 0.05 16)
+ON_TOPIC_MARGIN = 0.04
+# An English "latest" question's windows are searched with the titles of the whole search's best passages: in
+# English alone the last days' best match was often another series (tune: 6 of 8 right without, 7 with; for dated
+# questions it cost one of 19, so they keep the question)
+TOPIC_TITLES = 3
 
 
 def document_frequencies(query: str, keyword: KeywordSearch) -> dict[str, int]:
@@ -153,9 +160,14 @@ class HybridRetriever:
         topic = Retrieval(query, passages[:k], evidence, when)
         if evidence.dense_top <= 0:
             return topic
+        probe, probe_vector, floor = query, vector, evidence
+        if is_recent(when) and not is_vietnamese(query) and passages:  # cross-lingual: search in the topic's words
+            probe = " ".join([query, *(p.title for p in passages[:TOPIC_TITLES])])
+            probe_vector = self.embedder.embed_query(probe)
+            floor = self._search(probe, probe_vector, k, None)[1]
         if is_recent(when):
-            passages, evidence = self._recent(query, vector, k, within, evidence, when)
-            return Retrieval(query, passages[:k], evidence, when, topic=topic)
+            passages, found = self._recent(probe, probe_vector, k, within, floor, when)
+            return Retrieval(query, passages[:k], found, when, topic=topic)
         passages, found = self._search(query, vector, k, within)
         on_topic = found.dense_top >= evidence.dense_floor  # else the answerer alone judges the window's passages
         return Retrieval(query, passages[:k], found, when, topic=topic if on_topic else None)
@@ -176,8 +188,8 @@ class HybridRetriever:
                 recent = np.intersect1d(recent, within)
             if not len(recent):
                 continue
-            passages, evidence = self._search(query, vector, k, recent)
-            if evidence.dense_top >= topic.dense_floor:  # as relevant as the whole search's best ones
+            passages, evidence = self._search(query, vector, max(k, CANDIDATES), recent)  # the window's newest too
+            if evidence.dense_top >= min(topic.dense_floor, topic.dense_top - ON_TOPIC_MARGIN):  # on the topic
                 return newest_first(passages), topic  # whether the archive answers is the topic's question
         passages, _ = self._search(query, vector, k, within)
         return newest_first(passages), topic
