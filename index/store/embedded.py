@@ -79,6 +79,7 @@ class Store:
         self.index = None
         self._records: Records | None = None
         self._dated: tuple[int, np.ndarray, np.ndarray] | None = None  # (generation, chunk ids, their times)
+        self._published_range: tuple[int, tuple[str | None, str | None]] | None = None  # (generation, range)
         self._load()
 
     def _unreadable(self) -> IndexDamagedError:
@@ -170,9 +171,13 @@ class Store:
         return ids[keep]
 
     def published_range(self) -> tuple[str | None, str | None]:
-        """The earliest and latest publication time of this generation's documents ((None, None): none dated)."""
+        """The earliest and latest publication time of this generation's documents ((None, None): none dated); read
+        once per generation (two ordered scans of the documents: 165 ms at 16,846 documents)."""
         with self._mutex:
-            return self._records.published_range(self.manifest.generation)
+            generation = self.manifest.generation
+            if self._published_range is None or self._published_range[0] != generation:
+                self._published_range = (generation, self._records.published_range(generation))
+            return self._published_range[1]
 
     def keywords(self) -> KeywordIndex | None:
         """The keyword index saved with this generation, or None (a store from before them)."""

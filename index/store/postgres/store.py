@@ -73,6 +73,7 @@ class PgStore:
             raise IndexMissingError(f"no index at {self.root}: build one with `kbqa index [PATH ...]`")
         self.manifest = manifest
         self.has_published = False
+        self._published_range: tuple[int, tuple[str | None, str | None]] | None = None  # (generation, range)
         self._check_columns()
 
     def _check_columns(self) -> None:
@@ -164,15 +165,20 @@ class PgStore:
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
     def published_range(self) -> tuple[str | None, str | None]:
-        """The earliest and latest publication time of this generation's documents ((None, None): none dated)."""
+        """The earliest and latest publication time of this generation's documents ((None, None): none dated); read
+        once per generation."""
         if not self.has_published:
             return None, None
+        generation = self.manifest.generation
+        if self._published_range is not None and self._published_range[0] == generation:
+            return self._published_range[1]
         with self._pool.connection() as conn:
             first, last = conn.execute(
                 f"SELECT min(d.published), max(d.published) FROM documents d WHERE {ALIVE.format(t='d')}",
-                {"g": self.manifest.generation},
+                {"g": generation},
             ).fetchone()
-        return published_text(first), published_text(last)
+        self._published_range = (generation, (published_text(first), published_text(last)))
+        return self._published_range[1]
 
     def chunk_texts(self) -> tuple[list[int], list[str]]:
         """(ids, texts as embedded and keyword-indexed: title first) of this generation's chunks."""
