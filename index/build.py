@@ -21,7 +21,7 @@ from kbqa.index.embed.bulk_engine import spread
 from kbqa.index.embed.cache import CACHE_FILE, EmbeddingCache, cache_path
 from kbqa.index.embed.embedders import Embedder, get_embedder
 from kbqa.index.formats.limits import DEFAULT_LIMITS, Limits
-from kbqa.index.loaders import display_path, find_files, read_files
+from kbqa.index.loaders import display_path, find_files, printable, read_files, resolved
 from kbqa.index.progress import EmbedProgress
 from kbqa.index.records import ChunkRecord, DocRecord, text_hash
 from kbqa.index.store.api import DocumentInfo, Manifest, is_server, open_store, open_writer
@@ -74,7 +74,7 @@ class BuildReport:
 
 
 def _names(sources: Iterable[str], shown: int = 3) -> str:
-    names = [Path(s).name for s in sources]
+    names = [printable(Path(s).name) for s in sources]
     return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
 
 
@@ -136,12 +136,12 @@ def load_documents(paths: Iterable[str | Path], strict: bool = False, limits: Li
                 duplicates.append((raw.source, first_source[key]))
                 continue
             first_source[key] = raw.source
-            docs.append((doc, str(Path(raw.source).resolve())))
+            docs.append((doc, resolved(raw.source)))
     for dup, kept in dict.fromkeys(duplicates):
-        log.info("%s: same text as %s, which is indexed instead", dup, kept)
+        log.info("%s: same text as %s, which is indexed instead", printable(dup), printable(kept))
     if docs:  # the run goes on: say what it leaves out (else the error below is the one line)
         for _, reason in skipped:
-            log.info("skipped %s", reason)
+            log.info("skipped %s", printable(reason))
     if not docs:
         if skipped and len(skipped) == len(files):
             raise InputError(skipped[0][1] if len(files) == 1 else f"no file could be read ({len(skipped)} skipped)")
@@ -313,7 +313,7 @@ def update_index(
             pool_size=settings.pg_pool,
         ) as writer:
             stored = writer.documents()
-            kept = {str(Path(source).resolve()) for source, _ in loaded.skipped}  # unreadable now: keep what we had
+            kept = {resolved(source) for source, _ in loaded.skipped}  # unreadable now: keep what we had
             removed = writer.remove(_stale([d for d in stored if d.path not in kept], docs, paths, sync))
             existing = writer.document_hashes()
             changed = [n for n, (d, _) in enumerate(docs) if existing.get(d.doc_id) != hashes[n]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kbqa.errors import InputError
 from kbqa.index.records import ChunkRecord, DocRecord
 from kbqa.text.sentences import split_sentences, trim
 
@@ -23,8 +24,17 @@ def _split_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, 
     return pieces
 
 
+def check_sizes(chunk_chars: int, overlap: int) -> None:
+    """A one-line InputError for sizes no chunking can use (chunk_chars < 1 would cut forever)."""
+    if chunk_chars < 1:
+        raise InputError(f"setting 'chunk_chars' must be at least 1, got {chunk_chars}")
+    if overlap < 0:
+        raise InputError(f"setting 'chunk_overlap' must not be negative, got {overlap}")
+
+
 def chunk_document(doc: DocRecord, chunk_chars: int, overlap: int) -> list[ChunkRecord]:
     """Pack consecutive sentences up to `chunk_chars`; consecutive chunks share `overlap` sentences."""
+    check_sizes(chunk_chars, overlap)
     sentences = [p for s, e in split_sentences(doc.text) for p in _split_long(doc.text, s, e, chunk_chars)]
     chunks: list[ChunkRecord] = []
     i = 0

@@ -82,7 +82,39 @@ def llm_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class OneLineUsage(click.UsageError):
+    """A usage error shown as one `kbqa: error: …` line (click's own shows usage, a hint and the error: 4 lines)."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"kbqa: error: {' '.join(self.format_message().split())}", err=True)
+
+
+def _one_line(exc: click.UsageError) -> click.UsageError:
+    """`exc` as a OneLineUsage, except a bare `kbqa` (whose "error" is the help text, left as it is)."""
+    no_args = getattr(click.exceptions, "NoArgsIsHelpError", OneLineUsage)  # click >= 8.2
+    if isinstance(exc, (OneLineUsage, no_args)):
+        return exc
+    return OneLineUsage(exc.format_message(), exc.ctx)
+
+
+class KbqaGroup(click.Group):
+    """The kbqa command group: its and its commands' usage errors (bad option, bad value, unknown command) are one
+    line; --help and a bare `kbqa` are click's own."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
+
+
+@click.group(cls=KbqaGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kbqa", prog_name="kbqa", message="%(prog)s %(version)s")
 def main() -> None:
     """kbqa: ask questions about a folder of articles; every answer cites its passages."""
@@ -273,6 +305,15 @@ def _open_assistant(settings: Settings) -> Assistant:
         return Assistant(settings)
 
 
+def _check_words(question: str) -> None:
+    """A one-line InputError for a question with something in it but no letter or digit (only emoji or
+    punctuation): nothing to search for, and any passage found would be an answer to nothing."""
+    from kbqa.errors import InputError
+
+    if question.strip() and not any(c.isalnum() for c in question):
+        raise InputError("the question has no words to search for (only emoji, symbols or punctuation)")
+
+
 @main.command()
 @click.argument("question", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (JSON Lines in batch mode).")
@@ -306,6 +347,8 @@ def ask(
     period = period_of(as_of, since, until)
     if question is not None and not question.strip():
         raise InputError("the question is empty")
+    if question is not None:
+        _check_words(question)
     assistant = _open_assistant(settings)
     if question is not None and not as_json and settings.llm:  # an LLM's tokens are shown as they come
         from kbqa.qa.answer import Answer
@@ -330,6 +373,7 @@ def ask(
         return
     for line in sys.stdin:
         try:
+            _check_words(line)
             answer = assistant.ask(line, period=period)
         except InputError as exc:
             click.echo(

@@ -60,12 +60,16 @@ CHOICES = {
 }
 
 
+# smallest chunk and largest overlap a user may set: smaller chunks are cut mid-sentence into fragments no answer can
+# use, and an overlap of more sentences than a chunk holds makes a chunk start at every sentence (n² text)
+MIN_CHUNK_CHARS = 100
+MAX_CHUNK_OVERLAP = 10
+
 AT_LEAST_ONE = (
     "max_file_mb",
     "max_title_chars",
     "max_line_chars",
     "max_question_chars",
-    "chunk_chars",
     "embed_batch",
     "pg_pool",
     "llm_max_tokens",
@@ -85,6 +89,17 @@ def _coerce(name: str, value: Any) -> Any:
         except (TypeError, ValueError):
             raise InputError(f"setting '{name}' must be a number, got {value!r}") from None
     return str(value)
+
+
+def _check_chunks(settings: Settings) -> None:
+    """One line for chunk sizes that would cut text into useless fragments, loop or multiply the chunks."""
+    if settings.chunk_chars < MIN_CHUNK_CHARS:
+        raise InputError(f"setting 'chunk_chars' must be at least {MIN_CHUNK_CHARS}, got {settings.chunk_chars}")
+    if not 0 <= settings.chunk_overlap <= MAX_CHUNK_OVERLAP:
+        overlap = settings.chunk_overlap
+        raise InputError(
+            f"setting 'chunk_overlap' must be between 0 and {MAX_CHUNK_OVERLAP} (sentences), got {overlap}"
+        )
 
 
 def load_settings(overrides: dict[str, Any] | None = None, toml_path: str | Path = "kbqa.toml") -> Settings:
@@ -110,6 +125,7 @@ def load_settings(overrides: dict[str, Any] | None = None, toml_path: str | Path
     settings = replace(Settings(), **{k: _coerce(k, v) for k, v in merged.items()})
     if settings.k < 1:
         raise InputError("k must be at least 1")
+    _check_chunks(settings)
     for name in AT_LEAST_ONE:
         if getattr(settings, name) < 1:
             raise InputError(f"setting '{name}' must be at least 1")

