@@ -16,7 +16,7 @@ from kbqa.qa.answer.syndication import with_others
 from kbqa.qa.contracts import Answerer, Delta, Retrieval, Retriever
 from kbqa.qa.followup import Rewrite, rewrite
 from kbqa.qa.search import HybridRetriever, StoreKeywords
-from kbqa.qa.timeline import NOW, Period, query_of, when_of
+from kbqa.qa.timeline import NOW, Period, is_recent, query_of, when_of
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -115,9 +115,16 @@ class Assistant:
         archive answered the topic."""
         answer = self.answerer.answer(retrieval.query, retrieval, focus)
         topic = retrieval.topic
-        lenient = not answer.found and topic is not None and self.answerer is self.extractive and retrieval.passages
-        if lenient and self.extractive.answer(topic.query, topic, focus).found:
-            answer = self.newest.answer(retrieval.query, retrieval, focus)
+        if topic is None or self.answerer is not self.extractive:
+            return self._finished(answer, retrieval)
+        if retrieval.topic_in_window:
+            if not answer.found and retrieval.passages and self.extractive.answer(topic.query, topic, focus).found:
+                answer = self.newest.answer(retrieval.query, retrieval, focus)  # the window's best sentence answers
+        elif not is_recent(retrieval.when):
+            # nothing of that time is on the topic: a date in a question may be the event's, reported later ("doanh
+            # số năm 2016" in a 2017 article); the whole archive's answer, said with its own date and a note
+            whole = self.extractive.answer(topic.query, topic, focus)
+            answer = whole if whole.found else answer
         return self._finished(answer, retrieval)
 
     @staticmethod

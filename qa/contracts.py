@@ -23,7 +23,7 @@ class Evidence:
     corpus_share: float = 0.0
     dense_top: float = 0.0
     dense_second: float = 0.0
-    dense_floor: float = 0.0  # the ON_TOPIC_RANK-th best dense cosine (kbqa.qa.search): what is on the topic
+    dense_floor: float = 0.0  # the ON_TOPIC_RANK-th best dense cosine (kbqa.qa.search; 1 with fewer candidates)
     bm25_top: float = 0.0
     agree: bool = False
     absent: frozenset[str] = frozenset()  # the query's terms no chunk holds
@@ -36,8 +36,8 @@ class Retrieval:
     search was limited to or ordered by (a date range, "latest"); `archive`: the first and last publication time the
     store holds, set when the date range held no article (so the answer can say what the archive covers);
     `question`: the question as asked, when the query searched is not it (its date words left out). `topic`: for a
-    "latest" question, the search without the recency window (whether the archive answers at all is its question;
-    which article answers, the window's)."""
+    question limited to a time, the search of the whole archive (whether the archive answers at all is its question;
+    which article answers, the window's); `topic_in_window`: whether the window holds that topic."""
 
     query: str
     passages: list[Passage]
@@ -46,6 +46,7 @@ class Retrieval:
     archive: tuple[str | None, str | None] | None = None
     question: str = ""
     topic: Retrieval | None = None
+    topic_in_window: bool = False
 
     @property
     def asked(self) -> str:

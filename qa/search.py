@@ -167,10 +167,10 @@ class HybridRetriever:
             floor = self._search(probe, probe_vector, k, None)[1]
         if is_recent(when):
             passages, found = self._recent(probe, probe_vector, k, within, floor, when)
-            return Retrieval(query, passages[:k], found, when, topic=topic)
+            return Retrieval(query, passages[:k], found, when, topic=topic, topic_in_window=True)
         passages, found = self._search(query, vector, k, within)
-        on_topic = found.dense_top >= evidence.dense_floor  # else the answerer alone judges the window's passages
-        return Retrieval(query, passages[:k], found, when, topic=topic if on_topic else None)
+        on_topic = found.dense_top >= min(evidence.dense_floor, evidence.dense_top - ON_TOPIC_MARGIN)
+        return Retrieval(query, passages[:k], found, when, topic=topic, topic_in_window=on_topic)
 
     def _recent(
         self, query: str, vector: np.ndarray, k: int, within: np.ndarray | None, topic: Evidence, when: When
@@ -212,7 +212,7 @@ class HybridRetriever:
             corpus_share=share,
             dense_top=dense[0][1] if dense else 0.0,
             dense_second=dense[1][1] if len(dense) > 1 else 0.0,
-            dense_floor=dense[min(len(dense), ON_TOPIC_RANK) - 1][1] if dense else 0.0,
+            dense_floor=dense[ON_TOPIC_RANK - 1][1] if len(dense) >= ON_TOPIC_RANK else 1.0,  # few: none
             bm25_top=keyword_hits[0][1] if keyword_hits else 0.0,
             agree=bool(dense and keyword_hits and dense[0][0] == keyword_hits[0][0]),
             absent=frozenset(t for t, n in frequencies.items() if not n),

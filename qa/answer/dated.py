@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from kbqa.index.records import Passage
 from kbqa.qa.answer.records import Answer, language, not_found
 from kbqa.qa.contracts import Retrieval
-from kbqa.qa.timeline import ZONE, is_recent, published
+from kbqa.qa.timeline import ZONE, is_dated, is_recent, published, window
 
 MONTHS = (
     "January", "February", "March", "April", "May", "June",
@@ -23,6 +23,10 @@ ARTICLE = {"vi": "bài", "en": "the article"}  # a file's outlet is unknown; its
 ARCHIVE = {
     "vi": "Kho bài có từ {first} đến {last}.",
     "en": "The archive runs from {first} to {last}.",
+}
+OTHER_TIME = {
+    "vi": "Không có bài nào về chủ đề này vào thời gian được hỏi; câu trả lời từ bài đăng ngày khác.",
+    "en": "No article on this topic is from the time asked about; the answer is from an article of another day.",
 }
 NONE_DATED = {"vi": "Kho bài không có bài nào ghi ngày đăng.", "en": "No article in the archive has a date."}
 
@@ -58,7 +62,12 @@ def dated(answer: Answer, retrieval: Retrieval) -> Answer:
         return answer
     template = LEAD[lang][1 if is_recent(retrieval.when) else 0]
     lead = template.format(outlet=outlet(answer.citations[0].passage, lang), day=day_text(moment, lang))
-    return replace(answer, answer=f"{lead} {answer.answer}", lead=lead)
+    answer = replace(answer, answer=f"{lead} {answer.answer}", lead=lead)
+    if retrieval.when is not None and is_dated(retrieval.when) and not is_recent(retrieval.when):
+        since, until = (datetime.fromisoformat(t) if t else None for t in window(retrieval.when))
+        if (since and moment < since) or (until and moment > until):  # the window held nothing on the topic
+            answer = replace(answer, note=f"{OTHER_TIME[lang]} {answer.note}".strip())
+    return answer
 
 
 def outside(question: str, archive: tuple[str | None, str | None]) -> Answer:

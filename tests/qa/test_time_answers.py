@@ -121,3 +121,10 @@ def test_the_same_story_from_two_outlets_is_cited_once_and_named(dated_settings:
     assert [p["source"] for p in answer.to_json()["also_reported"]] == [p.source for p in answer.also]
     gold = Assistant(dated_settings).ask("Giá vàng ngày 22/8/2026 thế nào?", period=Period(as_of=AS_OF))
     assert gold.found and gold.also == []  # other days' gold prices are other stories
+
+
+def test_a_date_with_nothing_on_the_topic_answers_from_another_day_and_says_so(dated_settings: Settings) -> None:
+    # the rice price is from 19/8; the 22nd holds gold and metro news: a date in a question may be the event's
+    answer = Assistant(dated_settings).ask("Giá lúa tại An Giang ngày 22/8/2026 thế nào?", period=Period(as_of=AS_OF))
+    assert answer.found and cited(answer) == "lua-0819"
+    assert "ngày 19/8/2026" in answer.lead and answer.note.startswith("Không có bài nào về chủ đề này")
