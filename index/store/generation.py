@@ -71,6 +71,12 @@ def read_manifest(root: str | Path) -> Manifest | None:
     try:
         data = json.loads((root / CURRENT).read_text(encoding="utf-8"))
     except (FileNotFoundError, NotADirectoryError):
+        held = committed_without_current(root)
+        if held:
+            raise bad(
+                f"is missing while {held[0].name} holds a committed index (restore CURRENT from a backup, or"
+                " rebuild: the data folders are kept until then)"
+            ) from None
         return None
     except ValueError:
         raise bad("is empty" if not (root / CURRENT).stat().st_size else "is not valid JSON (damaged)") from None
@@ -98,6 +104,30 @@ def read_manifest(root: str | Path) -> Manifest | None:
     ):
         raise bad("is not a manifest (damaged)")
     return manifest
+
+
+def committed_without_current(root: str | Path) -> list[Path]:
+    """The data folders whose records hold committed documents (newest first): with CURRENT missing, an index that
+    was lost, not one never made (a first build killed before its commit leaves its records' transaction undone)."""
+    import sqlite3
+
+    held = []
+    for folder in sorted(Path(root).glob("data-*"), reverse=True):
+        meta = folder / "meta.sqlite"
+        if not meta.is_file() or meta.stat().st_size == 0:
+            continue
+        try:
+            db = sqlite3.connect(meta, timeout=5)  # not mode=ro: it cannot read a WAL left without its -shm
+            try:
+                db.execute("PRAGMA query_only = ON")
+                found = db.execute("SELECT 1 FROM documents LIMIT 1").fetchone()
+            finally:
+                db.close()
+        except sqlite3.Error:
+            found = (1,)  # records that cannot be read are still not ours to delete
+        if found:
+            held.append(folder)
+    return held
 
 
 def current_or_none(root: str | Path) -> Manifest | None:
