@@ -114,17 +114,18 @@ class Assistant:
         bench_time's tune half, 9 of 20 "latest" questions had their newest brief judged too weak alone while the
         archive answered the topic."""
         answer = self.answerer.answer(retrieval.query, retrieval, focus)
-        topic = retrieval.topic
-        if topic is None or self.answerer is not self.extractive:
+        in_window = retrieval.topic_in_window
+        if in_window is None or (in_window and answer.found) or self.answerer is not self.extractive:
             return self._finished(answer, retrieval)
-        if retrieval.topic_in_window:
-            if not answer.found and retrieval.passages and self.extractive.answer(topic.query, topic, focus).found:
-                answer = self.newest.answer(retrieval.query, retrieval, focus)  # the window's best sentence answers
-        elif not is_recent(retrieval.when):
+        whole = self.extractive.answer(
+            retrieval.query, self.retriever.retrieve(retrieval.query, self.settings.k), focus
+        )
+        if in_window and whole.found and retrieval.passages:
+            answer = self.newest.answer(retrieval.query, retrieval, focus)  # the window's best sentence answers
+        elif not in_window and whole.found and not is_recent(retrieval.when):
             # nothing of that time is on the topic: a date in a question may be the event's, reported later ("doanh
             # số năm 2016" in a 2017 article); the whole archive's answer, said with its own date and a note
-            whole = self.extractive.answer(topic.query, topic, focus)
-            answer = whole if whole.found else answer
+            answer = whole
         return self._finished(answer, retrieval)
 
     @staticmethod

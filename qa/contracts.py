@@ -23,7 +23,6 @@ class Evidence:
     corpus_share: float = 0.0
     dense_top: float = 0.0
     dense_second: float = 0.0
-    dense_floor: float = 0.0  # the ON_TOPIC_RANK-th best dense cosine (kbqa.qa.search; 1 with fewer candidates)
     bm25_top: float = 0.0
     agree: bool = False
     absent: frozenset[str] = frozenset()  # the query's terms no chunk holds
@@ -35,9 +34,9 @@ class Retrieval:
     when the retriever measured nothing the answerer can use, e.g. passages given directly). `when`: the time the
     search was limited to or ordered by (a date range, "latest"); `archive`: the first and last publication time the
     store holds, set when the date range held no article (so the answer can say what the archive covers);
-    `question`: the question as asked, when the query searched is not it (its date words left out). `topic`: for a
-    question limited to a time, the search of the whole archive (whether the archive answers at all is its question;
-    which article answers, the window's); `topic_in_window`: whether the window holds that topic."""
+    `question`: the question as asked, when the query searched is not it (its date words left out).
+    `topic_in_window`: for a search limited to a time (a window of days, "latest"), whether the window holds the
+    question's topic (None: no window); whether the archive answers at all is then the whole archive's question."""
 
     query: str
     passages: list[Passage]
@@ -45,8 +44,7 @@ class Retrieval:
     when: When | None = None
     archive: tuple[str | None, str | None] | None = None
     question: str = ""
-    topic: Retrieval | None = None
-    topic_in_window: bool = False
+    topic_in_window: bool | None = None
 
     @property
     def asked(self) -> str:

@@ -145,39 +145,42 @@ class HybridRetriever:
         self.store, self.embedder, self.keywords = store, embedder, keywords
 
     def retrieve(self, query: str, k: int, when: When | None = None) -> Retrieval:
-        """The fused top `k` passages for `query`, best first (score: the fused score); with `when`, only those
-        its window of days allows, and for recency the newest on-topic first (`_recent`)."""
+        """The fused top `k` passages for `query`, best first (score: the fused score); with `when` (and an archive
+        with dates), only those its window of days allows, and for recency the newest on-topic (`_recent`)."""
         self.store.refresh()
+        vector = self.embedder.embed_query(query)
         within = dated_chunks(self.store, when)
         if within is not None and not len(within):  # nothing published then: say what the archive covers
             return Retrieval(query, [], None, when, self.store.published_range())
-        vector = self.embedder.embed_query(query)
-        if within is None and not is_recent(when):
+        if within is None and not (is_recent(when) and self.store.published_range()[1] is not None):
             passages, evidence = self._search(query, vector, k, None)
             return Retrieval(query, passages[:k], evidence, when)
-        # with time: the whole archive's search says what the topic is, the window which articles answer
-        passages, evidence = self._search(query, vector, k, None)
-        topic = Retrieval(query, passages[:k], evidence, when)
-        if evidence.dense_top <= 0:
-            return topic
-        probe, probe_vector, floor = query, vector, evidence
-        if is_recent(when) and not is_vietnamese(query) and passages:  # cross-lingual: search in the topic's words
-            probe = " ".join([query, *(p.title for p in passages[:TOPIC_TITLES])])
-            probe_vector = self.embedder.embed_query(probe)
-            floor = self._search(probe, probe_vector, k, None)[1]
         if is_recent(when):
-            passages, found = self._recent(probe, probe_vector, k, within, floor, when)
-            return Retrieval(query, passages[:k], found, when, topic=topic, topic_in_window=True)
+            probe, probe_vector = query, vector
+            if not is_vietnamese(query):  # cross-lingual: the windows are searched in the topic's own words
+                best = self._search(query, vector, k, None)[0]
+                probe = " ".join([query, *(p.title for p in best[:TOPIC_TITLES])])
+                probe_vector = self.embedder.embed_query(probe)
+            passages, found = self._recent(probe, probe_vector, k, within, self._on_topic(probe_vector), when)
+            return Retrieval(query, passages[:k], found, when, topic_in_window=True)
         passages, found = self._search(query, vector, k, within)
-        on_topic = found.dense_top >= min(evidence.dense_floor, evidence.dense_top - ON_TOPIC_MARGIN)
-        return Retrieval(query, passages[:k], found, when, topic=topic, topic_in_window=on_topic)
+        return Retrieval(query, passages[:k], found, when, topic_in_window=found.dense_top >= self._on_topic(vector))
+
+    def _on_topic(self, vector: np.ndarray) -> float:
+        """The dense cosine from which a passage is on the query's topic: the whole archive's ON_TOPIC_RANK-th best,
+        or ON_TOPIC_MARGIN below its best, whichever is lower (the margin alone in an archive of fewer chunks)."""
+        hits = self.store.search(vector, ON_TOPIC_RANK)
+        if not hits:
+            return 1.0
+        floor = hits[ON_TOPIC_RANK - 1].score if len(hits) >= ON_TOPIC_RANK else 1.0
+        return min(floor, hits[0].score - ON_TOPIC_MARGIN)
 
     def _recent(
-        self, query: str, vector: np.ndarray, k: int, within: np.ndarray | None, topic: Evidence, when: When
+        self, query: str, vector: np.ndarray, k: int, within: np.ndarray | None, bar: float, when: When
     ) -> tuple[list[Passage], Evidence]:
         """For a "latest" question: the search repeated over the last days before the window's end (or the
         archive's last day), longer and longer (RECENT_DAYS), until one finds the topic (its best dense cosine at
-        least the whole search's ON_TOPIC_RANK-th); the newest day's passages on the topic."""
+        least `bar`); the newest day's passages on the topic."""
         end = window(when)[1] or self.store.published_range()[1]
         if end is None:  # nothing is dated: newest means nothing
             return self._search(query, vector, k, within)
@@ -189,10 +192,10 @@ class HybridRetriever:
             if not len(recent):
                 continue
             passages, evidence = self._search(query, vector, max(k, CANDIDATES), recent)  # the window's newest too
-            if evidence.dense_top >= min(topic.dense_floor, topic.dense_top - ON_TOPIC_MARGIN):  # on the topic
-                return newest_first(passages), topic  # whether the archive answers is the topic's question
-        passages, _ = self._search(query, vector, k, within)
-        return newest_first(passages), topic
+            if evidence.dense_top >= bar:
+                return newest_first(passages), evidence
+        passages, evidence = self._search(query, vector, k, within)
+        return newest_first(passages), evidence
 
     def _search(
         self, query: str, vector: np.ndarray, k: int, within: np.ndarray | None
@@ -212,7 +215,6 @@ class HybridRetriever:
             corpus_share=share,
             dense_top=dense[0][1] if dense else 0.0,
             dense_second=dense[1][1] if len(dense) > 1 else 0.0,
-            dense_floor=dense[ON_TOPIC_RANK - 1][1] if len(dense) >= ON_TOPIC_RANK else 1.0,  # few: none
             bm25_top=keyword_hits[0][1] if keyword_hits else 0.0,
             agree=bool(dense and keyword_hits and dense[0][0] == keyword_hits[0][0]),
             absent=frozenset(t for t, n in frequencies.items() if not n),
