@@ -242,14 +242,14 @@ def indexed_hash(doc: DocRecord, settings: Settings) -> str:
     return text_hash(f"{doc.hash}|{settings.chunk_chars}|{settings.chunk_overlap}")
 
 
-def _committed(root: str, embedder_id: str, rebuild: bool, pool_size: int) -> dict[str, str]:
+def _committed(root: str, embedder_id: str, rebuild: bool, settings: Settings) -> dict[str, str]:
     """doc_id → hash of the committed index (empty when there is none or on `rebuild`), read without taking the
     lock, after the writer's embedder check made up front through the store's reader (any engine): a mismatch
     used to surface after all the embedding (58 s for one file)."""
     if rebuild:  # starts over: neither the old embedder nor the old documents matter
         return {}
     try:
-        store = open_store(root, vectors=False, pool_size=pool_size)
+        store = open_store(root, vectors=False, pool_size=settings.pg_pool, settings=settings)
     except IndexMissingError:
         return {}
     try:
@@ -290,7 +290,7 @@ def update_index(
         if not is_server(settings.store):  # the store's own cache from before: imported once
             cache.absorb(Path(settings.store) / CACHE_FILE)
         # checks the embedder before any embedding
-        committed = _committed(settings.store, embedder.id, rebuild, settings.pg_pool)
+        committed = _committed(settings.store, embedder.id, rebuild, settings)
         hashes = [indexed_hash(d, settings) for d, _ in docs]
         with clock("chunk"):  # the plan: a record per new or changed document, made once
             planned = {
@@ -311,6 +311,7 @@ def update_index(
             rebuild=rebuild,
             wait=settings.lock_wait if wait is None else wait,
             pool_size=settings.pg_pool,
+            settings=settings,
         ) as writer:
             stored = writer.documents()
             kept = {resolved(source) for source, _ in loaded.skipped}  # unreadable now: keep what we had
@@ -407,7 +408,7 @@ def remove_documents(targets: Iterable[str], settings: Settings, wait: float | N
     if not targets:
         raise InputError("give the document id(s) or path(s) to remove")
     wait = settings.lock_wait if wait is None else wait
-    with open_writer(settings.store, None, None, wait=wait, pool_size=settings.pg_pool) as writer:
+    with open_writer(settings.store, None, None, wait=wait, pool_size=settings.pg_pool, settings=settings) as writer:
         stored = writer.documents()
         chosen: list[str] = []
         for target in targets:

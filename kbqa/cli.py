@@ -49,8 +49,10 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             if not type(exc).__module__.startswith(("psycopg", "psycopg_pool")):
                 raise
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            _fail(f"the store's server failed: {_shown(reason)}; the index is as the last commit left it")
+            from kbqa.index.store.secrets import one_line
+
+            location = kwargs.get("store_url") or load_settings({"store": kwargs.get("store")}).store
+            _fail(f"the store's server failed: {one_line(exc, location)}; the index is as the last commit left it")
 
     return wrapper
 
@@ -429,7 +431,7 @@ def eval_cmd(
     from kbqa.index.store.api import is_server
 
     if store_url is not None and not is_server(store_url):
-        raise InputError(f"--store-url must be a postgresql:// URL, not {store_url!r}")
+        raise InputError(f"--store-url must be a postgresql:// URL, not {_shown(store_url)!r}")
     report = run_eval(corpus, questions, settings, cache, retriever, leave_out, details, store_url)
     click.echo(json.dumps(report.to_json()) if as_json else report.table())
 

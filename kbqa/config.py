@@ -51,6 +51,11 @@ class Settings:
     embed_batch: int = 64
     # connections per process to a postgresql:// store (kbqa.index.store.postgres)
     pg_pool: int = 8
+    # seconds a postgresql:// store's server gets to accept a connection, to run one statement, and to grant a lock
+    # (0: no limit for the statement and lock ones); past them the command stops with one line
+    pg_connect_timeout: float = 10.0
+    pg_statement_timeout: float = 300.0
+    pg_lock_timeout: float = 60.0
 
 
 CHOICES = {
@@ -129,7 +134,9 @@ def load_settings(overrides: dict[str, Any] | None = None, toml_path: str | Path
     for name in AT_LEAST_ONE:
         if getattr(settings, name) < 1:
             raise InputError(f"setting '{name}' must be at least 1")
-    for name in ("lock_wait", "llm_timeout"):
+    if settings.pg_connect_timeout <= 0:
+        raise InputError("setting 'pg_connect_timeout' must be more than 0")
+    for name in ("lock_wait", "llm_timeout", "pg_statement_timeout", "pg_lock_timeout"):
         if getattr(settings, name) < 0:
             raise InputError(f"setting '{name}' must not be negative")
     for name, allowed in CHOICES.items():

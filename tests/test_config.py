@@ -226,6 +226,20 @@ def test_pg_pool(pg_url: str, tmp_path: Path):
     assert pool.max_size == 3
 
 
+def test_pg_timeouts(pg_url: str, tmp_path: Path):
+    from kbqa.index.store.postgres import schema
+
+    settings = Settings(
+        store=pg_url, cache=str(tmp_path / "cache"), pg_connect_timeout=3, pg_statement_timeout=45, pg_lock_timeout=7
+    )
+    build_index([docs(tmp_path / "docs")], settings)
+    (pool,) = [p for (location, _, pid), p in schema._pools.items() if location == pg_url and pid == os.getpid()]
+    assert pool.kwargs["connect_timeout"] == 3
+    with pool.connection() as conn:
+        assert conn.execute("SHOW statement_timeout").fetchone()[0] == "45s"
+        assert conn.execute("SHOW lock_timeout").fetchone()[0] == "7s"
+
+
 HONOURED = {
     "store": test_store_and_cache,
     "cache": test_store_and_cache,
@@ -247,6 +261,9 @@ HONOURED = {
     "lock_wait": test_lock_wait,
     "embed_batch": test_embed_batch,
     "pg_pool": test_pg_pool,
+    "pg_connect_timeout": test_pg_timeouts,
+    "pg_statement_timeout": test_pg_timeouts,
+    "pg_lock_timeout": test_pg_timeouts,
 }
 
 

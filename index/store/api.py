@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -188,12 +187,15 @@ def _server_engine(module: str = "store"):  # noqa: ANN202 - the engine module
         raise InputError("this kbqa has no PostgreSQL store engine yet: use a store folder") from None
 
 
-def open_store(location: str | Path, pool_size: int = Settings.pg_pool, **kw: object) -> StoreReader:
+def open_store(
+    location: str | Path, pool_size: int = Settings.pg_pool, settings: Settings | None = None, **kw: object
+) -> StoreReader:
     """A reader of the store at `location`: a folder (the embedded engine) or a postgresql:// URL.
     `pool_size`: a server's connections per process (the pg_pool setting; the first open of a location sets it);
-    `kw`: engine options (the embedded engine's `vectors=False` opens the records only)."""
+    `settings`: a server's timeouts (pg_*_timeout; when None, read from KBQA_* and kbqa.toml; as pool_size, the
+    first open sets them); `kw`: engine options (the embedded engine's `vectors=False` opens the records only)."""
     if is_server(location):
-        return _server_engine().open_store(str(location), pool_size=pool_size, **kw)
+        return _server_engine().open_store(str(location), pool_size=pool_size, settings=settings, **kw)
     from kbqa.index.store.embedded import Store
 
     return Store(location, **kw)
@@ -206,14 +208,15 @@ def open_writer(
     rebuild: bool = False,
     wait: float = Settings.lock_wait,
     pool_size: int = Settings.pg_pool,
+    settings: Settings | None = None,
     **kw: object,
 ) -> StoreWriterAPI:
     """The writer of the store at `location` (waiting up to `wait` seconds for another writer; the lock_wait
-    setting). `embedder_id=None` keeps the index's embedder; `rebuild` starts from empty; `pool_size`: as for
-    open_store; `kw`: a server engine's options."""
+    setting). `embedder_id=None` keeps the index's embedder; `rebuild` starts from empty; `pool_size` and
+    `settings`: as for open_store; `kw`: a server engine's options."""
     if is_server(location):
         return _server_engine().open_writer(
-            str(location), embedder_id, dim, rebuild=rebuild, wait=wait, pool_size=pool_size, **kw
+            str(location), embedder_id, dim, rebuild=rebuild, wait=wait, pool_size=pool_size, settings=settings, **kw
         )
     from kbqa.index.store.embedded import StoreWriter
 
@@ -234,8 +237,19 @@ class Health:
 
 
 def display(location: str | Path) -> str:
-    """`location` as messages show it: a server's URL without its password, a folder as given."""
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1@", str(location))
+    """`location` as messages show it: a server's URL without its password (userinfo or `password=`), a folder as
+    given; any other text scrubbed of passwords (index/store/secrets.py)."""
+    from kbqa.index.store.secrets import display as shown
+    from kbqa.index.store.secrets import scrub
+
+    return scrub(shown(location), location) if is_server(location) else shown(location)
+
+
+def scrub(text: str, location: str | Path | None = None) -> str:
+    """`text` (an error's, perhaps echoing a DSN) without any password, `location`'s wherever it appears."""
+    from kbqa.index.store.secrets import scrub as scrubbed
+
+    return scrubbed(text, location)
 
 
 def check_store(location: str | Path, cache_dir: str | Path | None = None) -> Health:

@@ -10,6 +10,7 @@ from kbqa.errors import KbqaError
 from kbqa.index.store.api import Health
 from kbqa.index.store.postgres.keywords import LIVE_BLOCKS, decode
 from kbqa.index.store.postgres.schema import ALIVE, PgManifest, display, pool, read_manifest
+from kbqa.index.store.secrets import one_line
 
 COUNTS = f"""
 SELECT (SELECT count(*) FROM documents d WHERE {ALIVE.format(t="d")}), count(*), coalesce(sum(c.length), 0),
@@ -59,8 +60,7 @@ def check(location: str) -> Health:
     except KbqaError:
         raise
     except Exception as exc:  # noqa: BLE001 - any database error is a finding, in one line
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return Health(shown, (f"{shown}: cannot be read ({display(reason)}); {fix}",), None)
+        return Health(shown, (f"{shown}: cannot be read ({one_line(exc, location)}); {fix}",), None)
     found = []
     if (documents, chunks) != (manifest.documents, manifest.chunks):
         found.append(

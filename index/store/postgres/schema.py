@@ -9,9 +9,10 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from kbqa.config import Settings
+from kbqa.config import Settings, load_settings
 from kbqa.errors import IndexMissingError, InputError
 from kbqa.index.store.api import display
+from kbqa.index.store.secrets import one_line
 
 FORMAT = 2  # 2: postings in blocks per term and commit (1: a row per chunk and term)
 SCHEMA = "kbqa"  # the PostgreSQL schema holding a store's tables: one database can hold several stores
@@ -105,7 +106,7 @@ def add_columns(location: str, schema: str) -> None:
     import psycopg
     from psycopg import sql
 
-    with psycopg.connect(location, autocommit=True) as conn:
+    with psycopg.connect(location, autocommit=True, **connect_options()) as conn:
         conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
         for column, statements in ADDED_COLUMNS.items():
             if has_column(conn, schema, "documents", column):
@@ -145,10 +146,10 @@ _pools: dict[tuple[str, str, int], Any] = {}
 _pools_lock = threading.Lock()
 
 
-def pool(location: str, schema: str = SCHEMA, size: int = Settings.pg_pool) -> Any:
+def pool(location: str, schema: str = SCHEMA, size: int = Settings.pg_pool, settings: Settings | None = None) -> Any:
     """This process's connection pool for the store at `location` (autocommit connections whose search_path is
     the store's schema, then public for pgvector's type); `size`: its connections at most (the pg_pool setting;
-    the first call for a location sets it)."""
+    the first call for a location sets it, as it does the timeouts of `settings`: see connect_options)."""
     try:
         import pgvector.psycopg  # noqa: F401 - the writer's vector type
         from psycopg_pool import ConnectionPool
@@ -166,29 +167,45 @@ def pool(location: str, schema: str = SCHEMA, size: int = Settings.pg_pool) -> A
 
                 conn.execute(sql.SQL("SET search_path TO {}, public").format(sql.Identifier(schema)))
 
-            _reachable(location)
+            limits = connect_options(settings)
+            _reachable(location, limits)
             found = ConnectionPool(
                 location,
                 min_size=1,
                 max_size=size,
-                kwargs={"autocommit": True},
+                kwargs={"autocommit": True, **limits},
                 configure=configure,
                 open=False,
                 name=f"kbqa-{schema}",
             )
-            found.open(wait=True, timeout=30)
+            found.open(wait=True, timeout=max(30, 2 * limits["connect_timeout"]))
             _pools[key] = found
         return found
 
 
-def _reachable(location: str) -> None:
-    """A one-line error when no PostgreSQL server answers at `location` (the pool would retry for 30 s)."""
+def connect_options(settings: Settings | None = None) -> dict[str, Any]:
+    """psycopg's connection options for the timeout settings (pg_connect_timeout, pg_statement_timeout,
+    pg_lock_timeout; read from KBQA_* and kbqa.toml when not given, since readers are opened with a location only):
+    a server that does not answer fails the connect, a statement or lock wait past its limit fails the statement
+    (0: no limit)."""
+    settings = settings or load_settings()
+    statement = int(settings.pg_statement_timeout * 1000)
+    lock = int(settings.pg_lock_timeout * 1000)
+    return {
+        "connect_timeout": max(1, round(settings.pg_connect_timeout)),  # libpq: whole seconds, at least 1 (0 = none)
+        "options": f"-c statement_timeout={statement} -c lock_timeout={lock}",
+    }
+
+
+def _reachable(location: str, limits: dict[str, Any] | None = None) -> None:
+    """A one-line error when no PostgreSQL server answers at `location` within the connect timeout (the pool would
+    retry for 30 s); its text scrubbed of any password."""
     import psycopg
 
     try:
-        psycopg.connect(location, connect_timeout=10).close()
+        psycopg.connect(location, **(limits or connect_options())).close()
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        reason = one_line(exc, location, last=True)
         raise InputError(f"cannot connect to the store {display(location)}: {reason}") from None
 
 

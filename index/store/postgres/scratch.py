@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 from kbqa.errors import InputError
-from kbqa.index.store.postgres.schema import close_pools, display
+from kbqa.index.store.postgres.schema import close_pools, connect_options, display
+from kbqa.index.store.secrets import one_line
 
 
 @contextmanager
@@ -22,15 +23,15 @@ def temporary_database(server: str) -> Iterator[str]:
         raise InputError("--store-url needs psycopg: install the extra with `pip install -e '.[pg]'`") from None
     name = f"kbqa_eval_{os.getpid()}_{int(time.time() * 1000) % 10**9}"
     try:
-        with psycopg.connect(server, autocommit=True, connect_timeout=10) as conn:
+        with psycopg.connect(server, autocommit=True, **connect_options()) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        reason = one_line(exc, server, last=True)
         raise InputError(f"cannot make a database for the evaluation on {display(server)}: {reason}") from None
     url = urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
     try:
         yield url
     finally:
         close_pools(url)
-        with psycopg.connect(server, autocommit=True) as conn:
+        with psycopg.connect(server, autocommit=True, **connect_options()) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

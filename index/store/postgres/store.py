@@ -62,11 +62,16 @@ class PgStore:
     """A read-only view of one committed generation of a PostgreSQL store; `refresh()` moves to a newer one."""
 
     def __init__(
-        self, location: str, vectors: bool = True, schema: str = SCHEMA, pool_size: int = Settings.pg_pool
+        self,
+        location: str,
+        vectors: bool = True,
+        schema: str = SCHEMA,
+        pool_size: int = Settings.pg_pool,
+        settings: Settings | None = None,
     ) -> None:
         self.location, self.schema = location, schema
         self.root = display(location)
-        self._pool = pool(location, schema, pool_size)
+        self._pool = pool(location, schema, pool_size, settings)
         with self._pool.connection() as conn:
             manifest = read_manifest(conn, self.schema)
         if manifest is None:
@@ -278,7 +283,8 @@ class PgStore:
 
 
 def open_store(location: str, **kw: Any) -> PgStore:
-    """The reader of the PostgreSQL store at `location` (kw: `vectors`, ignored here; `schema`; `pool_size`)."""
+    """The reader of the PostgreSQL store at `location` (kw: `vectors`, ignored here; `schema`; `pool_size`;
+    `settings`: the timeouts)."""
     return PgStore(location, **kw)
 
 
@@ -290,7 +296,7 @@ def open_writer(
     wait: float = Settings.lock_wait,
     **kw: Any,
 ) -> Any:
-    """The writer of the PostgreSQL store at `location` (kw: `schema`, `pool_size`); see
+    """The writer of the PostgreSQL store at `location` (kw: `schema`, `pool_size`, `settings`); see
     index/store/postgres/writer.py."""
     from kbqa.index.store.postgres.writer import PgStoreWriter
 

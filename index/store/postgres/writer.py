@@ -71,10 +71,11 @@ class PgStoreWriter:
         wait: float = Settings.lock_wait,
         schema: str = SCHEMA,
         pool_size: int = Settings.pg_pool,
+        settings: Settings | None = None,
     ) -> None:
         self.root = display(location)
         self.location = location
-        self._pool = pool_for(location, schema, pool_size)
+        self._pool = pool_for(location, schema, pool_size, settings)
         self.conn = self._pool.getconn()
         try:
             self.conn.autocommit = False
@@ -94,11 +95,13 @@ class PgStoreWriter:
             raise StoreLockedError(f"{self.root} is being written by another process; try again later")
         log.info("waiting for another process writing %s ...", self.root)
         self.conn.execute(f"SET LOCAL lock_timeout = {max(1, int(wait * 1000))}")
+        self.conn.execute("SET LOCAL statement_timeout = 0")  # the wait is lock_wait's, not pg_statement_timeout's
         try:
             self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
         except psycopg.errors.LockNotAvailable:
             raise StoreLockedError(f"{self.root} is being written by another process; try again later") from None
         self.conn.execute("SET LOCAL lock_timeout TO DEFAULT")
+        self.conn.execute("SET LOCAL statement_timeout TO DEFAULT")
 
     def _open(self, schema: str, embedder_id: str | None, dim: int | None, rebuild: bool) -> None:
         from pgvector.psycopg import register_vector
