@@ -214,7 +214,7 @@ def list_cmd(as_json: bool, store: str | None) -> None:
     from kbqa.index.store.api import open_store
 
     settings = load_settings({"store": store})
-    index = open_store(settings.store, vectors=False, pool_size=settings.pg_pool)
+    index = open_store(settings.store, vectors=False, pool_size=settings.pg_pool, settings=settings)
     for doc in index.documents():
         added = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(doc.added))
         if as_json:
@@ -240,7 +240,7 @@ def check(store: str | None) -> None:
     from kbqa.index.store.api import check_store
 
     settings = load_settings({"store": store})
-    _report_check(check_store(settings.store, settings.cache))
+    _report_check(check_store(settings.store, settings.cache, settings))
 
 
 @main.command()

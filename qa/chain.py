@@ -31,7 +31,7 @@ class Assistant:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = open_store(settings.store, pool_size=settings.pg_pool)
+        self.store = open_store(settings.store, pool_size=settings.pg_pool, settings=settings)
         self.embedder = get_embedder(settings)
         self.store.check_embedder(self.embedder.id)
         self.retriever: Retriever = HybridRetriever(self.store, self.embedder, StoreKeywords(self.store))

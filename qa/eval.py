@@ -202,7 +202,7 @@ def evaluate(
     if mode not in MODES:
         raise InputError(f"unknown retriever '{mode}' (use one of {', '.join(MODES)})")
     indexed = set(ids.values())
-    store = open_store(settings.store, pool_size=settings.pg_pool)
+    store = open_store(settings.store, pool_size=settings.pg_pool, settings=settings)
     try:
         embedder = get_embedder(settings)
         retriever = retriever_for(mode, store, embedder, FixedKeywords(for_store(store)))

@@ -192,8 +192,8 @@ def open_store(
 ) -> StoreReader:
     """A reader of the store at `location`: a folder (the embedded engine) or a postgresql:// URL.
     `pool_size`: a server's connections per process (the pg_pool setting; the first open of a location sets it);
-    `settings`: a server's timeouts (pg_*_timeout; when None, read from KBQA_* and kbqa.toml; as pool_size, the
-    first open sets them); `kw`: engine options (the embedded engine's `vectors=False` opens the records only)."""
+    `settings`: a server's timeouts (pg_*_timeout; their defaults when None; as pool_size, the first open sets
+    them); `kw`: engine options (the embedded engine's `vectors=False` opens the records only)."""
     if is_server(location):
         return _server_engine().open_store(str(location), pool_size=pool_size, settings=settings, **kw)
     from kbqa.index.store.embedded import Store
@@ -252,12 +252,14 @@ def scrub(text: str, location: str | Path | None = None) -> str:
     return scrubbed(text, location)
 
 
-def check_store(location: str | Path, cache_dir: str | Path | None = None) -> Health:
+def check_store(location: str | Path, cache_dir: str | Path | None = None, settings: Settings | None = None) -> Health:
     """Every problem of the store at `location` (each engine checks its own: a folder's files, a server's tables
-    and counts) and of the embedding cache in `cache_dir`; a server that cannot be reached is a one-line error."""
+    and counts) and of the embedding cache in `cache_dir`; a server that cannot be reached is a one-line error
+    (within `settings`' pg_connect_timeout)."""
     from kbqa.index.store.health import cache_problems, check_folder
 
-    health = _server_engine("health").check(str(location)) if is_server(location) else check_folder(location)
+    server = is_server(location)
+    health = _server_engine("health").check(str(location), settings) if server else check_folder(location)
     cache = tuple(p.line() for p in cache_problems(cache_dir)) if cache_dir is not None else ()
     return Health(health.where, health.problems + cache, health.manifest)
 

@@ -102,12 +102,12 @@ def test_check_prints_the_location_without_the_password(pg_url: str, tmp_path: P
     assert code == 1 and SECRET not in out and out.count("\n") == 1, out
 
 
-def test_statement_and_lock_timeouts_reach_the_pool(pg_url: str, monkeypatch: pytest.MonkeyPatch):
+def test_statement_and_lock_timeouts_reach_the_pool(pg_url: str):
+    from kbqa.config import Settings
     from kbqa.index.store.postgres import schema
 
-    monkeypatch.setenv("KBQA_PG_STATEMENT_TIMEOUT", "0.5")
-    monkeypatch.setenv("KBQA_PG_LOCK_TIMEOUT", "7")
-    with schema.pool(pg_url, size=1).connection() as conn:
+    settings = Settings(pg_statement_timeout=0.5, pg_lock_timeout=7)  # in code: the library reads no environment
+    with schema.pool(pg_url, size=1, settings=settings).connection() as conn:
         assert conn.execute("SHOW statement_timeout").fetchone()[0] == "500ms"
         assert conn.execute("SHOW lock_timeout").fetchone()[0] == "7s"
         with pytest.raises(Exception, match="statement timeout"):  # noqa: PT011 - psycopg's QueryCanceled

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from kbqa.config import Settings
 from kbqa.errors import KbqaError
 from kbqa.index.store.api import Health
 from kbqa.index.store.postgres.keywords import LIVE_BLOCKS, decode
@@ -41,14 +42,14 @@ def _unposted(conn: Any, manifest: PgManifest) -> int:
     return int(np.count_nonzero(lengths[live] != counted[live]))
 
 
-def check(location: str) -> Health:
+def check(location: str, settings: Settings | None = None) -> Health:
     """The health of the PostgreSQL store at `location`: the `store` row's counts against the live rows, their
     keyword postings and their vectors' dimension, and the HNSW index. Lines name the store without its password;
     a server that cannot be reached (or a store of another format) is a one-line error, not a finding."""
     shown = display(location)
     fix = f"repair it with `kbqa index --rebuild --store {shown} PATHS` (PATHS: your document folders)"
     try:
-        with pool(location).connection() as conn:
+        with pool(location, settings=settings).connection() as conn:
             manifest = read_manifest(conn)
             if manifest is None:
                 return Health(shown, (), None)

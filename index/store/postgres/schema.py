@@ -9,7 +9,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from kbqa.config import Settings, load_settings
+from kbqa.config import Settings
 from kbqa.errors import IndexMissingError, InputError
 from kbqa.index.store.api import display
 from kbqa.index.store.secrets import one_line
@@ -185,10 +185,10 @@ def pool(location: str, schema: str = SCHEMA, size: int = Settings.pg_pool, sett
 
 def connect_options(settings: Settings | None = None) -> dict[str, Any]:
     """psycopg's connection options for the timeout settings (pg_connect_timeout, pg_statement_timeout,
-    pg_lock_timeout; read from KBQA_* and kbqa.toml when not given, since readers are opened with a location only):
-    a server that does not answer fails the connect, a statement or lock wait past its limit fails the statement
-    (0: no limit)."""
-    settings = settings or load_settings()
+    pg_lock_timeout; their defaults when not given — the caller reads the settings, never this module): a server
+    that does not answer fails the connect, a statement or lock wait past its limit fails the statement (0: no
+    limit)."""
+    settings = settings or Settings()
     statement = int(settings.pg_statement_timeout * 1000)
     lock = int(settings.pg_lock_timeout * 1000)
     return {
