@@ -34,6 +34,8 @@ class Settings:
     # hard input limits (kbqa.index.formats.limits, kbqa.qa.chain): larger files are refused, longer titles cut, longer
     # lines split, longer questions refused, each with a one-line message
     max_file_mb: int = 20
+    # a .docx (a zip) whose members inflate to more than this is refused before it is parsed (kbqa.index.formats.zips)
+    max_inflated_mb: int = 50
     max_title_chars: int = 300
     max_line_chars: int = 20_000
     max_question_chars: int = 2_000
@@ -72,6 +74,7 @@ MAX_CHUNK_OVERLAP = 10
 
 AT_LEAST_ONE = (
     "max_file_mb",
+    "max_inflated_mb",
     "max_title_chars",
     "max_line_chars",
     "max_question_chars",

@@ -147,6 +147,17 @@ def test_max_file_mb(tmp_path: Path):
     assert build_index([folder], fresh(tmp_path / "2", max_file_mb=2)).skipped == []
 
 
+def test_max_inflated_mb(tmp_path: Path):
+    from tests.index.bombs import wordy_docx
+
+    folder = docs(tmp_path / "docs", bakery=BAKERY)
+    (folder / "notes.docx").write_bytes(wordy_docx(2))  # ~0.4 MB that unpacks to 2 MB
+    report = build_index([folder], fresh(tmp_path, max_inflated_mb=1))
+    assert [Path(f).name for f, _ in report.skipped] == ["notes.docx"]
+    assert "too large when unpacked" in report.skipped[0][1]
+    assert build_index([folder], fresh(tmp_path / "2", max_inflated_mb=3)).skipped == []
+
+
 def test_max_title_and_line_chars(tmp_path: Path):
     title = "Một tiêu đề rất dài về đàn rái cá sống ở sông Mê Kông trong mùa khô năm nay"  # 79 characters
     line = " ".join(SENTENCES[:4])  # one line of ~290 characters
@@ -251,6 +262,7 @@ HONOURED = {
     "bulk_engine": test_query_engine_bulk_engine_and_device,
     "device": test_query_engine_bulk_engine_and_device,
     "max_file_mb": test_max_file_mb,
+    "max_inflated_mb": test_max_inflated_mb,
     "max_title_chars": test_max_title_and_line_chars,
     "max_line_chars": test_max_title_and_line_chars,
     "max_question_chars": test_max_question_chars,

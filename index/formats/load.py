@@ -60,7 +60,9 @@ def load_bytes(data: bytes, suffix: str, name: str, limits: Limits = DEFAULT_LIM
         return LoadedText("\n".join(texts), author=author, pages=tuple(starts), format="pdf")
     if kind == "docx":
         from kbqa.index.formats.docx import extract_docx
+        from kbqa.index.formats.zips import check_zip
 
+        check_zip(data, name, limits)  # before python-docx holds the whole document
         doc = extract_docx(data, name)
         return LoadedText(
             _titled(tidy(doc.text, lines), doc.title, limits), date=doc.date, author=doc.author, format="docx"
