@@ -49,7 +49,8 @@ def _snapshot(store: Path) -> dict[str, str]:
 
 DOCX_BOMBS: dict[str, tuple[Callable[[], bytes], str]] = {
     "spaces": (bombs.spaces_docx, "too large when unpacked (word/document.xml inflates more than 100:1"),
-    "deflate": (bombs.deflate_bomb_docx, "too large when unpacked (word/media/image1.bin inflates more than 100:1"),
+    "deflate": (bombs.deflate_bomb_docx, "too "),  # too many elements or too large, whichever comes first
+    "media": (bombs.media_bomb_docx, "too large when unpacked (word/media/image1.bin inflates more than 100:1"),
     "empty-paragraphs": (bombs.empty_paragraphs_docx, "too large when unpacked"),
     "many-elements": (lambda: bombs.many_elements_docx(400_000), "too many elements in word/document.xml"),
     "wordy": (lambda: bombs.wordy_docx(60), "too large when unpacked (over 50."),
