@@ -14,7 +14,8 @@ logger = logging.getLogger(__name__)
 MAX_MEMBERS = 10_000  # a real .docx has a few dozen parts
 MAX_RATIO = 100  # inflated : compressed, past RATIO_FLOOR bytes of one member (Word's XML is ~5-20:1)
 RATIO_FLOOR = 1024 * 1024
-MAX_XML_ELEMENTS = 1_000_000  # start tags in word/document.xml (~10 per paragraph: ~100,000 paragraphs)
+# start tags in word/document.xml: ~10 a paragraph, so ~50,000 paragraphs; python-docx reads ~50,000 tags a second
+MAX_XML_ELEMENTS = 500_000
 XML_PARTS = ("word/document.xml",)
 CHUNK = 1024 * 1024
 
