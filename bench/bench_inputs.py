@@ -9,6 +9,14 @@ Builds its inputs from news_vi articles in the workdir (never in the project):
 - 1,000 HTML pages shaped like Vietnamese news sites (nav, related articles, scripts, footer around the article):
   a fresh `kbqa index` of them end to end, and how much of the boilerplate reached the index.
 Each kbqa run is its own process (peak RSS from the kernel). The CPU's flags are printed first.
+
+    python bench/bench_inputs.py --bombs [--before /tmp/kbqa-before] --workdir /tmp/kbqa-inputs
+
+(issue 22) instead reads the field's bombs at their field sizes (tests/index/bombs.py: a 2.9 MB DOCX of spaces, a
+2.3 MB deflate-bomb DOCX, 3 million empty paragraphs, a 50,000-row table page, a 17 MB page), each with `load_file`
+(read + extract: a file's whole ingestion before cleaning) in a fresh process under a memory cap (RLIMIT_AS,
+--cap-mb) and a timeout: this tree's code, and with --before that of another checkout (a `git worktree` of an
+older commit), imported from there.
 """
 
 from __future__ import annotations
@@ -115,11 +123,120 @@ def read_clean_chunk(path: Path, env: dict[str, str]) -> tuple[float, float, str
     return float(wall), float(peak), rest.strip()
 
 
+# imports kbqa from the checkout at argv[1] (its index/qa/ui folders as kbqa.index/qa/ui, not the editable install),
+# reads argv[2] with load_file and prints what came of it
+LOAD_FROM = """
+import importlib.util, sys
+root = sys.argv[1]
+sys.meta_path[:] = [f for f in sys.meta_path if 'editable' not in type(f).__name__.lower()]
+sys.path.insert(0, root)
+import kbqa
+for sub in ('index', 'qa', 'ui'):
+    spec = importlib.util.spec_from_file_location(
+        f'kbqa.{sub}', f'{root}/{sub}/__init__.py', submodule_search_locations=[f'{root}/{sub}'])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+from pathlib import Path
+from kbqa.errors import InputError
+from kbqa.index.formats import load_file
+try:
+    print(f'read {len(load_file(Path(sys.argv[2])).text):,} characters')
+except InputError as exc:
+    print(f'refused: {exc}')
+except MemoryError:
+    print('MemoryError')
+"""
+
+
+def bomb_files(work: Path) -> list[Path]:
+    """The field's bombs at their field sizes, written once into work/bombs."""
+    from tests.index import bombs
+
+    folder = work / "bombs"
+    folder.mkdir(parents=True, exist_ok=True)
+    makers = {
+        "spaces-2.9mb.docx": lambda: bombs.spaces_docx(2900),
+        "deflate-bomb.docx": lambda: bombs.deflate_bomb_docx(2300),
+        "empty-paragraphs-3m.docx": bombs.empty_paragraphs_docx,
+        "table-50000-rows.html": lambda: bombs.table_html(50_000).encode(),
+        "page-17mb.html": lambda: bombs.large_html(12).encode(),
+    }
+    for name, make in makers.items():
+        if not (folder / name).exists():
+            (folder / name).write_bytes(make())
+    return [folder / name for name in makers]
+
+
+def load_capped(root: Path, path: Path, cap_mb: int, timeout: float) -> tuple[float, float, str]:
+    """(wall s, peak RSS MB, outcome) of load_file(path) with `root`'s code under an address-space cap (the child's
+    own peak, from wait4, killed or not)."""
+    import resource
+    import tempfile
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (cap_mb * 2**20, cap_mb * 2**20))
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-c", LOAD_FROM, str(root), str(path)],
+            stdout=out,
+            stderr=err,
+            preexec_fn=cap,
+            env={**os.environ, "PYTHONPATH": ""},
+        )
+        killed = False
+        while True:
+            pid, _, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - started > timeout:
+                proc.kill()
+                killed = True
+                _, _, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.02)
+        wall = time.perf_counter() - started
+        proc.returncode = 0  # reaped above
+        out.seek(0)
+        err.seek(0)
+        text, errors = out.read().strip(), err.read().strip()
+    if killed:
+        outcome = f"over {timeout:.0f} s (killed)"
+    else:
+        outcome = text.splitlines()[-1] if text else (errors.splitlines() or ["no output"])[-1]
+    if "MemoryError" in outcome or "MemoryError" in errors:
+        outcome = f"hit the {cap_mb} MB cap (MemoryError): {outcome}"
+    return wall, usage.ru_maxrss / 1024, outcome
+
+
+def bombs_main(args: argparse.Namespace) -> None:
+    """Each bomb through load_file, before (--before) and after, one line each."""
+    files = bomb_files(args.workdir)
+    roots = ([("before", args.before)] if args.before else []) + [("after", ROOT)]
+    print(f"memory cap {args.cap_mb} MB (RLIMIT_AS), timeout {args.timeout:.0f} s; peak RSS of each process")
+    for label, root in roots:
+        for path in files:
+            wall, peak, outcome = load_capped(root, path, args.cap_mb, args.timeout)
+            size = path.stat().st_size / 2**20
+            print(f"{label:6} {path.name:26} {size:6.2f} MB: {wall:6.2f} s, peak RSS {peak:5.0f} MB; {outcome}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--articles", type=Path, required=True, help="news_vi articles.jsonl (read, never copied)")
+    ap.add_argument("--articles", type=Path, help="news_vi articles.jsonl (read, never copied)")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/kbqa-inputs"))
+    ap.add_argument("--bombs", action="store_true", help="read the bombs of issue 22 instead (see above)")
+    ap.add_argument("--before", type=Path, help="with --bombs: also read them with this checkout's code")
+    ap.add_argument("--cap-mb", type=int, default=1024, help="with --bombs: the memory cap (RLIMIT_AS)")
+    ap.add_argument("--timeout", type=float, default=120.0, help="with --bombs: seconds per file")
     args = ap.parse_args()
+    if args.bombs:
+        sys.path.insert(0, str(ROOT))
+        return bombs_main(args)
+    if args.articles is None:
+        ap.error("--articles is required (or --bombs)")
     from bench_engines import cpu_flags
 
     print(f"cpu: {cpu_flags()}")
