@@ -49,7 +49,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except Exception as exc:
             if not type(exc).__module__.startswith(("psycopg", "psycopg_pool")):
                 raise
-            from kbqa.index.store.secrets import one_line
+            from kbqa.index.store.api import error_line as one_line
 
             location = kwargs.get("store_url") or load_settings({"store": kwargs.get("store")}).store
             _fail(f"the store's server failed: {one_line(exc, location)}; the index is as the last commit left it")

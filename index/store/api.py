@@ -245,6 +245,13 @@ def display(location: str | Path) -> str:
     return scrub(shown(location), location) if is_server(location) else shown(location)
 
 
+def error_line(exc: BaseException, location: str | Path | None = None) -> str:
+    """A store or server error as one line, every password of `location` (and PGPASSWORD) scrubbed from it."""
+    from kbqa.index.store.secrets import one_line
+
+    return one_line(exc, location)
+
+
 def scrub(text: str, location: str | Path | None = None) -> str:
     """`text` (an error's, perhaps echoing a DSN) without any password, `location`'s wherever it appears."""
     from kbqa.index.store.secrets import scrub as scrubbed
